@@ -1,0 +1,73 @@
+import type { ServiceDef } from './service.ts';
+
+/** Where the gateway gets the keys that verify end-user tokens. */
+export interface GatewayAuth {
+  /** The internal function that returns the JSON Web Key Set (`{ keys: [...] }`). */
+  readonly jwks: { readonly service: string; readonly function: string };
+  readonly issuer: string;
+  readonly audience: string;
+}
+
+export interface GatewayOptions {
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 8080. */
+  readonly port?: number;
+  /** Largest accepted request body in bytes (default 1 MiB). */
+  readonly bodyLimit?: number;
+  /** Deadline of one public request in milliseconds (default 10 000). */
+  readonly timeoutMs?: number;
+  readonly auth?: GatewayAuth;
+}
+
+/** A whole application: its services, its gateway and their configuration. */
+export interface AppDef {
+  readonly kind: 'app';
+  readonly name: string;
+  readonly services: readonly ServiceDef[];
+  readonly gateway: GatewayOptions;
+  /** Configuration per service, validated against each service's `config` schema at start. */
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Declares the application: the composition root that `carrot dev` and the gateway load.
+ *
+ * ```ts
+ * export default app({ name: 'shop', services: [users, catalog], gateway: { port: 8080 } });
+ * ```
+ */
+export function app(def: {
+  name: string;
+  services: readonly ServiceDef[];
+  gateway?: GatewayOptions;
+  config?: Readonly<Record<string, unknown>>;
+}): AppDef {
+  const where = `app '${def.name}'`;
+  const names = new Set<string>();
+  for (const s of def.services) {
+    if (s.name === 'gateway') throw new TypeError(`${where}: 'gateway' is reserved for the gateway`);
+    if (names.has(s.name)) throw new TypeError(`${where}: service '${s.name}' is listed twice`);
+    names.add(s.name);
+  }
+  const routes = new Map<string, string>();
+  for (const s of def.services) {
+    for (const dep of s.integrations) {
+      if (!names.has(dep.name)) throw new TypeError(`${where}: service '${s.name}' depends on '${dep.name}', which is not part of the app`);
+    }
+    for (const r of s.routes) {
+      const id = `${r.method} ${r.path.replace(/:[^/]+/g, ':')}`;
+      const other = routes.get(id);
+      if (other) throw new TypeError(`${where}: route '${r.method} ${r.path}' is declared by both ${other} and ${s.name}.${r.function}`);
+      routes.set(id, `${s.name}.${r.function}`);
+    }
+  }
+  for (const key of Object.keys(def.config ?? {})) {
+    if (!names.has(key)) throw new TypeError(`${where}: config names '${key}', which is not a service of the app`);
+  }
+  const auth = def.gateway?.auth;
+  if (auth && !names.has(auth.jwks.service)) {
+    throw new TypeError(`${where}: gateway auth reads keys from '${auth.jwks.service}', which is not a service of the app`);
+  }
+  return { kind: 'app', name: def.name, services: def.services, gateway: def.gateway ?? {}, config: def.config ?? {} };
+}

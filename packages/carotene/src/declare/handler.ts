@@ -1,0 +1,132 @@
+import type { SelectQueryBuilder, UpdateQueryBuilder, UpdateResult } from 'kysely';
+import type { z } from 'zod';
+import type { CaroteneError } from '../errors.ts';
+import type { Client, Contract } from './contract.ts';
+import type { KeyOf, RowOf, Table } from './table.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** What one handler may touch, and how it is exposed. */
+export interface Permissions {
+  /** Tables the handler may read. */
+  readonly reads?: readonly Table[];
+  /** Tables the handler may read and write. */
+  readonly updates?: readonly Table[];
+  /** Contracts of the services the handler may call. */
+  readonly calls?: readonly Contract[];
+  /** Public route through the gateway, e.g. `'POST /api/orders/:id/checkout'`. */
+  readonly route?: `${HttpMethod} /${string}`;
+  /** Whether the gateway requires a verified token (default `'none'`). */
+  readonly auth?: 'required' | 'optional' | 'none';
+  /** Roles a token must carry (implies `auth: 'required'`). */
+  readonly roles?: readonly string[];
+  /** HTTP status of a successful answer through the gateway (default 200). */
+  readonly status?: 200 | 201 | 202 | 204;
+}
+
+/** Verified identity of the end user, as the gateway passes it on. */
+export interface AuthClaims {
+  readonly sub: string;
+  readonly roles: readonly string[];
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+export interface Log {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+type Db<T extends Table> = { [N in T['name']]: RowOf<T> };
+
+/** Read access to one table. */
+export interface ReadHandle<T extends Table> {
+  get(key: KeyOf<T>): Promise<RowOf<T> | undefined>;
+  /** Rows whose columns equal `where`, in key order unless `orderBy` says otherwise. */
+  find(
+    where?: Partial<RowOf<T>>,
+    options?: { limit?: number; orderBy?: keyof RowOf<T> & string; direction?: 'asc' | 'desc' },
+  ): Promise<RowOf<T>[]>;
+  /** A typed Kysely query on this table alone. */
+  query(): SelectQueryBuilder<Db<T>, T['name'], RowOf<T>>;
+}
+
+/** Read and write access to one table. */
+export interface WriteHandle<T extends Table> extends ReadHandle<T> {
+  /** Inserts a row validated against the table's schema; returns it as stored. */
+  insert(row: z.input<T['schema']>): Promise<RowOf<T>>;
+  /** Applies a validated partial update; returns the new row, or undefined if none had the key. */
+  update(key: KeyOf<T>, patch: Partial<RowOf<T>>): Promise<RowOf<T> | undefined>;
+  delete(key: KeyOf<T>): Promise<boolean>;
+  /** A typed Kysely update on this table, for conditional writes (`where stock >= qty`). */
+  modify(): UpdateQueryBuilder<Db<T>, T['name'], T['name'], UpdateResult>;
+}
+
+type Elem<L> = L extends readonly (infer X)[] ? X : never;
+type ListOf<P, K extends string> = P extends { readonly [_ in K]?: infer L } ? Elem<L> : never;
+type Updated<P> = ListOf<P, 'updates'>;
+type ReadOnly<P> = Exclude<ListOf<P, 'reads'>, Updated<P>>;
+
+/** `ctx.store`: a handle per declared table, writable only where declared in `updates`. */
+export type StoreOf<P> = { readonly [T in Updated<P> as T['name']]: WriteHandle<T> } & {
+  readonly [T in ReadOnly<P> as T['name']]: ReadHandle<T>;
+};
+
+/** `ctx.call`: a typed client per contract declared in `calls`. */
+export type CallsOf<P> = { readonly [C in ListOf<P, 'calls'> as C['name']]: Client<C> };
+
+type AuthOf<P> = P extends { readonly auth: 'required' } ? AuthClaims : P extends { readonly roles: readonly string[] } ? AuthClaims : AuthClaims | undefined;
+
+/** What a handler receives besides its input. */
+export interface HandlerContext<P extends Permissions, E extends string, Cfg> {
+  readonly store: StoreOf<P>;
+  readonly call: CallsOf<P>;
+  readonly auth: AuthOf<P>;
+  readonly config: Cfg;
+  readonly service: string;
+  readonly requestId: string;
+  /** Service that made this call (`gateway` for public requests). */
+  readonly caller: string;
+  /** Epoch milliseconds after which the caller has given up. */
+  readonly deadline: number;
+  /** Aborted when the deadline passes. */
+  readonly signal: AbortSignal;
+  readonly log: Log;
+  /** Builds a declared domain error to `throw`. */
+  reject(code: E, message: string, details?: unknown): CaroteneError<E>;
+  /** Runs `fn` in one database transaction: all its writes commit together or not at all. */
+  transaction<T>(fn: (store: StoreOf<P>) => Promise<T>): Promise<T>;
+}
+
+/** A handler as declared. Build it with {@link handler}. */
+export interface HandlerDef<I = unknown, O = unknown, E extends string = string, P extends Permissions = Permissions, Cfg = unknown> {
+  readonly kind: 'handler';
+  readonly permissions: P;
+  readonly run: (input: I, ctx: HandlerContext<P, E, Cfg>) => Promise<O> | O;
+  /** Type-level only: lets `implement` infer input, errors and config into the handler. */
+  readonly types?: { readonly errors: E; readonly config: Cfg; readonly output: O };
+}
+
+/** The slot `implement` offers each function: the permissions must fit the service's own. */
+export interface HandlerSlot<I, O, E extends string, A, Cfg> {
+  readonly kind: 'handler';
+  readonly permissions: A;
+  readonly run: (input: I, ctx: never) => Promise<O> | O;
+  readonly types?: { readonly errors: E; readonly config: Cfg; readonly output: O };
+}
+
+/**
+ * Declares a handler with its permissions. Its input, output, errors and config types come
+ * from the contract function it implements.
+ *
+ * ```ts
+ * reserve: handler({ updates: [Stock] }, async ({ itemId, qty }, ctx) => { ... })
+ * ```
+ */
+export function handler<const P extends Permissions, I, O, E extends string, Cfg>(
+  permissions: P,
+  run: (input: I, ctx: HandlerContext<P, E, Cfg>) => Promise<NoInfer<O>> | NoInfer<O>,
+): HandlerDef<I, O, E, P, Cfg> {
+  return { kind: 'handler', permissions, run };
+}

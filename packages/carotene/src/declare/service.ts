@@ -1,0 +1,149 @@
+import type { Kysely } from 'kysely';
+import type { z } from 'zod';
+import type { Contract, ErrorsOf, OutputOf, ParsedInputOf } from './contract.ts';
+import type { HandlerDef, HandlerSlot, Log, Permissions, StoreOf } from './handler.ts';
+import { parseRoute, type Route } from './route.ts';
+import type { Table } from './table.ts';
+
+/**
+ * A versioned migration. Names sort in the order they run (`0001_products`, `0002_seed`).
+ * `db` is untyped on purpose: a migration shapes tables that the current types may not describe.
+ */
+export interface Migration {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the row types
+  up(db: Kysely<any>): Promise<void>;
+}
+
+/** What `onStart` receives: full access to the service's own tables. */
+export interface StartContext<S extends readonly Table[], Cfg> {
+  readonly store: StoreOf<{ updates: S }>;
+  readonly config: Cfg;
+  readonly log: Log;
+}
+
+type Allowed<S extends readonly Table[], G extends readonly Contract[]> = Permissions & {
+  readonly reads?: readonly S[number][];
+  readonly updates?: readonly S[number][];
+  readonly calls?: readonly G[number][];
+};
+
+export type HandlerSlots<C extends Contract, S extends readonly Table[], G extends readonly Contract[], Cfg> = {
+  readonly [K in keyof C['functions']]: HandlerSlot<
+    ParsedInputOf<C['functions'][K]>,
+    OutputOf<C['functions'][K]>,
+    ErrorsOf<C['functions'][K]>,
+    Allowed<S, G>,
+    Cfg
+  >;
+};
+
+/** A public route bound to the function that serves it. */
+export interface PublicRoute extends Route {
+  readonly service: string;
+  readonly function: string;
+  readonly auth: 'required' | 'optional' | 'none';
+  readonly roles: readonly string[];
+  readonly status: number;
+}
+
+/** A service implementation, as `implement` returns it. */
+export interface ServiceDef<C extends Contract = Contract> {
+  readonly kind: 'service';
+  readonly name: C['name'];
+  readonly contract: C;
+  readonly stores: readonly Table[];
+  readonly integrations: readonly Contract[];
+  readonly handlers: Readonly<Record<string, AnyHandler>>;
+  readonly migrations: Readonly<Record<string, Migration>>;
+  readonly config: z.ZodType | undefined;
+  readonly onStart: ((ctx: StartContext<readonly Table[], unknown>) => Promise<void>) | undefined;
+  readonly routes: readonly PublicRoute[];
+}
+
+export interface ServiceOptions<S extends readonly Table[], G extends readonly Contract[], Cfg> {
+  /** Tables this service owns; no other service can reach them. */
+  readonly stores?: S;
+  /** Contracts of the services this one may call. */
+  readonly integrations?: G;
+  /** Schema of this service's configuration (from the app config). */
+  readonly config?: z.ZodType<Cfg>;
+  readonly migrations?: Readonly<Record<string, Migration>>;
+  /** Runs once after migrations, before the service reports ready (e.g. seeding). */
+  readonly onStart?: (ctx: StartContext<S, Cfg>) => Promise<void>;
+}
+
+/** The second half of {@link implement}: one handler per contract function. */
+export interface ServiceBuilder<C extends Contract, S extends readonly Table[], G extends readonly Contract[], Cfg> {
+  handlers(handlers: HandlerSlots<C, S, G, Cfg>): ServiceDef<C>;
+}
+
+/**
+ * Implements a contract: the tables the service owns, the services it depends on, its
+ * configuration, and then one handler per contract function, each with its own permissions.
+ * (Two steps so that every type a handler sees is settled before its body is checked.)
+ *
+ * ```ts
+ * export default implement(Catalog, { stores: [Product] }).handlers({
+ *   getProduct: handler({ reads: [Product] }, ({ id }, ctx) => ctx.store.products.get(id)),
+ * });
+ * ```
+ */
+export function implement<
+  C extends Contract,
+  const S extends readonly Table[] = [],
+  const G extends readonly Contract[] = [],
+  Cfg = undefined,
+>(contract: C, options: ServiceOptions<S, G, Cfg> = {}): ServiceBuilder<C, S, G, Cfg> {
+  const erased = options as unknown as ServiceOptions<readonly Table[], readonly Contract[], unknown>;
+  return { handlers: (handlers) => buildService(contract, erased, handlers as unknown as Record<string, AnyHandler>) };
+}
+
+type AnyHandler = HandlerDef<unknown, unknown, string, Permissions, unknown>;
+
+function buildService<C extends Contract>(
+  contract: C,
+  options: ServiceOptions<readonly Table[], readonly Contract[], unknown>,
+  handlers: Record<string, AnyHandler>,
+): ServiceDef<C> {
+  const where = `service '${contract.name}'`;
+  const stores: readonly Table[] = options.stores ?? [];
+  const integrations: readonly Contract[] = options.integrations ?? [];
+  const routes: PublicRoute[] = [];
+
+  const tableNames = new Set<string>();
+  for (const t of stores) {
+    if (tableNames.has(t.name)) throw new TypeError(`${where}: table '${t.name}' is listed twice in stores`);
+    tableNames.add(t.name);
+  }
+  for (const fn of Object.keys(contract.functions)) {
+    if (handlers[fn]?.kind !== 'handler') throw new TypeError(`${where}: function '${fn}' has no handler`);
+  }
+  for (const [fn, h] of Object.entries(handlers)) {
+    if (!(fn in contract.functions)) throw new TypeError(`${where}: handler '${fn}' is not a function of the contract`);
+    const p = h.permissions;
+    for (const t of [...(p.reads ?? []), ...(p.updates ?? [])]) {
+      if (!stores.includes(t)) throw new TypeError(`${where}: handler '${fn}' uses table '${t.name}', which is not in the service's stores`);
+    }
+    for (const c of p.calls ?? []) {
+      if (!integrations.includes(c)) throw new TypeError(`${where}: handler '${fn}' calls '${c.name}', which is not in the service's integrations`);
+    }
+    if (p.route !== undefined) {
+      const route = parseRoute(p.route, `${where}, handler '${fn}'`);
+      const auth = p.roles && p.roles.length > 0 ? 'required' : (p.auth ?? 'none');
+      routes.push({ ...route, service: contract.name, function: fn, auth, roles: p.roles ?? [], status: p.status ?? 200 });
+    }
+  }
+
+  return {
+    kind: 'service',
+    name: contract.name,
+    contract,
+    stores,
+    integrations,
+    handlers,
+    migrations: options.migrations ?? {},
+    config: options.config,
+    onStart: options.onStart as ServiceDef['onStart'],
+    routes,
+  };
+}

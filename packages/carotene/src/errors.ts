@@ -1,0 +1,115 @@
+/**
+ * The one catalog of Carotene error codes. Anything thrown inside Carotene, or by a
+ * handler, is converted into a `CaroteneError` at a boundary, so callers and HTTP clients
+ * always see a stable `code`, an HTTP status, and a message that says what was wrong.
+ *
+ * ```ts
+ * try { await ctx.call.catalog.reserve(input) }
+ * catch (err) { if (isCaroteneError(err, 'OUT_OF_STOCK')) ... }
+ * ```
+ */
+export const ERROR_CATALOG = {
+  /** Input did not match the function's schema. */
+  INVALID_INPUT: 400,
+  /** The request body was not valid JSON, or not an object where one was needed. */
+  MALFORMED_REQUEST: 400,
+  /** No valid credentials were presented. */
+  UNAUTHENTICATED: 401,
+  /** Credentials were valid but lack a required role, or the caller is not allowed. */
+  FORBIDDEN: 403,
+  /** A handler reached a store or integration it did not declare. */
+  PERMISSION_DENIED: 403,
+  /** No such public route. */
+  ROUTE_NOT_FOUND: 404,
+  /** The callee has no function of that name. */
+  UNKNOWN_FUNCTION: 404,
+  /** Body larger than the limit. */
+  PAYLOAD_TOO_LARGE: 413,
+  /** An HTTP method the route does not take. */
+  METHOD_NOT_ALLOWED: 405,
+  /** A handler produced output that does not match its contract. */
+  INVALID_OUTPUT: 500,
+  /** A failure that is not a declared domain error; details stay in the callee's log. */
+  INTERNAL: 500,
+  /** The callee could not be reached (refused, reset, not registered). */
+  UNAVAILABLE: 503,
+  /** The call's deadline passed before an answer came. */
+  DEADLINE_EXCEEDED: 504,
+  /** A test called an integration that its harness did not mock. */
+  NOT_MOCKED: 500,
+  /** The app or service configuration is invalid. */
+  INVALID_CONFIG: 500,
+} as const;
+
+export type CarotenePlatformCode = keyof typeof ERROR_CATALOG;
+
+export interface CaroteneErrorJSON {
+  code: string;
+  message: string;
+  service?: string;
+  domain?: boolean;
+  details?: unknown;
+}
+
+/**
+ * An error with a stable code. `domain` marks errors declared in a contract
+ * (`errors: { OUT_OF_STOCK: 409 }`); the others come from {@link ERROR_CATALOG}.
+ */
+export class CaroteneError<Code extends string = string> extends Error {
+  override readonly name = 'CaroteneError';
+  readonly code: Code;
+  readonly status: number;
+  readonly domain: boolean;
+  /** The service that raised the error, when known. */
+  readonly service: string | undefined;
+  readonly details: unknown;
+
+  constructor(
+    code: Code,
+    message: string,
+    options: { status?: number; domain?: boolean; service?: string; details?: unknown; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.domain = options.domain ?? false;
+    this.status = options.status ?? (ERROR_CATALOG as Record<string, number>)[code] ?? 500;
+    this.service = options.service;
+    this.details = options.details;
+  }
+
+  toJSON(): CaroteneErrorJSON {
+    const json: CaroteneErrorJSON = { code: this.code, message: this.message };
+    if (this.service !== undefined) json.service = this.service;
+    if (this.domain) json.domain = true;
+    if (this.details !== undefined) json.details = this.details;
+    return json;
+  }
+}
+
+/** Builds a platform error from the catalog. */
+export function platformError(
+  code: CarotenePlatformCode,
+  message: string,
+  options: { service?: string; details?: unknown; cause?: unknown } = {},
+): CaroteneError<CarotenePlatformCode> {
+  return new CaroteneError(code, message, options);
+}
+
+/** True when `err` is a CaroteneError, optionally with the given code. */
+export function isCaroteneError<Code extends string>(err: unknown, code?: Code): err is CaroteneError<Code> {
+  return err instanceof CaroteneError && (code === undefined || err.code === code);
+}
+
+/** Rebuilds an error received on the wire; anything unrecognisable becomes INTERNAL. */
+export function errorFromWire(body: unknown, status: number, service: string): CaroteneError {
+  const err = (body as { error?: Partial<CaroteneErrorJSON> } | null)?.error;
+  if (err && typeof err.code === 'string' && typeof err.message === 'string') {
+    return new CaroteneError(err.code, err.message, {
+      status,
+      domain: err.domain === true,
+      service: err.service ?? service,
+      details: err.details,
+    });
+  }
+  return platformError('INTERNAL', `${service} answered HTTP ${status} without a Carotene error body`, { service });
+}

@@ -1,0 +1,25 @@
+// The service author's surface: declarations only, no I/O.
+export { app, type AppDef, type GatewayAuth, type GatewayOptions } from './declare/app.ts';
+export {
+  contract,
+  rpc,
+  type CallOptions,
+  type Client,
+  type Contract,
+  type ErrorStatus,
+  type InputOf,
+  type OutputOf,
+  type RpcDef,
+} from './declare/contract.ts';
+export {
+  handler,
+  type AuthClaims,
+  type HandlerContext,
+  type HandlerDef,
+  type Permissions,
+  type ReadHandle,
+  type WriteHandle,
+} from './declare/handler.ts';
+export { implement, type Migration, type PublicRoute, type ServiceDef, type StartContext } from './declare/service.ts';
+export { table, type RowOf, type Table } from './declare/table.ts';
+export { CaroteneError, ERROR_CATALOG, isCaroteneError } from './errors.ts';
