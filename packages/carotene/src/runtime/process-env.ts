@@ -1,0 +1,75 @@
+import { join } from 'node:path';
+import { platformError } from '../errors.ts';
+
+/**
+ * How `carrot dev` tells a child process what to be. One variable per fact, so a process
+ * can also be started by hand or by a container runtime with the same names.
+ */
+export interface ProcessEnv {
+  /** Absolute path of the app module (its default export is `app({...})`). */
+  readonly appFile: string;
+  /** Service to run, or `gateway`. */
+  readonly service: string;
+  readonly host: string;
+  readonly port: number;
+  /** The app's data folder: `db/<service>.sqlite`, `logs/`, `registry.json`. */
+  readonly dataDir: string;
+  /** Path of the registry JSON (see `Registry`). */
+  readonly registryFile: string;
+  /** PostgreSQL URL of this service's own database; SQLite under dataDir when absent. */
+  readonly databaseUrl: string | undefined;
+  readonly logLevel: string;
+}
+
+export const ENV = {
+  appFile: 'CAROTENE_APP_FILE',
+  service: 'CAROTENE_SERVICE',
+  host: 'CAROTENE_HOST',
+  port: 'CAROTENE_PORT',
+  dataDir: 'CAROTENE_DATA_DIR',
+  registryFile: 'CAROTENE_REGISTRY',
+  databaseUrl: 'CAROTENE_DATABASE_URL',
+  logLevel: 'CAROTENE_LOG_LEVEL',
+} as const;
+
+export function readProcessEnv(env: NodeJS.ProcessEnv = process.env): ProcessEnv {
+  const need = (key: string): string => {
+    const value = env[key];
+    if (!value) throw platformError('INVALID_CONFIG', `environment variable ${key} is required (normally set by 'carrot dev')`);
+    return value;
+  };
+  const port = Number(need(ENV.port));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw platformError('INVALID_CONFIG', `${ENV.port} must be a port number, got '${env[ENV.port]}'`);
+  }
+  const dataDir = need(ENV.dataDir);
+  return {
+    appFile: need(ENV.appFile),
+    service: need(ENV.service),
+    host: env[ENV.host] || '127.0.0.1',
+    port,
+    dataDir,
+    registryFile: env[ENV.registryFile] || join(dataDir, 'registry.json'),
+    databaseUrl: env[ENV.databaseUrl] || undefined,
+    logLevel: env[ENV.logLevel] || 'info',
+  };
+}
+
+export function toEnv(p: ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {
+    [ENV.appFile]: p.appFile,
+    [ENV.service]: p.service,
+    [ENV.host]: p.host,
+    [ENV.port]: String(p.port),
+    [ENV.dataDir]: p.dataDir,
+    [ENV.registryFile]: p.registryFile,
+    [ENV.logLevel]: p.logLevel,
+  };
+  if (p.databaseUrl) out[ENV.databaseUrl] = p.databaseUrl;
+  return out;
+}
+
+/** SQLite file of a service under the app's data folder. */
+export function sqliteFile(dataDir: string, service: string): string {
+  return join(dataDir, 'db', `${service}.sqlite`);
+}
