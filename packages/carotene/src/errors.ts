@@ -25,10 +25,12 @@ export const ERROR_CATALOG = {
   UNKNOWN_FUNCTION: 404,
   /** Body larger than the limit. */
   PAYLOAD_TOO_LARGE: 413,
-  /** An HTTP method the route does not take. */
-  METHOD_NOT_ALLOWED: 405,
+  /** A write broke a uniqueness rule of the store (e.g. a second row with the same key). */
+  CONFLICT: 409,
   /** A handler produced output that does not match its contract. */
   INVALID_OUTPUT: 500,
+  /** A handler tried to store a row that does not match its table's schema. */
+  INVALID_ROW: 500,
   /** A failure that is not a declared domain error; details stay in the callee's log. */
   INTERNAL: 500,
   /** The callee could not be reached (refused, reset, not registered). */
