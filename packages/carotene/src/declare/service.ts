@@ -47,15 +47,20 @@ export interface PublicRoute extends Route {
 }
 
 /** A service implementation, as `implement` returns it. */
-export interface ServiceDef<C extends Contract = Contract> {
+export interface ServiceDef<
+  C extends Contract = Contract,
+  S extends readonly Table[] = readonly Table[],
+  G extends readonly Contract[] = readonly Contract[],
+  Cfg = unknown,
+> {
   readonly kind: 'service';
   readonly name: C['name'];
   readonly contract: C;
-  readonly stores: readonly Table[];
-  readonly integrations: readonly Contract[];
+  readonly stores: S;
+  readonly integrations: G;
   readonly handlers: Readonly<Record<string, AnyHandler>>;
   readonly migrations: Readonly<Record<string, Migration>>;
-  readonly config: z.ZodType | undefined;
+  readonly config: z.ZodType<Cfg> | undefined;
   readonly onStart: ((ctx: StartContext<readonly Table[], unknown>) => Promise<void>) | undefined;
   readonly routes: readonly PublicRoute[];
 }
@@ -74,7 +79,7 @@ export interface ServiceOptions<S extends readonly Table[], G extends readonly C
 
 /** The second half of {@link implement}: one handler per contract function. */
 export interface ServiceBuilder<C extends Contract, S extends readonly Table[], G extends readonly Contract[], Cfg> {
-  handlers(handlers: HandlerSlots<C, S, G, Cfg>): ServiceDef<C>;
+  handlers(handlers: HandlerSlots<C, S, G, Cfg>): ServiceDef<C, S, G, Cfg>;
 }
 
 /**
@@ -95,7 +100,10 @@ export function implement<
   Cfg = undefined,
 >(contract: C, options: ServiceOptions<S, G, Cfg> = {}): ServiceBuilder<C, S, G, Cfg> {
   const erased = options as unknown as ServiceOptions<readonly Table[], readonly Contract[], unknown>;
-  return { handlers: (handlers) => buildService(contract, erased, handlers as unknown as Record<string, AnyHandler>) };
+  return {
+    handlers: (handlers) =>
+      buildService(contract, erased, handlers as unknown as Record<string, AnyHandler>) as unknown as ServiceDef<C, S, G, Cfg>,
+  };
 }
 
 type AnyHandler = HandlerDef<unknown, unknown, string, Permissions, unknown>;

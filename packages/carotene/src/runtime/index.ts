@@ -1,0 +1,7 @@
+// carotene/runtime: the machinery that runs declared services.
+export { createLogger, type Logger } from './logger.ts';
+export { loadApp } from './load-app.ts';
+export { ServiceRuntime } from './service-runtime.ts';
+export { startServiceHost, type HostOptions, type ServiceHost } from './service-host.ts';
+export { HttpTransport, type HttpTransportOptions } from '../transport/http-transport.ts';
+export type { CallMeta, Registry, Transport } from '../transport/transport.ts';

@@ -1,0 +1,16 @@
+import type { AppDef } from '../declare/app.ts';
+import type { ServiceDef } from '../declare/service.ts';
+import { platformError } from '../errors.ts';
+import { zodIssues } from './zod-issues.ts';
+
+/** Validates a service's slice of the app config against the service's own schema. */
+export function serviceConfig(app: AppDef | undefined, def: ServiceDef, override?: unknown): unknown {
+  const raw = override !== undefined ? override : app?.config[def.name];
+  if (!def.config) return raw;
+  const parsed = def.config.safeParse(raw);
+  if (!parsed.success) {
+    const { text, issues } = zodIssues(parsed.error);
+    throw platformError('INVALID_CONFIG', `config of service '${def.name}' is invalid: ${text}`, { details: issues });
+  }
+  return parsed.data;
+}

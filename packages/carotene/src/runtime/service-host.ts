@@ -1,0 +1,75 @@
+import type { AppDef } from '../declare/app.ts';
+import type { ServiceDef } from '../declare/service.ts';
+import { platformError } from '../errors.ts';
+import type { StoreDriver } from '../store/driver.ts';
+import { migrate } from '../store/migrations.ts';
+import { openStore } from '../store/driver.ts';
+import { RpcServer } from '../transport/http-server.ts';
+import type { Transport } from '../transport/transport.ts';
+import type { Logger } from './logger.ts';
+import { serviceConfig } from './service-config.ts';
+import { ServiceRuntime } from './service-runtime.ts';
+
+export interface HostOptions {
+  readonly app: AppDef;
+  readonly service: string;
+  readonly host: string;
+  readonly port: number;
+  /** PostgreSQL URL, or a SQLite file path. */
+  readonly database: { url: string } | { file: string };
+  readonly transport: Transport;
+  readonly log: Logger;
+}
+
+export interface ServiceHost {
+  readonly url: string;
+  readonly runtime: ServiceRuntime;
+  close(): Promise<void>;
+}
+
+/** Opens the service's own database, migrates it, runs onStart, and listens. */
+export async function startServiceHost(options: HostOptions): Promise<ServiceHost> {
+  const { app, log } = options;
+  const def = app.services.find((s) => s.name === options.service);
+  if (!def) {
+    throw platformError('INVALID_CONFIG', `app '${app.name}' has no service '${options.service}' (it has: ${app.services.map((s) => s.name).join(', ')})`);
+  }
+  const config = serviceConfig(app, def);
+  const store = await openStore(options.database);
+  let server: RpcServer | undefined;
+  try {
+    const applied = await migrate(store.db, def.migrations, def.name);
+    if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
+    const runtime = new ServiceRuntime({ def, store, transport: options.transport, config, log });
+    await def.onStart?.({ store: runtime.fullStore as never, config, log });
+    server = new RpcServer({ service: def.name, handler: runtime, ready: readiness(store) });
+    const url = await server.listen(options.host, options.port);
+    log.info({ url, engine: store.kind }, 'service listening');
+    const rpc = server;
+    return {
+      url,
+      runtime,
+      async close() {
+        await rpc.close();
+        await options.transport.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function readiness(store: StoreDriver) {
+  return async () => {
+    try {
+      await store.ping();
+      return { ok: true, checks: { database: 'ok', migrations: 'applied' } };
+    } catch (err) {
+      return { ok: false, checks: { database: (err as Error).message, migrations: 'applied' } };
+    }
+  };
+}
+
+export type { ServiceDef };

@@ -1,0 +1,114 @@
+import type { RpcDef } from '../declare/contract.ts';
+import type { ServiceDef } from '../declare/service.ts';
+import { CaroteneError, isCaroteneError, platformError } from '../errors.ts';
+import type { StoreDriver } from '../store/driver.ts';
+import { createStoreAccess, fullAccess } from '../store/store-access.ts';
+import type { CallMeta, Transport } from '../transport/transport.ts';
+import { HandlerContextImpl, type HandlerBinding } from './handler-context.ts';
+import type { Logger } from './logger.ts';
+import { zodIssues } from './zod-issues.ts';
+
+interface BoundHandler {
+  readonly rpc: RpcDef;
+  readonly run: (input: unknown, ctx: never) => unknown;
+  readonly binding: HandlerBinding;
+}
+
+/** Failures of other services that a caller may see as they are; anything else is our own bug. */
+const PASS_THROUGH_FROM_DEPENDENCIES = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED']);
+
+/**
+ * Runs one service's handlers: validates input, builds each call's `ctx` with the handler's
+ * permissions, converts whatever is thrown into a typed error, and validates output.
+ * Transport-agnostic: the HTTP server, in-process calls and the test harness all use `invoke`.
+ */
+export class ServiceRuntime {
+  readonly def: ServiceDef;
+  readonly #handlers = new Map<string, BoundHandler>();
+  readonly #log: Logger;
+
+  constructor(options: { def: ServiceDef; store: StoreDriver; transport: Transport; config: unknown; log: Logger }) {
+    const { def, store, transport, config, log } = options;
+    this.def = def;
+    this.#log = log;
+    for (const [fn, h] of Object.entries(def.handlers)) {
+      const rpc = def.contract.functions[fn]!;
+      const owner = `${def.name}.${fn}`;
+      const perms = { reads: h.permissions.reads ?? [], updates: h.permissions.updates ?? [] };
+      const binding: HandlerBinding = {
+        service: def.name,
+        fn,
+        owner,
+        errors: rpc.errors,
+        calls: h.permissions.calls ?? [],
+        db: store.db,
+        store: createStoreAccess(store.db, def.stores, perms, owner, store.kind),
+        storeIn: (trx) => createStoreAccess(trx, def.stores, perms, owner, store.kind),
+        transport,
+        config,
+        log: log.child({ handler: fn }),
+      };
+      this.#handlers.set(fn, { rpc, run: h.run as BoundHandler['run'], binding });
+    }
+    this.fullStore = fullAccess(store.db, def.stores, `${def.name}.onStart`, store.kind);
+  }
+
+  /** Every table of the service, writable: for onStart and test harnesses. */
+  readonly fullStore: object;
+
+  async invoke(fn: string, rawInput: unknown, meta: CallMeta): Promise<unknown> {
+    const started = performance.now();
+    let code: string | undefined;
+    try {
+      return await this.#invoke(fn, rawInput, meta);
+    } catch (err) {
+      const error = this.#normalize(err, fn);
+      code = error.code;
+      throw error;
+    } finally {
+      const entry = { handler: fn, caller: meta.caller, requestId: meta.requestId, durationMs: +(performance.now() - started).toFixed(2) };
+      if (code === undefined) this.#log.info(entry, 'call');
+      else this.#log.warn({ ...entry, code }, 'call failed');
+    }
+  }
+
+  async #invoke(fn: string, rawInput: unknown, meta: CallMeta): Promise<unknown> {
+    const h = this.#handlers.get(fn);
+    if (!h) throw platformError('UNKNOWN_FUNCTION', `'${this.def.name}' has no function '${fn}'`);
+    if (Date.now() >= meta.deadline) throw platformError('DEADLINE_EXCEEDED', `the deadline of ${this.def.name}.${fn} passed before it started`);
+    const input = h.rpc.input.safeParse(rawInput);
+    if (!input.success) {
+      const { issues, text } = zodIssues(input.error);
+      throw platformError('INVALID_INPUT', `invalid input for ${this.def.name}.${fn}: ${text}`, { details: issues });
+    }
+    const ctx = new HandlerContextImpl(h.binding, meta);
+    const out = await h.run(input.data, ctx as never);
+    const output = h.rpc.output.safeParse(out);
+    if (!output.success) {
+      this.#log.error({ handler: fn, issues: zodIssues(output.error).issues }, 'handler output does not match its contract');
+      throw platformError('INVALID_OUTPUT', `${this.def.name}.${fn} produced output that does not match its contract`);
+    }
+    return output.data;
+  }
+
+  #normalize(err: unknown, fn: string): CaroteneError {
+    const owner = `${this.def.name}.${fn}`;
+    if (isCaroteneError(err)) {
+      const ownError = err.service === undefined || err.service === this.def.name;
+      if (ownError) {
+        if (!err.domain || err.code in (this.def.contract.functions[fn]?.errors ?? {})) return withService(err, this.def.name);
+        return platformError('INTERNAL', `${owner} raised '${err.code}', which its contract does not declare`, { service: this.def.name });
+      }
+      if (PASS_THROUGH_FROM_DEPENDENCIES.has(err.code)) return err;
+      this.#log.error({ handler: fn, dependency: err.service, code: err.code, err: err.message }, 'unhandled error from a dependency');
+      return platformError('INTERNAL', `${owner} did not handle ${err.service} error ${err.code}`, { service: this.def.name });
+    }
+    this.#log.error({ handler: fn, err }, 'handler threw');
+    return platformError('INTERNAL', `${owner} failed; see its log`, { service: this.def.name });
+  }
+}
+
+function withService(err: CaroteneError, service: string): CaroteneError {
+  if (err.service === service) return err;
+  return new CaroteneError(err.code, err.message, { status: err.status, domain: err.domain, service, details: err.details, cause: err });
+}

@@ -1,0 +1,159 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { CaroteneError, isCaroteneError, platformError } from '../errors.ts';
+import type { CallMeta } from './transport.ts';
+import { decodeAuth, DEFAULT_DEADLINE_MS, HEADER, MAX_DEADLINE_MS, RPC_PREFIX } from './wire.ts';
+
+export interface RpcHandler {
+  invoke(fn: string, input: unknown, meta: CallMeta): Promise<unknown>;
+}
+
+export interface Probe {
+  (): Promise<{ ok: boolean; checks: Record<string, string> }>;
+}
+
+export interface RpcServerOptions {
+  readonly service: string;
+  readonly handler: RpcHandler;
+  /** Readiness: database reachable, migrations applied. */
+  readonly ready: Probe;
+  /** Largest accepted body (default 4 MiB). */
+  readonly bodyLimit?: number;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The service's one listener: internal RPC plus `/health` and `/ready`. It counts calls in
+ * flight so that shutdown can wait for them.
+ */
+export class RpcServer {
+  readonly server: Server;
+  readonly #options: RpcServerOptions;
+  #inFlight = 0;
+  #drained: (() => void) | undefined;
+
+  constructor(options: RpcServerOptions) {
+    this.#options = options;
+    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+      this.#route(req, res).catch((err: unknown) => send(res, 500, { error: platformError('INTERNAL', 'request failed', { cause: err }).toJSON() }));
+    });
+  }
+
+  listen(host: string, port: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address ? `http://${host}:${address.port}` : `http://${host}:${port}`);
+      });
+    });
+  }
+
+  /** Stops accepting, lets calls in flight finish (up to `graceMs`), then closes every socket. */
+  async close(graceMs = 10_000): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.#inFlight > 0) {
+      await Promise.race([new Promise<void>((resolve) => (this.#drained = resolve)), sleep(graceMs)]);
+    }
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    if (req.method === 'POST' && url.startsWith(RPC_PREFIX)) return this.#rpc(req, res, url.slice(RPC_PREFIX.length));
+    if (req.method === 'GET' && url === '/health') return send(res, 200, { status: 'ok', service: this.#options.service });
+    if (req.method === 'GET' && url === '/ready') {
+      const probe = await this.#options.ready();
+      return send(res, probe.ok ? 200 : 503, { status: probe.ok ? 'ready' : 'not ready', service: this.#options.service, checks: probe.checks });
+    }
+    req.resume();
+    send(res, 404, { error: platformError('UNKNOWN_FUNCTION', `no ${req.method} ${url} here; internal calls are POST ${RPC_PREFIX}<function>`).toJSON() });
+  }
+
+  async #rpc(req: IncomingMessage, res: ServerResponse, fn: string): Promise<void> {
+    this.#inFlight++;
+    const requestId = headerValue(req, HEADER.requestId);
+    const id = requestId && REQUEST_ID.test(requestId) ? requestId : randomUUID();
+    res.setHeader(HEADER.requestId, id);
+    try {
+      const meta = this.#meta(req, id);
+      const body = await readBody(req, this.#options.bodyLimit ?? 4 * 1024 * 1024);
+      let input: unknown;
+      try {
+        input = body.length === 0 ? undefined : JSON.parse(body);
+      } catch {
+        throw platformError('MALFORMED_REQUEST', 'the request body is not valid JSON');
+      }
+      const output = await this.#options.handler.invoke(decodeURIComponent(fn), input, meta);
+      if (output === undefined) {
+        res.writeHead(204).end();
+      } else {
+        send(res, 200, output);
+      }
+    } catch (err) {
+      const error = isCaroteneError(err) ? err : platformError('INTERNAL', `${this.#options.service} failed`, { cause: err });
+      send(res, error.status, { error: withOrigin(error, this.#options.service).toJSON() });
+    } finally {
+      if (--this.#inFlight === 0) this.#drained?.();
+    }
+  }
+
+  #meta(req: IncomingMessage, requestId: string): CallMeta {
+    const timeout = Number(headerValue(req, HEADER.timeout) ?? DEFAULT_DEADLINE_MS);
+    const budget = Number.isFinite(timeout) && timeout >= 0 ? Math.min(timeout, MAX_DEADLINE_MS) : DEFAULT_DEADLINE_MS;
+    const auth = headerValue(req, HEADER.auth);
+    return {
+      caller: headerValue(req, HEADER.caller) ?? 'unknown',
+      requestId,
+      deadline: Date.now() + budget,
+      auth: auth ? decodeAuth(auth) : undefined,
+      idempotencyKey: headerValue(req, HEADER.idempotencyKey),
+    };
+  }
+}
+
+function withOrigin(err: CaroteneError, service: string): CaroteneError {
+  return err.service !== undefined ? err : new CaroteneError(err.code, err.message, { status: err.status, domain: err.domain, service, details: err.details });
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      req.resume();
+      return reject(platformError('PAYLOAD_TOO_LARGE', `the body of ${declared} bytes is over the limit of ${limit}`));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(platformError('PAYLOAD_TOO_LARGE', `the body is over the limit of ${limit} bytes`));
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  const json = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+  res.end(json);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
