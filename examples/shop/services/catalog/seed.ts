@@ -1,0 +1,23 @@
+/** The shop's opening range. Stable ids, so tests and demos can name a product. */
+export const SEED_PRODUCTS: readonly { id: string; name: string; description: string; price: number; stock: number }[] = [
+  { id: 'p_001', name: 'Ceramic Pour-Over Dripper', description: 'Single-cup cone dripper in matte white stoneware.', price: 2490, stock: 100 },
+  { id: 'p_002', name: 'Paper Filters (100 pack)', description: 'Unbleached size-02 filters for cone drippers.', price: 590, stock: 100 },
+  { id: 'p_003', name: 'Gooseneck Kettle 1L', description: 'Stainless kettle with a thermometer in the lid.', price: 4900, stock: 100 },
+  { id: 'p_004', name: 'Burr Grinder', description: 'Hand grinder with 40 settings and steel conical burrs.', price: 8900, stock: 100 },
+  { id: 'p_005', name: 'Ethiopia Yirgacheffe 250g', description: 'Washed light roast; jasmine, lemon, black tea.', price: 1450, stock: 100 },
+  { id: 'p_006', name: 'Colombia Huila 250g', description: 'Medium roast; red apple, caramel, cocoa.', price: 1290, stock: 100 },
+  { id: 'p_007', name: 'House Espresso Blend 1kg', description: 'Chocolate-forward blend for milk drinks.', price: 3600, stock: 100 },
+  { id: 'p_008', name: 'Decaf Peru 250g', description: 'Sugar-cane processed; toffee and orange.', price: 1390, stock: 100 },
+  { id: 'p_009', name: 'Glass Carafe 600ml', description: 'Borosilicate server with a cork collar.', price: 2200, stock: 100 },
+  { id: 'p_010', name: 'Digital Scale 0.1g', description: 'Brewing scale with a built-in timer.', price: 3400, stock: 100 },
+  { id: 'p_011', name: 'French Press 8 Cup', description: 'Double-wall steel press that keeps coffee hot.', price: 3900, stock: 100 },
+  { id: 'p_012', name: 'Milk Frothing Pitcher 350ml', description: 'Steel pitcher with a sharp spout for latte art.', price: 1800, stock: 100 },
+  { id: 'p_013', name: 'Espresso Tamper 58mm', description: 'Walnut handle, flat stainless base.', price: 2700, stock: 100 },
+  { id: 'p_014', name: 'Stoneware Mug', description: '350ml mug, glazed by hand; every one differs a little.', price: 1600, stock: 100 },
+  { id: 'p_015', name: 'Travel Tumbler', description: 'Vacuum-insulated 450ml tumbler with a leak-proof lid.', price: 2900, stock: 100 },
+  { id: 'p_016', name: 'Cold Brew Bottle', description: '1L bottle with a fine mesh filter insert.', price: 2500, stock: 100 },
+  { id: 'p_017', name: 'Cleaning Tablets (60)', description: 'Descaler and cleaner for espresso machines.', price: 1100, stock: 100 },
+  { id: 'p_018', name: 'Airtight Bean Canister', description: 'Keeps 500g of beans away from air and light.', price: 2300, stock: 100 },
+  { id: 'p_019', name: 'Barista Apron', description: 'Waxed canvas apron with leather straps.', price: 4500, stock: 100 },
+  { id: 'p_020', name: 'Lever Espresso Machine', description: 'Manual lever machine, small batch; only a few made.', price: 64900, stock: 3 },
+];

@@ -1,0 +1,16 @@
+import { table } from 'carotene';
+import { z } from 'zod';
+
+/** One row per idempotency key. The card number is never stored. */
+export const PaymentTable = table('payments', {
+  key: 'key',
+  schema: z.object({
+    key: z.string(),
+    id: z.string(),
+    orderId: z.string(),
+    /** Cents. */
+    amount: z.number().int(),
+    status: z.enum(['CHARGED', 'DECLINED', 'REFUNDED']),
+    createdAt: z.string(),
+  }),
+});
