@@ -11,6 +11,8 @@ type ClientFn = (input: unknown, options?: CallOptions) => Promise<unknown>;
 /**
  * Calls one function of another service: validates the input against the provider's
  * contract before it leaves, narrows the deadline, and validates the output on arrival.
+ * `meta` is the incoming call's (its deadline, request id and user carry on); `self` is the
+ * calling service, which is who the callee sees as its caller.
  */
 export async function callIntegration(
   transport: Transport,
@@ -19,6 +21,7 @@ export async function callIntegration(
   input: unknown,
   options: CallOptions | undefined,
   meta: CallMeta,
+  self: string,
 ): Promise<unknown> {
   const rpc = contract.functions[fn];
   const target = `${contract.name}.${fn}`;
@@ -33,7 +36,7 @@ export async function callIntegration(
   const timeout = options?.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   const deadline = Math.min(meta.deadline, Date.now() + timeout);
   const out = await transport.call(contract.name, fn, input, {
-    caller: meta.caller,
+    caller: self,
     requestId: meta.requestId,
     deadline,
     auth: meta.auth,
@@ -52,12 +55,12 @@ export async function callIntegration(
  * `ctx.call` for one handler invocation: a client per declared contract. Any other name is
  * refused with PERMISSION_DENIED, so code that escapes the types still cannot reach it.
  */
-export function createCallAccess(contracts: readonly Contract[], transport: Transport, meta: CallMeta, owner: string): object {
+export function createCallAccess(contracts: readonly Contract[], transport: Transport, meta: CallMeta, self: string, owner: string): object {
   const clients = new Map<string, Record<string, ClientFn>>();
   for (const contract of contracts) {
     const client: Record<string, ClientFn> = {};
     for (const fn of Object.keys(contract.functions)) {
-      client[fn] = (input, options) => callIntegration(transport, contract, fn, input, options, meta);
+      client[fn] = (input, options) => callIntegration(transport, contract, fn, input, options, meta, self);
     }
     clients.set(contract.name, client);
   }

@@ -40,7 +40,7 @@ export class HandlerContextImpl {
     return this.#binding.store;
   }
   get call(): object {
-    this.#call ??= createCallAccess(this.#binding.calls, this.#binding.transport, this.#meta, this.#binding.owner);
+    this.#call ??= createCallAccess(this.#binding.calls, this.#binding.transport, this.#meta, this.#binding.service, this.#binding.owner);
     return this.#call;
   }
   get auth(): AuthClaims | undefined {

@@ -7,7 +7,8 @@ import { zodIssues } from './zod-issues.ts';
 export function serviceConfig(app: AppDef | undefined, def: ServiceDef, override?: unknown): unknown {
   const raw = override !== undefined ? override : app?.config[def.name];
   if (!def.config) return raw;
-  const parsed = def.config.safeParse(raw);
+  // No config at all is an empty object, so a schema whose fields all have defaults just works.
+  const parsed = def.config.safeParse(raw === undefined ? {} : raw);
   if (!parsed.success) {
     const { text, issues } = zodIssues(parsed.error);
     throw platformError('INVALID_CONFIG', `config of service '${def.name}' is invalid: ${text}`, { details: issues });
