@@ -1,0 +1,47 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { platformError } from '../errors.ts';
+import type { StoreDriver } from './driver.ts';
+import { SqliteBooleans } from './sqlite-booleans.ts';
+
+/** How long a writer waits for another process's lock on the same file before failing. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/** Opens (and creates) the SQLite file of one service. `':memory:'` gives a private, empty store. */
+export function openSqlite(file: string): StoreDriver {
+  const memory = file === ':memory:';
+  const path = memory ? file : resolve(file);
+  let database: Database.Database;
+  try {
+    if (!memory) mkdirSync(dirname(path), { recursive: true });
+    database = new Database(path);
+    // WAL lets readers (another process, `carrot` tools) run beside the one writer
+    database.pragma('journal_mode = WAL');
+    database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    database.pragma('foreign_keys = ON');
+  } catch (cause) {
+    throw platformError('UNAVAILABLE', `cannot open the SQLite store at ${path}: ${(cause as Error).message}`, { cause });
+  }
+  // SQLite cannot bind booleans; the plugin stores them as 1/0 for every query, not only handles'
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a driver serves whatever tables the migrations made
+  const db = new Kysely<any>({ dialect: new SqliteDialect({ database }), plugins: [new SqliteBooleans()] });
+  let closed: Promise<void> | undefined;
+
+  return {
+    kind: 'sqlite',
+    db,
+    async ping() {
+      try {
+        await sql`select 1`.execute(db);
+      } catch (cause) {
+        throw platformError('UNAVAILABLE', `the SQLite store at ${path} does not answer: ${(cause as Error).message}`, { cause });
+      }
+    },
+    close() {
+      closed ??= db.destroy();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { sql } from 'kysely';
+import { isCaroteneError } from '../../src/errors.ts';
+import { openStore } from '../../src/store/index.ts';
+import { storeSuite } from './store-suite.ts';
+
+const dir = await mkdtemp(join(tmpdir(), 'carotene-sqlite-'));
+after(() => rm(dir, { recursive: true, force: true }));
+// a folder that does not exist yet: the driver creates it
+const file = join(dir, 'services', 'catalog', 'store.db');
+
+storeSuite('sqlite', () => openStore({ file }));
+
+test('the SQLite file is where it was asked, in WAL mode with foreign keys on', async () => {
+  const store = await openStore({ file });
+  try {
+    assert.ok(existsSync(file), `${file} should exist`);
+    const pragma = async (name: string) => Object.values((await sql.raw(`pragma ${name}`).execute(store.db)).rows[0] as object)[0];
+    assert.equal(await pragma('journal_mode'), 'wal');
+    assert.equal(await pragma('foreign_keys'), 1);
+    assert.equal(await pragma('busy_timeout'), 5000);
+  } finally {
+    await store.close();
+  }
+});
+
+test('an in-memory store works and is private', async () => {
+  const a = await openStore({ file: ':memory:' });
+  const b = await openStore({ file: ':memory:' });
+  try {
+    await a.db.schema.createTable('t').addColumn('id', 'text').execute();
+    assert.deepEqual((await a.db.introspection.getTables()).map((t) => t.name), ['t']);
+    assert.deepEqual(await b.db.introspection.getTables(), []);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('a store needs a postgres url or a file', async () => {
+  await assert.rejects(openStore({}), (err) => isCaroteneError(err, 'INVALID_CONFIG') && /file/.test(err.message));
+  await assert.rejects(openStore({ url: 'mysql://u:secret@h/db' }), (err) => {
+    assert.ok(isCaroteneError(err, 'INVALID_CONFIG'));
+    assert.match(err.message, /mysql:/);
+    assert.doesNotMatch(err.message, /secret/);
+    return true;
+  });
+});
