@@ -1,0 +1,76 @@
+// Starts the shop with `carrot dev` as real processes, for end-to-end tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const shopDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const carrot = join(shopDir, '..', '..', 'packages', 'carotene', 'bin', 'carrot.js');
+
+export interface RunningShop {
+  readonly url: string;
+  readonly dataDir: string;
+  readonly output: () => string;
+  stop(): Promise<number | null>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Runs `carrot dev examples/shop` on a free gateway port and a fresh data folder. */
+export async function startShop(extraArgs: readonly string[] = [], timeoutMs = 60_000): Promise<RunningShop> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'carotene-shop-'));
+  const child: ChildProcess = spawn(process.execPath, [carrot, 'dev', shopDir, '--port', String(port), '--data-dir', dataDir, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`carrot dev exited with ${child.exitCode}:\n${out}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the shop was not ready within ${timeoutMs} ms:\n${out}`);
+    }
+    if (await ready(url)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    dataDir,
+    output: () => out,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+async function ready(url: string): Promise<boolean> {
+  try {
+    // The gateway answers only after `carrot dev` saw every service ready and started it.
+    const res = await fetch(`${url}/ready`);
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
