@@ -2,7 +2,7 @@ import type { AppDef } from '../declare/app.ts';
 import type { ServiceDef } from '../declare/service.ts';
 import { platformError } from '../errors.ts';
 import type { StoreDriver } from '../store/driver.ts';
-import { migrate } from '../store/migrations.ts';
+import { migrate, pendingMigrations } from '../store/migrations.ts';
 import { openStore } from '../store/driver.ts';
 import { RpcServer } from '../transport/http-server.ts';
 import type { Transport } from '../transport/transport.ts';
@@ -42,7 +42,7 @@ export async function startServiceHost(options: HostOptions): Promise<ServiceHos
     if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
     const runtime = new ServiceRuntime({ def, store, transport: options.transport, config, log });
     await def.onStart?.({ store: runtime.fullStore as never, config, log });
-    server = new RpcServer({ service: def.name, handler: runtime, ready: readiness(store) });
+    server = new RpcServer({ service: def.name, handler: runtime, ready: readiness(store, def) });
     const url = await server.listen(options.host, options.port);
     log.info({ url, engine: store.kind }, 'service listening');
     const rpc = server;
@@ -61,13 +61,16 @@ export async function startServiceHost(options: HostOptions): Promise<ServiceHos
   }
 }
 
-function readiness(store: StoreDriver) {
+/** Ready when the database answers and every declared migration is applied. */
+function readiness(store: StoreDriver, def: ServiceDef) {
   return async () => {
     try {
-      await store.ping();
-      return { ok: true, checks: { database: 'ok', migrations: 'applied' } };
+      const pending = await pendingMigrations(store.db, def.migrations);
+      return pending.length === 0
+        ? { ok: true, checks: { database: 'ok', migrations: 'applied' } }
+        : { ok: false, checks: { database: 'ok', migrations: `pending: ${pending.join(', ')}` } };
     } catch (err) {
-      return { ok: false, checks: { database: (err as Error).message, migrations: 'applied' } };
+      return { ok: false, checks: { database: (err as Error).message, migrations: 'unknown' } };
     }
   };
 }

@@ -3,6 +3,7 @@ import type { ServiceDef } from '../declare/service.ts';
 import { CaroteneError, isCaroteneError, platformError } from '../errors.ts';
 import type { StoreDriver } from '../store/driver.ts';
 import { createStoreAccess, fullAccess } from '../store/store-access.ts';
+import { isUniqueViolation } from '../store/store-errors.ts';
 import type { CallMeta, Transport } from '../transport/transport.ts';
 import { HandlerContextImpl, type HandlerBinding } from './handler-context.ts';
 import type { Logger } from './logger.ts';
@@ -102,6 +103,10 @@ export class ServiceRuntime {
       if (PASS_THROUGH_FROM_DEPENDENCIES.has(err.code)) return err;
       this.#log.error({ handler: fn, dependency: err.service, code: err.code, err: err.message }, 'unhandled error from a dependency');
       return platformError('INTERNAL', `${owner} did not handle ${err.service} error ${err.code}`, { service: this.def.name });
+    }
+    if (isUniqueViolation(err)) {
+      // From a raw modify() or query(): the store handles map their own, this catches the rest.
+      return platformError('CONFLICT', `${owner}: a write broke a uniqueness rule (${(err as Error).message})`, { service: this.def.name });
     }
     this.#log.error({ handler: fn, err }, 'handler threw');
     return platformError('INTERNAL', `${owner} failed; see its log`, { service: this.def.name });
