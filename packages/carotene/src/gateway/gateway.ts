@@ -1,0 +1,207 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { AppDef } from '../declare/app.ts';
+import type { PublicRoute } from '../declare/service.ts';
+import { platformError, type CaroteneError } from '../errors.ts';
+import { createLogger, type Logger } from '../runtime/logger.ts';
+import type { CallMeta, Transport } from '../transport/transport.ts';
+import { errorBody, toCaroteneError } from './error-reply.ts';
+import { createTokenVerifier, type TokenVerifier } from './jwt.ts';
+import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
+import { assertAuthConfigured, authenticate } from './route-auth.ts';
+import { routeInput } from './route-input.ts';
+
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const DEFAULT_TIMEOUT_MS = 10_000;
+/** Lets the transport report its own, more precise, timeout before the gateway gives up. */
+const DEADLINE_GRACE_MS = 250;
+const JSON_TYPE = 'application/json; charset=utf-8';
+/** The gateway's own endpoints; no service route may take them. */
+const PROBES: readonly string[] = ['/health', '/ready'];
+
+export interface CreateGatewayOptions {
+  readonly app: AppDef;
+  /** How public requests reach the services. The gateway does not close it. */
+  readonly transport: Transport;
+  /** Receives one access line per request and every failure (default: JSON on stdout). */
+  readonly logger?: Logger;
+  /** Clock for deadlines and token validity (default `Date.now`). */
+  readonly now?: () => number;
+}
+
+/** A gateway ready to listen: the only public listener of a Carotene app. */
+export interface Gateway {
+  /** The HTTP server, e.g. for `server.inject(...)` in tests. */
+  readonly server: FastifyInstance;
+  /** Starts listening; resolves with the URL it listens on. */
+  listen(host: string, port: number): Promise<string>;
+  /** Stops accepting requests, lets in-flight ones finish, then resolves. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the gateway of an app: one HTTP route per public route its services declare, each
+ * forwarded over `transport` to the function that owns it, with the end user's verified
+ * token (when the route asks for one), a request id, a deadline, and JSON errors.
+ *
+ * ```ts
+ * const gateway = createGateway({ app: shop, transport });
+ * const url = await gateway.listen('127.0.0.1', 8080);
+ * ```
+ */
+export function createGateway(options: CreateGatewayOptions): Gateway {
+  const { app, transport } = options;
+  const now = options.now ?? Date.now;
+  const log = options.logger ?? createLogger('gateway');
+  const bodyLimit = app.gateway.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const timeoutMs = app.gateway.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const routes = app.services.flatMap((s) => s.routes);
+  assertAuthConfigured(app);
+  for (const route of routes) {
+    if (PROBES.includes(route.path)) {
+      throw platformError('INVALID_CONFIG', `route '${route.method} ${route.path}' of ${route.service}.${route.function} collides with the gateway's own ${route.path}; choose another path`, {
+        service: 'gateway',
+      });
+    }
+  }
+
+  const auth = app.gateway.auth;
+  const verifier: TokenVerifier | undefined =
+    auth &&
+    createTokenVerifier({
+      auth,
+      now,
+      fetchKeys: (requestId) => transport.call(auth.jwks.service, auth.jwks.function, {}, { caller: 'gateway', requestId, deadline: now() + timeoutMs }),
+      onStaleKeys: (err) => log.warn({ err }, 'token keys could not be refreshed; the cached keys keep serving'),
+    });
+
+  // the app name is the user's; keep the header value printable and unquoted
+  const challenge = `Bearer realm="${app.name.replace(/[^\x20-\x7e]|"/g, '')}"`;
+  let state: 'idle' | 'listening' | 'closing' = 'idle';
+  const errorCodes = new WeakMap<FastifyRequest, string>();
+
+  const server = Fastify({
+    logger: false,
+    bodyLimit,
+    genReqId: (req) => requestIdFrom(req.headers[REQUEST_ID_HEADER]),
+    // a HEAD must not run a function that may have effects
+    exposeHeadRoutes: false,
+    // the onRequest hook answers during shutdown instead, with a Carotene error body
+    return503OnClosing: false,
+  });
+  // JSON bodies only; anything else is answered 415
+  server.removeContentTypeParser('text/plain');
+
+  const sendError = (request: FastifyRequest, reply: FastifyReply, err: CaroteneError): FastifyReply => {
+    errorCodes.set(request, err.code);
+    if (err.code === 'UNAUTHENTICATED') reply.header('www-authenticate', challenge);
+    const status = err.status >= 400 && err.status <= 599 ? err.status : 500;
+    return reply.code(status).type(JSON_TYPE).send(JSON.stringify(errorBody(err, request.id)));
+  };
+
+  server.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    if (state === 'closing' && !PROBES.includes(pathOf(request.url))) {
+      throw platformError('UNAVAILABLE', 'The gateway is shutting down; retry the request', { service: 'gateway' });
+    }
+  });
+
+  // in-flight answers during shutdown close their connection, or keep-alive would hold close() open
+  server.addHook('onSend', async (_request, reply) => {
+    if (state === 'closing') reply.header('connection', 'close');
+  });
+
+  server.addHook('onResponse', async (request, reply) => {
+    const code = errorCodes.get(request);
+    const line = {
+      method: request.method,
+      route: request.is404 ? null : (request.routeOptions.url ?? null),
+      path: pathOf(request.url),
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 10) / 10,
+      requestId: request.id,
+      ...(code === undefined ? {} : { error: code }),
+    };
+    log[reply.statusCode >= 500 ? 'error' : 'info'](line, 'request');
+  });
+
+  server.setErrorHandler((thrown: unknown, request, reply) => {
+    const [err, unexpected] = toCaroteneError(thrown, { bodyLimit, contentType: request.headers['content-type'] });
+    if (unexpected) {
+      log.error({ err: thrown, requestId: request.id }, 'unexpected error while serving a request');
+    } else if (err.status >= 500) {
+      log.warn({ requestId: request.id, code: err.code, callee: err.service, message: err.message, cause: causeOf(err) }, 'request failed');
+    }
+    return sendError(request, reply, err);
+  });
+
+  server.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, platformError('ROUTE_NOT_FOUND', `No route ${request.method} ${clip(pathOf(request.url))}`, { service: 'gateway' })),
+  );
+
+  server.get('/health', async () => ({ status: 'ok' }));
+  server.get('/ready', async (_request, reply) =>
+    state === 'listening' ? { status: 'ok' } : reply.code(503).send({ status: state === 'idle' ? 'starting' : 'stopping' }),
+  );
+
+  const forward = async (route: PublicRoute, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    // authentication first: an anonymous client learns nothing about what input is accepted
+    const claims = await authenticate(route, request.headers.authorization, verifier, request.id);
+    const input = routeInput(request.query, request.body, request.params);
+    const meta: CallMeta = { caller: 'gateway', requestId: request.id, deadline: now() + timeoutMs, auth: claims };
+    const output = await withinDeadline(transport.call(route.service, route.function, input, meta), timeoutMs);
+    reply.code(route.status);
+    if (route.status === 204) return reply.send();
+    // serialized here so that a string output is still sent as JSON, not as text
+    return reply.type(JSON_TYPE).send(JSON.stringify(output ?? null));
+  };
+  for (const route of routes) {
+    server.route({ method: route.method, url: route.path, handler: (request, reply) => forward(route, request, reply) });
+  }
+
+  let closed: Promise<void> | undefined;
+  return {
+    server,
+    async listen(host, port) {
+      const url = await server.listen({ host, port });
+      state = 'listening';
+      return url;
+    },
+    close() {
+      state = 'closing';
+      closed ??= server.close();
+      return closed;
+    },
+  };
+}
+
+/** Backstop in case the transport does not honour the deadline itself. */
+async function withinDeadline<T>(call: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(platformError('DEADLINE_EXCEEDED', `The request did not complete within ${timeoutMs} ms`, { service: 'gateway' })),
+      timeoutMs + DEADLINE_GRACE_MS,
+    );
+  });
+  try {
+    return await Promise.race([call, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function clip(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+function causeOf(err: CaroteneError): string | undefined {
+  const cause = err.cause;
+  if (cause === undefined) return undefined;
+  const inner = cause instanceof Error && cause.cause !== undefined ? `: ${String(cause.cause instanceof Error ? cause.cause.message : cause.cause)}` : '';
+  return `${cause instanceof Error ? cause.message : String(cause)}${inner}`;
+}

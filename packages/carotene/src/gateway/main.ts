@@ -1,0 +1,121 @@
+// Entry of the gateway process, as `carrot dev` (or a container) starts it.
+import { readFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import type { AppDef } from '../declare/app.ts';
+import { platformError } from '../errors.ts';
+import { createLogger, type Logger } from '../runtime/logger.ts';
+import { ENV, readProcessEnv, type ProcessEnv } from '../runtime/process-env.ts';
+import { HttpTransport } from '../transport/http-transport.ts';
+import type { Registry } from '../transport/transport.ts';
+import { createGateway, type Gateway } from './gateway.ts';
+
+/** Longest wait for in-flight requests after the request deadline itself, on shutdown. */
+const DRAIN_SLACK_MS = 5_000;
+
+let log: Logger = createLogger('gateway');
+
+function fatal(message: string, err?: unknown): never {
+  log.fatal({ err, code: (err as { code?: unknown } | undefined)?.code }, message);
+  process.exit(1);
+}
+
+async function loadApp(file: string): Promise<AppDef> {
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  } catch (err) {
+    throw platformError('INVALID_CONFIG', `could not load the app module ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  const app = mod.default as Partial<AppDef> | undefined;
+  if (app?.kind !== 'app' || !Array.isArray(app.services)) {
+    throw platformError('INVALID_CONFIG', `${file} must 'export default app({...})'`);
+  }
+  return app as AppDef;
+}
+
+async function readRegistry(file: string): Promise<Registry> {
+  let body: unknown;
+  try {
+    body = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw platformError('INVALID_CONFIG', `could not read the registry ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  const services = (body as { services?: unknown } | null)?.services;
+  if (typeof services !== 'object' || services === null) {
+    throw platformError('INVALID_CONFIG', `registry ${file} has no 'services' object (it is written by 'carrot dev')`);
+  }
+  return body as Registry;
+}
+
+function listenFailure(err: unknown, host: string, port: number): string {
+  switch ((err as { code?: unknown }).code) {
+    case 'EADDRINUSE':
+      return `gateway cannot listen: port ${port} on ${host} is already taken by another process; stop it or set ${ENV.port} to a free port`;
+    case 'EACCES':
+      return `gateway cannot listen: not allowed to use port ${port} on ${host}; choose a port above 1023`;
+    case 'EADDRNOTAVAIL':
+      return `gateway cannot listen: ${host} is not an address of this machine; check ${ENV.host}`;
+    default:
+      return `gateway cannot listen on ${host}:${port}: ${(err as Error).message}`;
+  }
+}
+
+let env: ProcessEnv;
+try {
+  env = readProcessEnv();
+} catch (err) {
+  fatal(`gateway failed to start: ${(err as Error).message}`, err);
+}
+log = createLogger('gateway', env.logLevel);
+
+let app: AppDef;
+let registry: Registry;
+try {
+  app = await loadApp(env.appFile);
+  registry = await readRegistry(env.registryFile);
+} catch (err) {
+  fatal(`gateway failed to start: ${(err as Error).message}`, err);
+}
+
+const transport = new HttpTransport({ caller: 'gateway', registry });
+let gateway: Gateway;
+try {
+  gateway = createGateway({ app, transport, logger: log });
+} catch (err) {
+  fatal(`gateway failed to start: ${(err as Error).message}`, err);
+}
+
+let url: string;
+try {
+  url = await gateway.listen(env.host, env.port);
+} catch (err) {
+  await transport.close();
+  fatal(listenFailure(err, env.host, env.port), err);
+}
+const routes = app.services.flatMap((s) => s.routes.map((r) => `${r.method} ${r.path}`));
+log.info({ url, app: app.name, routes }, 'gateway listening');
+
+let stopping = false;
+const stop = (signal: string): void => {
+  if (stopping) {
+    log.warn({ signal }, 'second signal: exiting without waiting for in-flight requests');
+    process.exit(1);
+  }
+  stopping = true;
+  log.info({ signal }, 'gateway stopping: finishing in-flight requests');
+  const drainMs = (app.gateway.timeoutMs ?? 10_000) + DRAIN_SLACK_MS;
+  const giveUp = setTimeout(() => fatal(`gateway did not stop within ${drainMs} ms; exiting anyway`), drainMs);
+  giveUp.unref();
+  gateway
+    .close()
+    .then(() => transport.close())
+    .then(
+      () => {
+        log.info({}, 'gateway stopped');
+        process.exit(0);
+      },
+      (err: unknown) => fatal('gateway shutdown failed', err),
+    );
+};
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));
