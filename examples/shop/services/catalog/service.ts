@@ -75,7 +75,7 @@ export default implement(Catalog, {
       // The same order reserved concurrently and won the race: that reservation stands.
       if (!isCaroteneError(err, 'CONFLICT')) throw err;
     }
-    return { reserved: true as const };
+    return { reserved: true };
   }),
 
   releaseStock: handler({ updates: [ProductTable, ReservationTable] }, async ({ orderId }, ctx) => ({

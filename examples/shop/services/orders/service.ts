@@ -32,7 +32,7 @@ export default implement(Orders, {
         await store.orders.insert({ id, userId: ctx.auth.sub, status: 'PENDING', total, reason: null, createdAt: now, updatedAt: now });
         for (const l of lines) await store.order_items.insert({ id: `${id}/${l.line}`, orderId: id, ...l });
       });
-      return { id, status: 'PENDING' as const, total };
+      return { id, status: 'PENDING', total };
     },
   ),
 
