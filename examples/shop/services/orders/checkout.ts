@@ -8,6 +8,7 @@ import { OrderItemTable, OrderTable } from './tables.ts';
 type Checkout = (typeof Orders)['functions']['checkout'];
 type Input = z.output<Checkout['input']>;
 type Output = z.output<Checkout['output']>;
+type Errors = keyof Checkout['errors'] & string;
 
 export const checkoutPermissions = {
   updates: [OrderTable],
@@ -17,7 +18,7 @@ export const checkoutPermissions = {
   auth: 'required',
 } as const;
 
-type Ctx = HandlerContext<typeof checkoutPermissions, 'NOT_FOUND' | 'NOT_PENDING', undefined>;
+type Ctx = HandlerContext<typeof checkoutPermissions, Errors, undefined>;
 
 /** The payment's idempotency key: one charge per order, however often checkout is retried. */
 export const paymentKey = (orderId: string): string => `order/${orderId}`;
