@@ -1,0 +1,116 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AppDef } from '../declare/app.ts';
+import { ENV, sqliteFile, toEnv } from '../runtime/process-env.ts';
+import type { Registry } from '../transport/transport.ts';
+import type { ProcessSpec } from './supervisor.ts';
+
+/** Name of the child process that runs the gateway (reserved: no service may take it). */
+export const GATEWAY = 'gateway';
+
+/** Everything `carrot dev` decided before spawning anything. */
+export interface DevPlan {
+  readonly registry: Registry;
+  readonly registryFile: string;
+  readonly logsDir: string;
+  readonly dbDir: string;
+  /** Services first, in the app's order, then the gateway. */
+  readonly specs: readonly ProcessSpec[];
+  /** Where each service keeps its data, for humans: a SQLite path or the variable that named a database URL. */
+  readonly databases: ReadonlyArray<{ readonly service: string; readonly where: string }>;
+}
+
+export interface DevPlanInput {
+  readonly app: AppDef;
+  readonly appFile: string;
+  readonly dataDir: string;
+  readonly gateway: { readonly host: string; readonly port: number };
+  /** One port per service, in the app's order. */
+  readonly servicePorts: readonly number[];
+  /** The environment children inherit (normally `process.env`). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** How a child is started: this Node, with tsx loaded, running a Carotene entry module. */
+export interface ChildCommand {
+  readonly command: string;
+  readonly args: readonly string[];
+}
+
+/**
+ * Node with tsx loaded, running `entry`. The loader is resolved from the carotene package,
+ * so the children work whatever the app's own dependencies are.
+ */
+export function childCommand(entry: string): ChildCommand {
+  return { command: process.execPath, args: ['--import', import.meta.resolve('tsx'), entry] };
+}
+
+export const RUNTIME_MAIN = fileURLToPath(new URL('../runtime/main.ts', import.meta.url));
+export const GATEWAY_MAIN = fileURLToPath(new URL('../gateway/main.ts', import.meta.url));
+
+/** `CAROTENE_DATABASE_URL_ORDER_HISTORY` for service `order-history`. */
+export function databaseEnvName(service: string): string {
+  return `${ENV.databaseUrl}_${service.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/**
+ * Builds the registry and one process spec per service plus the gateway. Pure: the ports
+ * were chosen already and nothing is written.
+ */
+export function planDev(input: DevPlanInput): DevPlan {
+  const { app, appFile, dataDir } = input;
+  const registryFile = join(dataDir, 'registry.json');
+  const logsDir = join(dataDir, 'logs');
+  const dbDir = join(dataDir, 'db');
+  const logLevel = input.env[ENV.logLevel] || 'info';
+
+  // database URLs are per service; one set in the parent's environment must not leak to all
+  const base: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(input.env)) if (!key.startsWith(ENV.databaseUrl)) base[key] = value;
+
+  const gatewayHost = reachableHost(input.gateway.host);
+  const gatewayUrl = `http://${gatewayHost}:${input.gateway.port}`;
+  const services: Record<string, { url: string }> = {};
+  const specs: ProcessSpec[] = [];
+  const databases: Array<{ service: string; where: string }> = [];
+  const runtime = childCommand(RUNTIME_MAIN);
+
+  app.services.forEach((service, i) => {
+    const port = input.servicePorts[i];
+    if (port === undefined) throw new Error(`no port was reserved for service '${service.name}'`);
+    const url = `http://127.0.0.1:${port}`;
+    services[service.name] = { url };
+    const dbVar = databaseEnvName(service.name);
+    const databaseUrl = input.env[dbVar] || undefined;
+    databases.push({ service: service.name, where: databaseUrl ? `PostgreSQL from ${dbVar}` : sqliteFile(dataDir, service.name) });
+    specs.push({
+      name: service.name,
+      ...runtime,
+      env: { ...base, ...toEnv({ appFile, service: service.name, host: '127.0.0.1', port, dataDir, registryFile, databaseUrl, logLevel }) },
+      readyUrl: `${url}/ready`,
+      logFile: join(logsDir, `${service.name}.log`),
+      url,
+    });
+  });
+
+  specs.push({
+    name: GATEWAY,
+    ...childCommand(GATEWAY_MAIN),
+    env: {
+      ...base,
+      ...toEnv({ appFile, service: GATEWAY, host: input.gateway.host, port: input.gateway.port, dataDir, registryFile, databaseUrl: undefined, logLevel }),
+    },
+    readyUrl: `${gatewayUrl}/ready`,
+    logFile: join(logsDir, `${GATEWAY}.log`),
+    url: gatewayUrl,
+  });
+
+  return { registry: { app: app.name, gateway: { url: gatewayUrl }, services }, registryFile, logsDir, dbDir, specs, databases };
+}
+
+/** A host to connect to for one the gateway listens on: wildcard addresses mean loopback. */
+function reachableHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { AppDef } from '../../src/declare/app.ts';
+import { databaseEnvName, GATEWAY_MAIN, planDev, RUNTIME_MAIN } from '../../src/cli/dev-plan.ts';
+import { readProcessEnv } from '../../src/runtime/process-env.ts';
+
+// planDev reads only names from the services
+const shop = { kind: 'app', name: 'shop', services: [{ name: 'users' }, { name: 'order-history' }], gateway: {}, config: {} } as unknown as AppDef;
+
+const plan = planDev({
+  app: shop,
+  appFile: '/apps/shop/app.ts',
+  dataDir: '/apps/shop/.carotene',
+  gateway: { host: '0.0.0.0', port: 8080 },
+  servicePorts: [41001, 41002],
+  env: {
+    PATH: '/usr/bin',
+    CAROTENE_DATABASE_URL: 'postgres://shared/db',
+    CAROTENE_DATABASE_URL_ORDER_HISTORY: 'postgres://db/order_history',
+    CAROTENE_LOG_LEVEL: 'debug',
+  },
+});
+
+test('the registry names every service on 127.0.0.1 and a reachable gateway URL', () => {
+  assert.deepEqual(plan.registry, {
+    app: 'shop',
+    gateway: { url: 'http://127.0.0.1:8080' },
+    services: { users: { url: 'http://127.0.0.1:41001' }, 'order-history': { url: 'http://127.0.0.1:41002' } },
+  });
+  assert.equal(plan.registryFile, '/apps/shop/.carotene/registry.json');
+});
+
+test('services start first, each as node --import tsx runtime/main.ts, then the gateway', () => {
+  assert.deepEqual(plan.specs.map((s) => s.name), ['users', 'order-history', 'gateway']);
+  for (const spec of plan.specs) {
+    assert.equal(spec.command, process.execPath);
+    assert.equal(spec.args[0], '--import');
+    assert.match(spec.args[1] ?? '', /^file:\/\/.*\/tsx\/dist\/loader\.mjs$/);
+  }
+  assert.equal(plan.specs[0]?.args[2], RUNTIME_MAIN);
+  assert.equal(plan.specs[2]?.args[2], GATEWAY_MAIN);
+  assert.match(RUNTIME_MAIN, /\/packages\/carotene\/src\/runtime\/main\.ts$/);
+  assert.deepEqual(plan.specs.map((s) => s.readyUrl), ['http://127.0.0.1:41001/ready', 'http://127.0.0.1:41002/ready', 'http://127.0.0.1:8080/ready']);
+  assert.deepEqual(plan.specs.map((s) => s.logFile), ['users', 'order-history', 'gateway'].map((n) => `/apps/shop/.carotene/logs/${n}.log`));
+});
+
+test('each child gets the process-env contract for its own service', () => {
+  const [users, history, gateway] = plan.specs.map((s) => readProcessEnv(s.env as NodeJS.ProcessEnv));
+  assert.deepEqual(users, {
+    appFile: '/apps/shop/app.ts',
+    service: 'users',
+    host: '127.0.0.1',
+    port: 41001,
+    dataDir: '/apps/shop/.carotene',
+    registryFile: '/apps/shop/.carotene/registry.json',
+    databaseUrl: undefined,
+    logLevel: 'debug',
+  });
+  assert.equal(history?.databaseUrl, 'postgres://db/order_history');
+  assert.equal(gateway?.service, 'gateway');
+  assert.equal(gateway?.host, '0.0.0.0');
+  assert.equal(gateway?.port, 8080);
+  assert.equal(gateway?.databaseUrl, undefined);
+  // the parent's environment is inherited, but no database URL leaks to another service
+  assert.equal(plan.specs[0]?.env['PATH'], '/usr/bin');
+  for (const spec of plan.specs) assert.equal(spec.env['CAROTENE_DATABASE_URL_ORDER_HISTORY'], undefined);
+});
+
+test('databases are listed per service: SQLite by default, PostgreSQL when its variable is set', () => {
+  assert.equal(databaseEnvName('order-history'), 'CAROTENE_DATABASE_URL_ORDER_HISTORY');
+  assert.deepEqual(plan.databases, [
+    { service: 'users', where: join('/apps/shop/.carotene', 'db', 'users.sqlite') },
+    { service: 'order-history', where: 'PostgreSQL from CAROTENE_DATABASE_URL_ORDER_HISTORY' },
+  ]);
+});
