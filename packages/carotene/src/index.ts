@@ -7,8 +7,10 @@ export {
   type Client,
   type Contract,
   type ErrorStatus,
+  type ErrorsOf,
   type InputOf,
   type OutputOf,
+  type ParsedInputOf,
   type RpcDef,
 } from './declare/contract.ts';
 export {

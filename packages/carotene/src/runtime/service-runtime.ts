@@ -11,6 +11,8 @@ import { zodIssues } from './zod-issues.ts';
 
 interface BoundHandler {
   readonly rpc: RpcDef;
+  /** Roles the end user must have; `undefined` when no user is needed. */
+  readonly needsUser: readonly string[] | undefined;
   readonly run: (input: unknown, ctx: never) => unknown;
   readonly binding: HandlerBinding;
 }
@@ -49,7 +51,9 @@ export class ServiceRuntime {
         config,
         log: log.child({ handler: fn }),
       };
-      this.#handlers.set(fn, { rpc, run: h.run as BoundHandler['run'], binding });
+      const p = h.permissions;
+      const needsUser = p.auth === 'required' || (p.roles?.length ?? 0) > 0 ? (p.roles ?? []) : undefined;
+      this.#handlers.set(fn, { rpc, needsUser, run: h.run as BoundHandler['run'], binding });
     }
     this.fullStore = fullAccess(store.db, def.stores, `${def.name}.onStart`, store.kind);
   }
@@ -77,6 +81,7 @@ export class ServiceRuntime {
     const h = this.#handlers.get(fn);
     if (!h) throw platformError('UNKNOWN_FUNCTION', `'${this.def.name}' has no function '${fn}'`);
     if (Date.now() >= meta.deadline) throw platformError('DEADLINE_EXCEEDED', `the deadline of ${this.def.name}.${fn} passed before it started`);
+    if (h.needsUser) checkUser(h.needsUser, meta, `${this.def.name}.${fn}`);
     const input = h.rpc.input.safeParse(rawInput);
     if (!input.success) {
       const { issues, text } = zodIssues(input.error);
@@ -111,6 +116,13 @@ export class ServiceRuntime {
     this.#log.error({ handler: fn, err }, 'handler threw');
     return platformError('INTERNAL', `${owner} failed; see its log`, { service: this.def.name });
   }
+}
+
+/** The gateway checks this first; the runtime checks again for calls that did not come through it. */
+function checkUser(roles: readonly string[], meta: CallMeta, owner: string): void {
+  if (!meta.auth) throw platformError('UNAUTHENTICATED', `${owner} needs an authenticated user and the call carried none`);
+  const missing = roles.filter((r) => !meta.auth!.roles.includes(r));
+  if (missing.length > 0) throw platformError('FORBIDDEN', `${owner} needs the role${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
 }
 
 function withService(err: CaroteneError, service: string): CaroteneError {

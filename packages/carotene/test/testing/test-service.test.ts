@@ -112,3 +112,17 @@ describe('testService', () => {
     await assert.rejects(testService(orders, { config: { greeting: 5 } as never }), (err) => isCaroteneError(err, 'INVALID_CONFIG') && /greeting/.test(err.message));
   });
 });
+
+describe('authentication at the service', () => {
+  it('refuses a handler that needs a user when the call carries none, and checks roles', async () => {
+    const t = await testService(orders, {});
+    await assert.rejects(t.call.whoami({}), (err) => isCaroteneError(err, 'UNAUTHENTICATED') && err.status === 401);
+    await t.close();
+    const Admin = contract('admin', { wipe: rpc({ input: z.object({}), output: z.null() }) });
+    const admin = implement(Admin, {}).handlers({ wipe: handler({ roles: ['admin'] }, async () => null) });
+    const a = await testService(admin, {});
+    await assert.rejects(a.call.wipe({}, { auth: { sub: 'u', roles: ['clerk'], claims: {} } }), (err) => isCaroteneError(err, 'FORBIDDEN') && /admin/.test(err.message));
+    assert.equal(await a.call.wipe({}, { auth: { sub: 'u', roles: ['admin'], claims: {} } }), null);
+    await a.close();
+  });
+});
