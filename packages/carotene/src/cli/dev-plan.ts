@@ -101,6 +101,7 @@ export function planDev(input: DevPlanInput): DevPlan {
       ...toEnv({ appFile, service: GATEWAY, host: input.gateway.host, port: input.gateway.port, dataDir, registryFile, databaseUrl: undefined, logLevel }),
     },
     readyUrl: `${gatewayUrl}/ready`,
+    stage: 1,
     logFile: join(logsDir, `${GATEWAY}.log`),
     url: gatewayUrl,
   });

@@ -21,6 +21,12 @@ export interface ProcessSpec {
   readonly logFile: string;
   /** Shown in the table; defaults to the origin of `readyUrl`. */
   readonly url?: string;
+  /**
+   * Start order: every process of a stage is spawned together, and the next stage only once
+   * all of them are ready (default 0). The gateway is a later stage than the services, so it
+   * never opens the door to services still starting.
+   */
+  readonly stage?: number;
 }
 
 export interface SupervisorOptions {
@@ -145,9 +151,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.#started) throw new Error('Supervisor.start() was already called');
     this.#started = true;
     process.on('exit', this.#killAll);
-    for (const slot of this.#slots) this.#spawn(slot);
+    const stages = [...new Set(this.#slots.map((slot) => slot.spec.stage ?? 0))].sort((a, b) => a - b);
     try {
-      await Promise.all(this.#slots.map((slot) => this.#awaitFirstReady(slot)));
+      for (const stage of stages) {
+        if (this.#stopping) break;
+        const slots = this.#slots.filter((slot) => (slot.spec.stage ?? 0) === stage);
+        for (const slot of slots) this.#spawn(slot);
+        await Promise.all(slots.map((slot) => this.#awaitFirstReady(slot)));
+      }
     } catch (err) {
       if (err instanceof StartupError) this.emit('start-failed', err);
       throw err;
