@@ -19,6 +19,16 @@ export const ERROR_CATALOG = {
   FORBIDDEN: 403,
   /** A handler reached a store or integration it did not declare. */
   PERMISSION_DENIED: 403,
+  /** An internal caller (identified by its certificate) that the declared graph does not allow. */
+  CALLER_NOT_ALLOWED: 403,
+  /** The request URL is longer than the gateway accepts. */
+  URI_TOO_LONG: 414,
+  /** The request headers are larger than the gateway accepts. */
+  HEADERS_TOO_LARGE: 431,
+  /** The client sent its request too slowly. */
+  REQUEST_TIMEOUT: 408,
+  /** The client used up its request budget on a route; retry after the `Retry-After` seconds. */
+  RATE_LIMITED: 429,
   /** No such public route. */
   ROUTE_NOT_FOUND: 404,
   /** The callee has no function of that name. */

@@ -5,17 +5,19 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 // The import direction written in docs/architecture.md, checked on every test run:
-// declare <- store, transport <- runtime <- testing, gateway <- cli.
+// declare <- store, transport <- runtime <- testing, gateway <- cli; security (certificates,
+// identities) sits beside errors.ts and is imported by transport, runtime, gateway and cli.
 const ALLOWED: Record<string, readonly string[]> = {
   'errors.ts': [],
   'index.ts': ['declare', 'errors.ts'],
   declare: ['errors.ts'],
   store: ['declare', 'errors.ts'],
-  transport: ['declare', 'errors.ts'],
-  runtime: ['declare', 'errors.ts', 'store', 'transport'],
+  security: ['errors.ts'],
+  transport: ['declare', 'errors.ts', 'security'],
+  runtime: ['declare', 'errors.ts', 'security', 'store', 'transport'],
   testing: ['declare', 'errors.ts', 'runtime', 'store', 'transport'],
-  gateway: ['declare', 'errors.ts', 'runtime', 'transport'],
-  cli: ['declare', 'errors.ts', 'runtime', 'transport'],
+  gateway: ['declare', 'errors.ts', 'runtime', 'security', 'transport'],
+  cli: ['declare', 'errors.ts', 'runtime', 'security', 'transport'],
 };
 
 const src = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, statSync } from 'node:fs';
+import type { TlsFiles } from '../security/credentials.ts';
 import { LineSplitter } from './child-output.ts';
 
 /** How a child ended: an exit code, a signal, or an error when it could not be spawned. */
@@ -15,6 +16,8 @@ export interface RunSpec {
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly readyUrl: string;
+  /** Client certificate for an `https:` readyUrl (a service's mutual-TLS listener). */
+  readonly readyTls?: TlsFiles;
   readonly logFile: string;
 }
 

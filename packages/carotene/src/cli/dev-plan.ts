@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import type { AppDef } from '../declare/app.ts';
 import { ENV, sqliteFile, toEnv } from '../runtime/process-env.ts';
 import type { Registry } from '../transport/transport.ts';
+import { tlsFiles } from '../security/cert-paths.ts';
+import { GATEWAY_IDENTITY, SUPERVISOR_IDENTITY } from '../security/identity.ts';
 import type { ProcessSpec } from './supervisor.ts';
 
 /** Name of the child process that runs the gateway (reserved: no service may take it). */
@@ -53,6 +55,11 @@ export function databaseEnvName(service: string): string {
   return `${ENV.databaseUrl}_${service.toUpperCase().replace(/-/g, '_')}`;
 }
 
+/** Every identity `carrot dev` needs a certificate for: each service, the gateway, and itself. */
+export function identitiesOf(app: AppDef): string[] {
+  return [...app.services.map((s) => s.name), GATEWAY_IDENTITY, SUPERVISOR_IDENTITY];
+}
+
 /**
  * Builds the registry and one process spec per service plus the gateway. Pure: the ports
  * were chosen already and nothing is written.
@@ -78,7 +85,8 @@ export function planDev(input: DevPlanInput): DevPlan {
   app.services.forEach((service, i) => {
     const port = input.servicePorts[i];
     if (port === undefined) throw new Error(`no port was reserved for service '${service.name}'`);
-    const url = `http://127.0.0.1:${port}`;
+    // services speak only mutual TLS, and in dev only on loopback
+    const url = `https://127.0.0.1:${port}`;
     services[service.name] = { url };
     const dbVar = databaseEnvName(service.name);
     const databaseUrl = input.env[dbVar] || undefined;
@@ -86,8 +94,12 @@ export function planDev(input: DevPlanInput): DevPlan {
     specs.push({
       name: service.name,
       ...runtime,
-      env: { ...base, ...toEnv({ appFile, service: service.name, host: '127.0.0.1', port, dataDir, registryFile, databaseUrl, logLevel }) },
+      env: {
+        ...base,
+        ...toEnv({ appFile, service: service.name, host: '127.0.0.1', port, dataDir, registryFile, databaseUrl, logLevel, tls: tlsFiles(dataDir, service.name) }),
+      },
       readyUrl: `${url}/ready`,
+      readyTls: tlsFiles(dataDir, SUPERVISOR_IDENTITY),
       logFile: join(logsDir, `${service.name}.log`),
       url,
     });
@@ -98,7 +110,17 @@ export function planDev(input: DevPlanInput): DevPlan {
     ...childCommand(GATEWAY_MAIN),
     env: {
       ...base,
-      ...toEnv({ appFile, service: GATEWAY, host: input.gateway.host, port: input.gateway.port, dataDir, registryFile, databaseUrl: undefined, logLevel }),
+      ...toEnv({
+        appFile,
+        service: GATEWAY,
+        host: input.gateway.host,
+        port: input.gateway.port,
+        dataDir,
+        registryFile,
+        databaseUrl: undefined,
+        logLevel,
+        tls: tlsFiles(dataDir, GATEWAY_IDENTITY),
+      }),
     },
     readyUrl: `${gatewayUrl}/ready`,
     stage: 1,

@@ -1,13 +1,29 @@
-import { request } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { TlsFiles } from '../security/credentials.ts';
 
 /**
- * One GET of `url` over plain HTTP. Resolves with the status code, or with the reason the
- * request failed (`ECONNREFUSED`, `timeout`); never rejects.
+ * One GET of `url`. An `https:` URL is a service's mutual-TLS listener: `tls` names the
+ * client certificate to present (read on every probe, so rotated files are picked up).
+ * Resolves with the status code, or with the reason the request failed (`ECONNREFUSED`,
+ * `timeout`); never rejects.
  */
-export function probe(url: string, timeoutMs = 1_000): Promise<number | string> {
+export function probe(url: string, timeoutMs = 1_000, tls?: TlsFiles): Promise<number | string> {
   return new Promise((resolve) => {
+    let credentials: { ca: string; cert: string; key: string; minVersion: 'TLSv1.3'; checkServerIdentity: () => undefined } | undefined;
+    if (url.startsWith('https:')) {
+      if (!tls) return resolve('no client certificate for an https probe');
+      try {
+        // the service is found by port on loopback; its identity is checked by the calls, not here
+        credentials = { ca: readFileSync(tls.ca, 'utf8'), cert: readFileSync(tls.cert, 'utf8'), key: readFileSync(tls.key, 'utf8'), minVersion: 'TLSv1.3', checkServerIdentity: () => undefined };
+      } catch (err) {
+        return resolve((err as NodeJS.ErrnoException).code ?? (err as Error).message);
+      }
+    }
+    const request = credentials ? httpsRequest : httpRequest;
     // agent: false so no keep-alive socket outlives the probe
-    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs }, (res) => {
+    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs, ...credentials }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { TlsFiles } from '../security/credentials.ts';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Backoff, type BackoffOptions } from './backoff.ts';
@@ -17,6 +18,8 @@ export interface ProcessSpec {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Answers 200 when the process is ready to serve. */
   readonly readyUrl: string;
+  /** Client certificate for an `https:` readyUrl (a service's mutual-TLS listener). */
+  readonly readyTls?: TlsFiles;
   /** stdout and stderr are appended here. */
   readonly logFile: string;
   /** Shown in the table; defaults to the origin of `readyUrl`. */
@@ -235,7 +238,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     for (;;) {
       if (this.#stopping) return { ok: false, reason: 'was stopped' };
       if (run.exit) return { ok: false, reason: `${describeExit(run.exit)} before it was ready` };
-      last = await probe(run.spec.readyUrl, Math.min(1_000, this.#startTimeoutMs));
+      last = await probe(run.spec.readyUrl, Math.min(1_000, this.#startTimeoutMs), run.spec.readyTls);
       if (last === 200 && !run.exit) return { ok: true };
       if (Date.now() >= deadline) {
         return { ok: false, reason: `was not ready after ${formatMs(this.#startTimeoutMs)} (GET ${run.spec.readyUrl}: ${describeProbe(last)})` };

@@ -47,6 +47,7 @@ export function app(def: {
   const names = new Set<string>();
   for (const s of def.services) {
     if (s.name === 'gateway') throw new TypeError(`${where}: 'gateway' is reserved for the gateway`);
+    if (s.name === 'carrot') throw new TypeError(`${where}: 'carrot' is reserved for the identity of 'carrot dev' itself`);
     if (names.has(s.name)) throw new TypeError(`${where}: service '${s.name}' is listed twice`);
     names.add(s.name);
   }

@@ -4,7 +4,8 @@ import { pathToFileURL } from 'node:url';
 import type { AppDef } from '../declare/app.ts';
 import { platformError } from '../errors.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
-import { ENV, readProcessEnv, type ProcessEnv } from '../runtime/process-env.ts';
+import { ENV, readProcessEnv, tlsOf, type ProcessEnv } from '../runtime/process-env.ts';
+import { watchCredentials, type CredentialSource } from '../security/credentials.ts';
 import { HttpTransport } from '../transport/http-transport.ts';
 import type { Registry } from '../transport/transport.ts';
 import { createGateway, type Gateway } from './gateway.ts';
@@ -77,7 +78,17 @@ try {
   fatal(`gateway failed to start: ${(err as Error).message}`, err);
 }
 
-const transport = new HttpTransport({ caller: 'gateway', registry });
+let tls: CredentialSource;
+try {
+  // the gateway calls services over mutual TLS with its own identity, `gateway`
+  const watched = watchCredentials(tlsOf(env), { onError: (err) => log.warn({ err }, 'new TLS credentials could not be loaded; the current ones stay in force') });
+  watched.onChange(() => log.info({}, 'TLS credentials reloaded'));
+  process.on('SIGHUP', () => watched.reload());
+  tls = watched;
+} catch (err) {
+  fatal(`gateway failed to start: ${(err as Error).message}`, err);
+}
+const transport = new HttpTransport({ caller: 'gateway', registry, tls });
 let gateway: Gateway;
 try {
   gateway = createGateway({ app, transport, logger: log });

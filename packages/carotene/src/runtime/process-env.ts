@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { platformError } from '../errors.ts';
+import { tlsFiles } from '../security/cert-paths.ts';
+import type { TlsFiles } from '../security/credentials.ts';
 
 /**
  * How `carrot dev` tells a child process what to be. One variable per fact, so a process
@@ -19,6 +21,11 @@ export interface ProcessEnv {
   /** PostgreSQL URL of this service's own database; SQLite under dataDir when absent. */
   readonly databaseUrl: string | undefined;
   readonly logLevel: string;
+  /**
+   * This process's certificate and key and the CA bundle it trusts, for mutual TLS
+   * (default: `<dataDir>/certs/ca-bundle.pem`, `<service>.crt`, `<service>.key`).
+   */
+  readonly tls?: TlsFiles;
 }
 
 export const ENV = {
@@ -30,6 +37,9 @@ export const ENV = {
   registryFile: 'CAROTENE_REGISTRY',
   databaseUrl: 'CAROTENE_DATABASE_URL',
   logLevel: 'CAROTENE_LOG_LEVEL',
+  tlsCa: 'CAROTENE_TLS_CA',
+  tlsCert: 'CAROTENE_TLS_CERT',
+  tlsKey: 'CAROTENE_TLS_KEY',
 } as const;
 
 export function readProcessEnv(env: NodeJS.ProcessEnv = process.env): ProcessEnv {
@@ -52,7 +62,18 @@ export function readProcessEnv(env: NodeJS.ProcessEnv = process.env): ProcessEnv
     registryFile: env[ENV.registryFile] || join(dataDir, 'registry.json'),
     databaseUrl: env[ENV.databaseUrl] || undefined,
     logLevel: env[ENV.logLevel] || 'info',
+    tls: tlsFromEnv(env, dataDir, need(ENV.service)),
   };
+}
+
+function tlsFromEnv(env: NodeJS.ProcessEnv, dataDir: string, service: string): TlsFiles {
+  const fallback = tlsFiles(dataDir, service);
+  return { ca: env[ENV.tlsCa] || fallback.ca, cert: env[ENV.tlsCert] || fallback.cert, key: env[ENV.tlsKey] || fallback.key };
+}
+
+/** The TLS files of a process: as given, or the defaults under its data folder. */
+export function tlsOf(p: ProcessEnv): TlsFiles {
+  return p.tls ?? tlsFiles(p.dataDir, p.service);
 }
 
 export function toEnv(p: ProcessEnv): Record<string, string> {
@@ -66,6 +87,11 @@ export function toEnv(p: ProcessEnv): Record<string, string> {
     [ENV.logLevel]: p.logLevel,
   };
   if (p.databaseUrl) out[ENV.databaseUrl] = p.databaseUrl;
+  if (p.tls) {
+    out[ENV.tlsCa] = p.tls.ca;
+    out[ENV.tlsCert] = p.tls.cert;
+    out[ENV.tlsKey] = p.tls.key;
+  }
   return out;
 }
 

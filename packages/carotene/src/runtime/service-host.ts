@@ -6,6 +6,8 @@ import { migrate, pendingMigrations } from '../store/migrations.ts';
 import { openStore } from '../store/driver.ts';
 import { RpcServer } from '../transport/http-server.ts';
 import type { Transport } from '../transport/transport.ts';
+import type { CredentialSource } from '../security/credentials.ts';
+import { callerCheck } from './caller-policy.ts';
 import type { Logger } from './logger.ts';
 import { serviceConfig } from './service-config.ts';
 import { ServiceRuntime } from './service-runtime.ts';
@@ -18,6 +20,8 @@ export interface HostOptions {
   /** PostgreSQL URL, or a SQLite file path. */
   readonly database: { url: string } | { file: string };
   readonly transport: Transport;
+  /** The service's certificate and key, and the CAs it trusts (mutual TLS on its listener). */
+  readonly tls: CredentialSource;
   readonly log: Logger;
 }
 
@@ -40,9 +44,9 @@ export async function startServiceHost(options: HostOptions): Promise<ServiceHos
   try {
     const applied = await migrate(store.db, def.migrations, def.name);
     if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
-    const runtime = new ServiceRuntime({ def, store, transport: options.transport, config, log });
+    const runtime = new ServiceRuntime({ def, store, transport: options.transport, config, log, authorizeCaller: callerCheck(app, def.name) });
     await def.onStart?.({ store: runtime.fullStore as never, config, log });
-    server = new RpcServer({ service: def.name, handler: runtime, ready: readiness(store, def) });
+    server = new RpcServer({ service: def.name, handler: runtime, ready: readiness(store, def), tls: options.tls, app: app.name });
     const url = await server.listen(options.host, options.port);
     log.info({ url, engine: store.kind }, 'service listening');
     const rpc = server;

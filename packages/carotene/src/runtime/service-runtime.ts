@@ -5,6 +5,7 @@ import type { StoreDriver } from '../store/driver.ts';
 import { createStoreAccess, fullAccess } from '../store/store-access.ts';
 import { isUniqueViolation } from '../store/store-errors.ts';
 import type { CallMeta, Transport } from '../transport/transport.ts';
+import type { CallerCheck } from './caller-policy.ts';
 import { HandlerContextImpl, type HandlerBinding } from './handler-context.ts';
 import type { Logger } from './logger.ts';
 import { zodIssues } from './zod-issues.ts';
@@ -29,11 +30,17 @@ export class ServiceRuntime {
   readonly def: ServiceDef;
   readonly #handlers = new Map<string, BoundHandler>();
   readonly #log: Logger;
+  readonly #authorizeCaller: CallerCheck | undefined;
 
-  constructor(options: { def: ServiceDef; store: StoreDriver; transport: Transport; config: unknown; log: Logger }) {
+  /**
+   * `authorizeCaller` refuses callers the declared graph does not allow (see
+   * `callerCheck`); every host applies it, whatever the transport. Test harnesses leave it out.
+   */
+  constructor(options: { def: ServiceDef; store: StoreDriver; transport: Transport; config: unknown; log: Logger; authorizeCaller?: CallerCheck }) {
     const { def, store, transport, config, log } = options;
     this.def = def;
     this.#log = log;
+    this.#authorizeCaller = options.authorizeCaller;
     for (const [fn, h] of Object.entries(def.handlers)) {
       const rpc = def.contract.functions[fn]!;
       const owner = `${def.name}.${fn}`;
@@ -78,6 +85,8 @@ export class ServiceRuntime {
   }
 
   async #invoke(fn: string, rawInput: unknown, meta: CallMeta): Promise<unknown> {
+    // before anything else: a caller that may not call learns nothing, not even which functions exist
+    this.#authorizeCaller?.(meta.caller, fn);
     const h = this.#handlers.get(fn);
     if (!h) throw platformError('UNKNOWN_FUNCTION', `'${this.def.name}' has no function '${fn}'`);
     if (Date.now() >= meta.deadline) throw platformError('DEADLINE_EXCEEDED', `the deadline of ${this.def.name}.${fn} passed before it started`);

@@ -1,6 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
 import { randomUUID } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import { CaroteneError, isCaroteneError, platformError } from '../errors.ts';
+import type { CredentialSource } from '../security/credentials.ts';
+import { identityFromSan } from '../security/identity.ts';
 import type { CallMeta } from './transport.ts';
 import { decodeAuth, DEFAULT_DEADLINE_MS, HEADER, MAX_DEADLINE_MS, RPC_PREFIX } from './wire.ts';
 
@@ -19,25 +23,42 @@ export interface RpcServerOptions {
   readonly ready: Probe;
   /** Largest accepted body (default 4 MiB). */
   readonly bodyLimit?: number;
+  /** This service's certificate and key, and the CAs whose certificates it accepts. */
+  readonly tls: CredentialSource;
+  /** The app whose identities (`spiffe://<app>/<name>`) callers must present. */
+  readonly app: string;
 }
+
+/** The caller seen when a certificate from the app's CA names no identity of the app. */
+export const NO_IDENTITY = '(no identity)';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * The service's one listener: internal RPC plus `/health` and `/ready`. It counts calls in
- * flight so that shutdown can wait for them.
+ * The service's one listener, HTTPS with mutual TLS 1.3: internal RPC plus `/health` and
+ * `/ready`. A connection is accepted only with a certificate from the app's CA; the caller
+ * of every call is the identity in that certificate (never a header). Credentials reload
+ * in place when they rotate. It counts calls in flight so that shutdown can wait for them.
  */
 export class RpcServer {
   readonly server: Server;
   readonly #options: RpcServerOptions;
+  readonly #identities = new WeakMap<TLSSocket, string>();
+  readonly #unsubscribe: () => void;
   #inFlight = 0;
   #drained: (() => void) | undefined;
 
   constructor(options: RpcServerOptions) {
     this.#options = options;
-    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-      this.#route(req, res).catch((err: unknown) => send(res, 500, { error: platformError('INTERNAL', 'request failed', { cause: err }).toJSON() }));
-    });
+    const { ca, cert, key } = options.tls.current();
+    this.server = createServer(
+      { ca, cert, key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', keepAliveTimeout: 65_000 },
+      (req, res) => {
+        this.#route(req, res).catch((err: unknown) => send(res, 500, { error: platformError('INTERNAL', 'request failed', { cause: err }).toJSON() }));
+      },
+    );
+    // new handshakes use the new credentials; open connections keep theirs
+    this.#unsubscribe = options.tls.onChange((next) => this.server.setSecureContext({ ca: next.ca, cert: next.cert, key: next.key }));
   }
 
   listen(host: string, port: number): Promise<string> {
@@ -46,13 +67,14 @@ export class RpcServer {
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
         const address = this.server.address();
-        resolve(typeof address === 'object' && address ? `http://${host}:${address.port}` : `http://${host}:${port}`);
+        resolve(typeof address === 'object' && address ? `https://${host}:${address.port}` : `https://${host}:${port}`);
       });
     });
   }
 
   /** Stops accepting, lets calls in flight finish (up to `graceMs`), then closes every socket. */
   async close(graceMs = 10_000): Promise<void> {
+    this.#unsubscribe();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     if (this.#inFlight > 0) {
@@ -107,12 +129,22 @@ export class RpcServer {
     const budget = Number.isFinite(timeout) && timeout >= 0 ? Math.min(timeout, MAX_DEADLINE_MS) : DEFAULT_DEADLINE_MS;
     const auth = headerValue(req, HEADER.auth);
     return {
-      caller: headerValue(req, HEADER.caller) ?? 'unknown',
+      caller: this.#caller(req.socket as TLSSocket),
       requestId,
       deadline: Date.now() + budget,
       auth: auth ? decodeAuth(auth) : undefined,
       idempotencyKey: headerValue(req, HEADER.idempotencyKey),
     };
+  }
+
+  /** The identity in the peer's certificate, read once per connection. */
+  #caller(socket: TLSSocket): string {
+    let identity = this.#identities.get(socket);
+    if (identity === undefined) {
+      identity = identityFromSan(socket.getPeerCertificate().subjectaltname, this.#options.app) ?? NO_IDENTITY;
+      this.#identities.set(socket, identity);
+    }
+    return identity;
   }
 }
 

@@ -1,9 +1,11 @@
 import type { AuthClaims } from '../declare/handler.ts';
 import { platformError } from '../errors.ts';
 
-/** Header names of the internal RPC protocol: `POST /rpc/<function>` with a JSON body. */
+/**
+ * Header names of the internal RPC protocol: `POST /rpc/<function>` with a JSON body. The
+ * caller is not a header: it is the identity in the caller's TLS certificate.
+ */
 export const HEADER = {
-  caller: 'carotene-caller',
   /** Milliseconds left until the caller's deadline (relative, so clocks need not agree). */
   timeout: 'carotene-timeout',
   auth: 'carotene-auth',

@@ -3,16 +3,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { isCaroteneError } from '../../src/errors.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { startServiceHost, type ServiceHost } from '../../src/runtime/service-host.ts';
 import { HttpTransport } from '../../src/transport/http-transport.ts';
 import type { Registry } from '../../src/transport/transport.ts';
+import type { CredentialSource } from '../../src/security/credentials.ts';
+import { testPki, type TestPki } from '../fixtures/certs.ts';
 import fixture from '../fixtures/two-services.ts';
 
-// Two real services on real sockets: relay calls echo over HTTP.
-describe('internal calls over HTTP', () => {
+// Two real services on real sockets: relay calls echo over HTTPS with mutual TLS.
+describe('internal calls over mutual TLS', () => {
   const dir = mkdtempSync(join(tmpdir(), 'carotene-rpc-'));
   const registry: { app: string; gateway: { url: string }; services: Record<string, { url: string }> } = {
     app: 'fixture',
@@ -21,38 +23,51 @@ describe('internal calls over HTTP', () => {
   };
   let echo: ServiceHost;
   let relay: ServiceHost;
+  // the test calls relay as the gateway (relay's functions are public routes) and echo as relay
   let client: HttpTransport;
-  const meta = (ms = 5_000) => ({ caller: 'test', requestId: `r-${Math.random()}`, deadline: Date.now() + ms });
+  let asRelay: HttpTransport;
+  let pki: TestPki;
+  let raw: Agent;
+  const tls = (identity: string): CredentialSource => pki.credentials(identity);
+  const meta = (ms = 5_000) => ({ caller: 'ignored', requestId: `r-${Math.random()}`, deadline: Date.now() + ms });
 
   before(async () => {
+    pki = await testPki('fixture', ['echo', 'relay', 'gateway']);
     const log = createLogger('test', 'silent');
     echo = await startServiceHost({
       app: fixture, service: 'echo', host: '127.0.0.1', port: 0, database: { file: join(dir, 'echo.sqlite') },
-      transport: new HttpTransport({ caller: 'echo', registry: registry as Registry }), log,
+      transport: new HttpTransport({ caller: 'echo', registry: registry as Registry, tls: tls('echo') }), tls: tls('echo'), log,
     });
     registry.services.echo = { url: echo.url };
     relay = await startServiceHost({
       app: fixture, service: 'relay', host: '127.0.0.1', port: 0, database: { file: join(dir, 'relay.sqlite') },
-      transport: new HttpTransport({ caller: 'relay', registry: registry as Registry }), log,
+      transport: new HttpTransport({ caller: 'relay', registry: registry as Registry, tls: tls('relay') }), tls: tls('relay'), log,
     });
     registry.services.relay = { url: relay.url };
-    client = new HttpTransport({ caller: 'test', registry: registry as Registry });
+    client = new HttpTransport({ caller: 'gateway', registry: registry as Registry, tls: tls('gateway') });
+    asRelay = new HttpTransport({ caller: 'relay', registry: registry as Registry, tls: tls('relay') });
+    // raw requests to echo, presenting relay's certificate
+    const { ca, cert, key } = tls('relay').current();
+    raw = new Agent({ connect: { ca, cert, key, checkServerIdentity: () => undefined } });
   });
 
   after(async () => {
     await client.close();
+    await asRelay.close();
+    await raw.close();
     await relay.close();
     await echo.close();
     rmSync(dir, { recursive: true, force: true });
+    rmSync(pki.dataDir, { recursive: true, force: true });
   });
 
-  it('carries input and output across two hops and names the caller', async () => {
+  it('carries input and output across two hops and names the caller from its certificate', async () => {
     const out = await client.call('relay', 'relay', { text: 'hello' }, meta());
     assert.deepEqual(out, { text: 'hello', caller: 'relay' });
   });
 
   it('delivers a declared domain error to a direct caller with its code and status', async () => {
-    await assert.rejects(client.call('echo', 'fail', { code: 'DOMAIN' }, meta()), (err) => {
+    await assert.rejects(asRelay.call('echo', 'fail', { code: 'DOMAIN' }, meta()), (err) => {
       assert.ok(isCaroteneError(err, 'TEAPOT'));
       assert.equal(err.status, 409);
       assert.equal(err.domain, true);
@@ -71,7 +86,7 @@ describe('internal calls over HTTP', () => {
   });
 
   it('hides the stack and message of an unexpected throw', async () => {
-    const res = await request(`${echo.url}/rpc/fail`, { method: 'POST', body: JSON.stringify({ code: 'CRASH' }) });
+    const res = await request(`${echo.url}/rpc/fail`, { method: 'POST', body: JSON.stringify({ code: 'CRASH' }), dispatcher: raw });
     const body = (await res.body.json()) as { error: { code: string; message: string } };
     assert.equal(res.statusCode, 500);
     assert.equal(body.error.code, 'INTERNAL');
@@ -79,12 +94,12 @@ describe('internal calls over HTTP', () => {
   });
 
   it('refuses an undeclared error code and output that breaks the contract', async () => {
-    await assert.rejects(client.call('echo', 'fail', { code: 'UNDECLARED' }, meta()), (err) => isCaroteneError(err, 'INTERNAL') && /does not declare/.test(err.message));
-    await assert.rejects(client.call('echo', 'fail', { code: 'BAD_OUTPUT' }, meta()), (err) => isCaroteneError(err, 'INVALID_OUTPUT'));
+    await assert.rejects(asRelay.call('echo', 'fail', { code: 'UNDECLARED' }, meta()), (err) => isCaroteneError(err, 'INTERNAL') && /does not declare/.test(err.message));
+    await assert.rejects(asRelay.call('echo', 'fail', { code: 'BAD_OUTPUT' }, meta()), (err) => isCaroteneError(err, 'INVALID_OUTPUT'));
   });
 
   it('validates input on arrival with the offending path', async () => {
-    await assert.rejects(client.call('echo', 'echo', { text: 42 }, meta()), (err) => {
+    await assert.rejects(asRelay.call('echo', 'echo', { text: 42 }, meta()), (err) => {
       assert.ok(isCaroteneError(err, 'INVALID_INPUT'));
       assert.equal(err.status, 400);
       assert.match(err.message, /text:/);
@@ -93,16 +108,16 @@ describe('internal calls over HTTP', () => {
   });
 
   it('answers malformed JSON, unknown functions and oversized bodies with typed errors, and keeps serving', async () => {
-    const bad = await request(`${echo.url}/rpc/echo`, { method: 'POST', body: '{"text": ' });
+    const bad = await request(`${echo.url}/rpc/echo`, { method: 'POST', body: '{"text": ', dispatcher: raw });
     assert.equal(bad.statusCode, 400);
     assert.equal(((await bad.body.json()) as { error: { code: string } }).error.code, 'MALFORMED_REQUEST');
-    const unknown = await request(`${echo.url}/rpc/nope`, { method: 'POST', body: '{}' });
+    const unknown = await request(`${echo.url}/rpc/nope`, { method: 'POST', body: '{}', dispatcher: raw });
     assert.equal(unknown.statusCode, 404);
     assert.equal(((await unknown.body.json()) as { error: { code: string } }).error.code, 'UNKNOWN_FUNCTION');
-    const huge = await request(`${echo.url}/rpc/echo`, { method: 'POST', body: JSON.stringify({ text: 'x'.repeat(5 * 1024 * 1024) }) });
+    const huge = await request(`${echo.url}/rpc/echo`, { method: 'POST', body: JSON.stringify({ text: 'x'.repeat(5 * 1024 * 1024) }), dispatcher: raw });
     assert.equal(huge.statusCode, 413);
     await huge.body.dump();
-    assert.deepEqual(await client.call('echo', 'echo', { text: 'still here' }, meta()), { text: 'still here', caller: 'test' });
+    assert.deepEqual(await asRelay.call('echo', 'echo', { text: 'still here' }, meta()), { text: 'still here', caller: 'relay' });
   });
 
   it('propagates the deadline: the callee inherits what is left of the caller', async () => {
@@ -126,16 +141,16 @@ describe('internal calls over HTTP', () => {
   });
 
   it('reports UNAVAILABLE for a service that is not listening', async () => {
-    const dead = new HttpTransport({ caller: 'test', registry: { app: 'x', gateway: { url: '' }, services: { ghost: { url: 'http://127.0.0.1:1' } } } });
+    const dead = new HttpTransport({ caller: 'gateway', registry: { app: 'fixture', gateway: { url: '' }, services: { ghost: { url: 'https://127.0.0.1:1' } } }, tls: tls('gateway') });
     await assert.rejects(dead.call('ghost', 'echo', {}, meta()), (err) => isCaroteneError(err, 'UNAVAILABLE') && /ghost is unreachable/.test(err.message));
     await assert.rejects(dead.call('nobody', 'echo', {}, meta()), (err) => isCaroteneError(err, 'UNAVAILABLE'));
     await dead.close();
   });
 
   it('serves /health and /ready', async () => {
-    const health = await request(`${echo.url}/health`);
+    const health = await request(`${echo.url}/health`, { dispatcher: raw });
     assert.deepEqual(await health.body.json(), { status: 'ok', service: 'echo' });
-    const ready = await request(`${echo.url}/ready`);
+    const ready = await request(`${echo.url}/ready`, { dispatcher: raw });
     assert.equal(ready.statusCode, 200);
     assert.equal(((await ready.body.json()) as { status: string }).status, 'ready');
   });
@@ -144,9 +159,9 @@ describe('internal calls over HTTP', () => {
     const dir2 = mkdtempSync(join(tmpdir(), 'carotene-drain-'));
     const host = await startServiceHost({
       app: fixture, service: 'echo', host: '127.0.0.1', port: 0, database: { file: join(dir2, 'echo.sqlite') },
-      transport: new HttpTransport({ caller: 'echo', registry: registry as Registry }), log: createLogger('test', 'silent'),
+      transport: new HttpTransport({ caller: 'echo', registry: registry as Registry, tls: tls('echo') }), tls: tls('echo'), log: createLogger('test', 'silent'),
     });
-    const c = new HttpTransport({ caller: 'test', registry: { app: 'x', gateway: { url: '' }, services: { echo: { url: host.url } } } });
+    const c = new HttpTransport({ caller: 'relay', registry: { app: 'fixture', gateway: { url: '' }, services: { echo: { url: host.url } } }, tls: tls('relay') });
     const pending = c.call('echo', 'slow', { ms: 300 }, meta());
     await new Promise((r) => setTimeout(r, 50));
     await host.close();

@@ -3,7 +3,9 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findAppFile, loadApp } from '../app-module.ts';
 import { CliError, parseOrUsage, UsageError, type CliIo, type Command } from '../command.ts';
-import { planDev, type DevPlan } from '../dev-plan.ts';
+import { ensureCertificates } from '../../security/cert-store.ts';
+import { certsDir } from '../../security/cert-paths.ts';
+import { identitiesOf, planDev, type DevPlan } from '../dev-plan.ts';
 import { reservePorts } from '../ports.ts';
 import { StartupError, Supervisor } from '../supervisor.ts';
 
@@ -18,7 +20,7 @@ Arguments:
 Options:
   --port <n>        Gateway port (default: the app's gateway.port, else 8080; 0 picks a free one)
   --host <h>        Gateway host (default: the app's gateway.host, else 127.0.0.1)
-  --data-dir <d>    Databases, logs and registry.json (default <appDir>/.carotene)
+  --data-dir <d>    Databases, logs, certificates and registry.json (default <appDir>/.carotene)
   -h, --help        Show this help
 
 Environment:
@@ -56,6 +58,9 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
   await mkdir(plan.logsDir, { recursive: true });
   await mkdir(plan.dbDir, { recursive: true });
   await writeJsonAtomically(plan.registryFile, plan.registry);
+  const certs = await ensureCertificates(dataDir, app.name, identitiesOf(app));
+  if (certs.createdCa) io.out(`carrot dev: created the certificate authority of '${app.name}' in ${certsDir(dataDir)}`);
+  else if (certs.issued.length > 0) io.out(`carrot dev: issued certificates for ${certs.issued.join(', ')}`);
 
   io.out(`carrot dev: starting '${app.name}' (${app.services.length} service${app.services.length === 1 ? '' : 's'} and the gateway)`);
   const supervisor = new Supervisor(plan.specs, { print: io.out });
