@@ -17,7 +17,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   runtime: ['declare', 'errors.ts', 'security', 'store', 'transport'],
   testing: ['declare', 'errors.ts', 'runtime', 'store', 'transport'],
   gateway: ['declare', 'errors.ts', 'runtime', 'security', 'transport'],
-  cli: ['declare', 'errors.ts', 'runtime', 'security', 'transport'],
+  build: ['declare', 'errors.ts', 'runtime', 'security'],
+  cli: ['build', 'declare', 'errors.ts', 'runtime', 'security', 'transport'],
 };
 
 const src = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');

@@ -1,3 +1,4 @@
+import { parseEnvironments, type EnvironmentsInput } from './environments.ts';
 import type { ServiceDef } from './service.ts';
 
 /** Where the gateway gets the keys that verify end-user tokens. */
@@ -28,6 +29,8 @@ export interface AppDef {
   readonly gateway: GatewayOptions;
   /** Configuration per service, validated against each service's `config` schema at start. */
   readonly config: Readonly<Record<string, unknown>>;
+  /** Deployment settings per environment (`carrot build --env <name>`); defaults fill the rest. */
+  readonly environments?: EnvironmentsInput;
 }
 
 /**
@@ -42,6 +45,7 @@ export function app(def: {
   services: readonly ServiceDef[];
   gateway?: GatewayOptions;
   config?: Readonly<Record<string, unknown>>;
+  environments?: EnvironmentsInput;
 }): AppDef {
   const where = `app '${def.name}'`;
   const names = new Set<string>();
@@ -70,5 +74,11 @@ export function app(def: {
   if (auth && !names.has(auth.jwks.service)) {
     throw new TypeError(`${where}: gateway auth reads keys from '${auth.jwks.service}', which is not a service of the app`);
   }
-  return { kind: 'app', name: def.name, services: def.services, gateway: def.gateway ?? {}, config: def.config ?? {} };
+  const environments = parseEnvironments(def.environments, where);
+  for (const [env, settings] of Object.entries(environments)) {
+    for (const key of Object.keys(settings?.services ?? {})) {
+      if (!names.has(key)) throw new TypeError(`${where}: environments.${env}.services names '${key}', which is not a service of the app`);
+    }
+  }
+  return { kind: 'app', name: def.name, services: def.services, gateway: def.gateway ?? {}, config: def.config ?? {}, environments };
 }

@@ -1,0 +1,49 @@
+import type { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
+import type { Environment } from '../environment.ts';
+import { configMapName, GATEWAY, GATEWAY_PORT, labels } from './labels.ts';
+import { imageOf, processEnv, SECURITY_CONTEXT, VOLUME_MOUNTS, type ImageLayout } from './pod-spec.ts';
+import { podDeployment, type WorkloadInput } from './service-workload.ts';
+
+const RUN_COMMAND = ['node', '--import', 'tsx', 'node_modules/carotene/src/gateway/main.ts'];
+
+/** The gateway's Deployment: the public listener, plain HTTP behind the Ingress, probes on /health and /ready. */
+export function gatewayDeployment(app: string, env: Environment, layout: ImageLayout): Deployment {
+  const input: WorkloadInput = { app, name: GATEWAY, env, layout };
+  return podDeployment(input, env.gateway.replicas, 'gateway', {
+    containers: [
+      {
+        name: GATEWAY,
+        image: imageOf(env, GATEWAY),
+        imagePullPolicy: 'IfNotPresent',
+        command: RUN_COMMAND,
+        env: processEnv(GATEWAY, GATEWAY_PORT, layout, true),
+        envFrom: [{ configMapRef: { name: configMapName(app) } }],
+        ports: [{ name: 'http', containerPort: GATEWAY_PORT, protocol: 'TCP' }],
+        livenessProbe: { httpGet: { path: '/health', port: 'http' }, initialDelaySeconds: 5, periodSeconds: 10, failureThreshold: 3 },
+        readinessProbe: { httpGet: { path: '/ready', port: 'http' }, initialDelaySeconds: 3, periodSeconds: 5, failureThreshold: 3 },
+        resources: env.gateway.resources,
+        securityContext: SECURITY_CONTEXT,
+        volumeMounts: VOLUME_MOUNTS,
+      },
+    ],
+  });
+}
+
+/** The only way in from outside: every path of the gateway's domain goes to the gateway. */
+export function gatewayIngress(app: string, env: Environment): Ingress {
+  const { domain, tlsSecret, ingressClass } = env.gateway;
+  return new Ingress({
+    metadata: { name: GATEWAY, namespace: env.namespace, labels: labels(app, GATEWAY, 'gateway') },
+    spec: {
+      ...(ingressClass ? { ingressClassName: ingressClass } : {}),
+      ...(tlsSecret ? { tls: [{ hosts: [domain], secretName: tlsSecret }] } : {}),
+      rules: [
+        {
+          host: domain,
+          http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: GATEWAY, port: { name: 'http' } } } }] },
+        },
+      ],
+    },
+  });
+}

@@ -1,0 +1,128 @@
+import { z } from 'zod';
+
+/** The environments `carrot build` generates a deployment for. */
+export const ENVIRONMENT_NAMES = ['development', 'staging', 'production'] as const;
+export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
+
+const QUANTITY = /^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/;
+const quantity = z.string().regex(QUANTITY, 'must be a Kubernetes quantity such as 250m, 1, 256Mi or 1Gi');
+const cpuMemory = z.strictObject({ cpu: quantity, memory: quantity });
+const resources = z.strictObject({ requests: cpuMemory, limits: cpuMemory });
+const replicas = z.number().int().min(1).max(100);
+
+const serviceSettings = z.strictObject({
+  /** Pods of this service; more than one also gets an autoscaler and a disruption budget. */
+  replicas: replicas.optional(),
+  /** Upper bound of the autoscaler (default: twice `replicas`). */
+  maxReplicas: replicas.optional(),
+  resources: resources.optional(),
+});
+
+/**
+ * Where each service's database URL comes from. `sqlite`: a file on the pod's own volume
+ * (one replica, data lost with the pod: for trying things out). `secret`: a Kubernetes
+ * Secret you create, with one key per service holding its PostgreSQL URL.
+ */
+const database = z.discriminatedUnion('source', [
+  z.strictObject({ source: z.literal('sqlite') }),
+  z.strictObject({ source: z.literal('secret'), secretName: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,252}$/).optional() }),
+]);
+
+/**
+ * How events travel between services. `direct`: over the internal transport (no broker).
+ * `nats`: through NATS JetStream at `url`; `carrot build` writes the stream definitions.
+ */
+const eventTransport = z.discriminatedUnion('transport', [
+  z.strictObject({ transport: z.literal('direct') }),
+  z.strictObject({
+    transport: z.literal('nats'),
+    url: z.string().regex(/^nats:\/\/\S+$/, "must look like 'nats://host:4222'"),
+    /** Copies of each stream kept by the JetStream cluster (default 1; 3 for a 3-node cluster). */
+    streamReplicas: z.number().int().min(1).max(5).optional(),
+    /** Hours an event stays in its stream (default 168, one week). */
+    maxAgeHours: z.number().int().min(1).optional(),
+  }),
+]);
+
+/** Where each service's mTLS certificate comes from. */
+const certificates = z.discriminatedUnion('source', [
+  /** The files `carrot` created under `<dataDir>/certs/`, written into Secrets at build time. */
+  z.strictObject({ source: z.literal('files'), dir: z.string().optional() }),
+  /** cert-manager issues them: `carrot build` writes Certificate resources for `issuer`. */
+  z.strictObject({ source: z.literal('cert-manager'), issuer: z.string().min(1), issuerKind: z.enum(['Issuer', 'ClusterIssuer']).optional() }),
+]);
+
+const gateway = z.strictObject({
+  /** Public host name of the Ingress, e.g. `api.shop.example`. */
+  domain: z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be a lower-case host name').optional(),
+  /** Secret holding the Ingress TLS certificate; none means plain HTTP at the Ingress. */
+  tlsSecret: z.string().optional(),
+  ingressClass: z.string().optional(),
+  /** Requests per minute per client, and the burst above it. */
+  rateLimit: z.strictObject({ perMinute: z.number().int().min(1), burst: z.number().int().min(0) }).optional(),
+  replicas: replicas.optional(),
+  resources: resources.optional(),
+});
+
+/** One environment's settings; every field is optional and has a per-environment default. */
+export const environmentSchema = z.strictObject({
+  /** Kubernetes namespace (default `<app>-<environment>`). */
+  namespace: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS label').optional(),
+  /** Container image of the app: `<repository>/<service>:<tag>`. */
+  image: z.strictObject({ repository: z.string().min(1).optional(), tag: z.string().min(1).optional() }).optional(),
+  /** Default replicas of every service. */
+  replicas: replicas.optional(),
+  /** Default resources of every service. */
+  resources: resources.optional(),
+  /** Per-service overrides, by service name. */
+  services: z.record(z.string(), serviceSettings).optional(),
+  database: database.optional(),
+  /** Event transport of this environment. */
+  events: eventTransport.optional(),
+  certificates: certificates.optional(),
+  gateway: gateway.optional(),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).optional(),
+  /** Namespace of the metrics scraper admitted by every NetworkPolicy (default `monitoring`). */
+  metricsNamespace: z.string().optional(),
+  /**
+   * `carrot dev` (development) runs every service in one process, with in-process calls
+   * between them; each keeps its own database and permissions. See docs/monolith.md.
+   */
+  monolith: z.boolean().optional(),
+  /**
+   * Services to co-locate, by process: `{ core: ['users', 'catalog'] }`. Services in no
+   * group keep a process of their own. See docs/monolith.md.
+   */
+  groups: z.record(z.string(), z.array(z.string()).min(1)).optional(),
+});
+
+export const environmentsSchema = z.strictObject({
+  development: environmentSchema.optional(),
+  staging: environmentSchema.optional(),
+  production: environmentSchema.optional(),
+});
+
+/** What `app({ environments })` accepts. */
+export type EnvironmentsInput = z.input<typeof environmentsSchema>;
+export type EnvironmentInput = z.input<typeof environmentSchema>;
+export type Resources = z.output<typeof resources>;
+export type EventTransport = z.output<typeof eventTransport>;
+export type DatabaseSource = z.output<typeof database>;
+export type CertificateSource = z.output<typeof certificates>;
+
+/**
+ * Checks `environments` of an app and reports the first problems with their path, e.g.
+ * `environments.production.gateway.domian: unrecognized key`.
+ */
+export function parseEnvironments(input: unknown, where: string): EnvironmentsInput {
+  const result = environmentsSchema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+    return keys.map((key) => {
+      const path = ['environments', ...issue.path.map(String), ...(key === undefined ? [] : [key])].join('.');
+      return key === undefined ? `${path}: ${issue.message}` : `${path}: unknown key`;
+    });
+  });
+  throw new TypeError(`${where}: ${problems.flat().join('; ')}`);
+}

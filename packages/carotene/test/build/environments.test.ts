@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { app } from '../../src/declare/app.ts';
+import { resolveEnvironment } from '../../src/build/environment.ts';
+import { catalog, orders, payments } from './fixtures/services.ts';
+
+describe('app environments', () => {
+  it('rejects an unknown key and names its path', () => {
+    assert.throws(
+      () => app({ name: 'shop', services: [catalog], environments: { production: { gateway: { domian: 'x' } } } as never }),
+      { message: "app 'shop': environments.production.gateway.domian: unknown key" },
+    );
+    assert.throws(() => app({ name: 'shop', services: [catalog], environments: { prod: {} } as never }), {
+      message: "app 'shop': environments.prod: unknown key",
+    });
+  });
+
+  it('rejects a bad value with its path', () => {
+    assert.throws(() => app({ name: 'shop', services: [catalog], environments: { staging: { replicas: 0 } } }), /environments\.staging\.replicas: /);
+    assert.throws(
+      () => app({ name: 'shop', services: [catalog], environments: { production: { resources: { requests: { cpu: 'lots', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } } } } }),
+      /environments\.production\.resources\.requests\.cpu: must be a Kubernetes quantity/,
+    );
+  });
+
+  it('refuses settings for a service that is not part of the app', () => {
+    assert.throws(() => app({ name: 'shop', services: [catalog], environments: { production: { services: { billing: { replicas: 2 } } } } }), {
+      message: "app 'shop': environments.production.services names 'billing', which is not a service of the app",
+    });
+  });
+
+  it('fills every environment from its defaults, and applies overrides per service', () => {
+    const def = app({
+      name: 'shop',
+      services: [catalog, orders, payments],
+      environments: { production: { services: { orders: { replicas: 5 } }, gateway: { domain: 'api.shop.example' }, events: { transport: 'nats', url: 'nats://jetstream:4222' } } },
+    });
+    const dev = resolveEnvironment(def, 'development');
+    assert.equal(dev.services.catalog?.replicas, 1);
+    assert.deepEqual(dev.database, { source: 'sqlite' });
+    assert.deepEqual(dev.events, { transport: 'direct' });
+    assert.equal(resolveEnvironment(def, 'staging').services.catalog?.replicas, 2);
+    const prod = resolveEnvironment(def, 'production');
+    assert.equal(prod.namespace, 'shop-production');
+    assert.equal(prod.services.catalog?.replicas, 3);
+    assert.deepEqual(prod.services.orders, { replicas: 5, maxReplicas: 10, resources: prod.services.catalog?.resources });
+    assert.equal(prod.gateway.domain, 'api.shop.example');
+    assert.deepEqual(prod.events, { transport: 'nats', url: 'nats://jetstream:4222' });
+    assert.deepEqual(prod.database, { source: 'secret', secretName: 'shop-databases' });
+  });
+});
