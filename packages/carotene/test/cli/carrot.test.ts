@@ -32,7 +32,8 @@ test('carrot --help prints the commands and exits 0', { timeout: 20_000 }, async
   const r = await carrot('--help');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^Usage: carrot <command>/);
-  assert.match(r.stdout, /^ {2}dev {2}Run every service/m);
+  assert.match(r.stdout, /^ {2}dev {2,}Run every service/m);
+  assert.match(r.stdout, /^ {2}certs {2,}Rotate the certificates/m);
   assert.equal(r.stderr, '');
 });
 

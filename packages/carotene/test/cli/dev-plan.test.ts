@@ -22,11 +22,11 @@ const plan = planDev({
   },
 });
 
-test('the registry names every service on 127.0.0.1 and a reachable gateway URL', () => {
+test('the registry names every service as https on 127.0.0.1 and a reachable gateway URL', () => {
   assert.deepEqual(plan.registry, {
     app: 'shop',
     gateway: { url: 'http://127.0.0.1:8080' },
-    services: { users: { url: 'http://127.0.0.1:41001' }, 'order-history': { url: 'http://127.0.0.1:41002' } },
+    services: { users: { url: 'https://127.0.0.1:41001' }, 'order-history': { url: 'https://127.0.0.1:41002' } },
   });
   assert.equal(plan.registryFile, '/apps/shop/.carotene/registry.json');
 });
@@ -41,7 +41,9 @@ test('services start first, each as node --import tsx runtime/main.ts, then the 
   assert.equal(plan.specs[0]?.args[2], RUNTIME_MAIN);
   assert.equal(plan.specs[2]?.args[2], GATEWAY_MAIN);
   assert.match(RUNTIME_MAIN, /\/packages\/carotene\/src\/runtime\/main\.ts$/);
-  assert.deepEqual(plan.specs.map((s) => s.readyUrl), ['http://127.0.0.1:41001/ready', 'http://127.0.0.1:41002/ready', 'http://127.0.0.1:8080/ready']);
+  assert.deepEqual(plan.specs.map((s) => s.readyUrl), ['https://127.0.0.1:41001/ready', 'https://127.0.0.1:41002/ready', 'http://127.0.0.1:8080/ready']);
+  // services are probed over mutual TLS as carrot itself; the gateway is the public, plain listener
+  assert.deepEqual(plan.specs.map((s) => s.readyTls?.cert), ['/apps/shop/.carotene/certs/carrot.crt', '/apps/shop/.carotene/certs/carrot.crt', undefined]);
   assert.deepEqual(plan.specs.map((s) => s.logFile), ['users', 'order-history', 'gateway'].map((n) => `/apps/shop/.carotene/logs/${n}.log`));
 });
 
@@ -56,7 +58,9 @@ test('each child gets the process-env contract for its own service', () => {
     registryFile: '/apps/shop/.carotene/registry.json',
     databaseUrl: undefined,
     logLevel: 'debug',
+    tls: { ca: '/apps/shop/.carotene/certs/ca-bundle.pem', cert: '/apps/shop/.carotene/certs/users.crt', key: '/apps/shop/.carotene/certs/users.key' },
   });
+  assert.equal(gateway?.tls?.cert, '/apps/shop/.carotene/certs/gateway.crt');
   assert.equal(history?.databaseUrl, 'postgres://db/order_history');
   assert.equal(gateway?.service, 'gateway');
   assert.equal(gateway?.host, '0.0.0.0');

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { probe } from '../../src/cli/readiness.ts';
+import { tlsFiles } from '../../src/security/cert-paths.ts';
 import { alive, CARROT, tempDir } from './helpers.ts';
 
 // End to end: the real runtime and gateway, started by `carrot dev` from the bin.
@@ -37,7 +38,7 @@ test('carrot dev runs the app, restarts a killed service, and Ctrl-C stops every
   };
 
   await waitFor(/Ctrl-C stops everything\./, 60_000);
-  const rows = [...stdout.matchAll(/^(\S+)\s+(http:\/\/127\.0\.0\.1:\d+)\s+ready\s+(\d+)\s+\d+ ms$/gm)].map((m) => ({ name: m[1], url: m[2], pid: Number(m[3]) }));
+  const rows = [...stdout.matchAll(/^(\S+)\s+(https?:\/\/127\.0\.0\.1:\d+)\s+ready\s+(\d+)\s+\d+ ms$/gm)].map((m) => ({ name: m[1], url: m[2], pid: Number(m[3]) }));
   assert.deepEqual(rows.map((r) => r.name), ['echo', 'gateway'], stdout);
   const [echo, gateway] = rows as [(typeof rows)[0], (typeof rows)[0]];
   pids.push(echo.pid, gateway.pid);
@@ -47,15 +48,27 @@ test('carrot dev runs the app, restarts a killed service, and Ctrl-C stops every
 
   const registry = JSON.parse(readFileSync(join(dataDir, 'registry.json'), 'utf8')) as unknown;
   assert.deepEqual(registry, { app: 'echo-app', gateway: { url: gateway.url }, services: { echo: { url: echo.url } } });
-  assert.equal(await probe(`${echo.url}/ready`), 200);
+  // the service speaks only mutual TLS; the gateway is the one plain, public listener
+  assert.match(echo.url, /^https:/);
+  assert.match(gateway.url, /^http:/);
+  const asCarrot = tlsFiles(dataDir, 'carrot');
+  assert.equal(await probe(`${echo.url}/ready`, 1_000, asCarrot), 200);
+  assert.notEqual(await probe(`${echo.url}/ready`, 1_000, { ...asCarrot, cert: '/nonexistent' }), 200);
   assert.equal(await probe(`${gateway.url}/ready`), 200);
+  // created on the first run: the CA and a certificate per identity, private keys readable by the owner only
+  const certs = readdirSync(join(dataDir, 'certs')).sort();
+  assert.deepEqual(certs, ['ca', 'ca-bundle.pem', 'carrot.crt', 'carrot.key', 'echo.crt', 'echo.key', 'gateway.crt', 'gateway.key']);
+  for (const key of ['ca/ca.key', 'echo.key', 'gateway.key', 'carrot.key']) {
+    assert.equal(statSync(join(dataDir, 'certs', key)).mode & 0o777, 0o600, key);
+  }
+  assert.match(stdout, /created the certificate authority of 'echo-app'/);
 
   process.kill(echo.pid, 'SIGKILL');
   await waitFor(/^\[echo\] was killed by SIGKILL; restarting in 250 ms/m, 10_000);
   const [, newPid] = await waitFor(/^\[echo\] ready again \(pid (\d+)/m, 30_000);
   pids.push(Number(newPid));
   assert.notEqual(Number(newPid), echo.pid);
-  assert.equal(await probe(`${echo.url}/ready`), 200, 'the restarted service listens on the same port');
+  assert.equal(await probe(`${echo.url}/ready`, 1_000, asCarrot), 200, 'the restarted service listens on the same port');
 
   carrot.kill('SIGINT');
   const [code] = await Promise.race([exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('carrot did not exit')), 15_000).unref())]);
