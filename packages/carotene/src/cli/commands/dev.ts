@@ -6,13 +6,15 @@ import { CliError, parseOrUsage, UsageError, type CliIo, type Command } from '..
 import { ensureCertificates } from '../../security/cert-store.ts';
 import { certsDir } from '../../security/cert-paths.ts';
 import { identitiesOf, planDev, type DevPlan } from '../dev-plan.ts';
+import { applyGroups, resolveGroups, type ServiceGroup } from '../group-plan.ts';
 import { reservePorts } from '../ports.ts';
 import { StartupError, Supervisor } from '../supervisor.ts';
 
 const USAGE = `Usage: carrot dev [appDir] [options]
 
-Runs every service of the app as its own process, each with its own database, and the
-gateway in front of them. Restarts a service that crashes; Ctrl-C stops everything.
+Runs every service of the app as its own process (with --monolith or --group, several in
+one process), each with its own database, and the gateway in front of them. Restarts a
+process that crashes; Ctrl-C stops everything.
 
 Arguments:
   appDir            Folder with app.ts or carotene.app.ts, or the app module itself (default .)
@@ -21,6 +23,10 @@ Options:
   --port <n>        Gateway port (default: the app's gateway.port, else 8080; 0 picks a free one)
   --host <h>        Gateway host (default: the app's gateway.host, else 127.0.0.1)
   --data-dir <d>    Databases, logs, certificates and registry.json (default <appDir>/.carotene)
+  --monolith        Run every service in one process, with in-process calls between them
+  --group <g>=<s,s> Run these services in one process, e.g. --group core=users,catalog
+                    (repeatable); services in no group keep a process of their own
+  --separate        One process per service, whatever the app's development environment says
   -h, --help        Show this help
 
 Environment:
@@ -40,7 +46,14 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
     parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' } },
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'data-dir': { type: 'string' },
+        monolith: { type: 'boolean' },
+        separate: { type: 'boolean' },
+        group: { type: 'string', multiple: true },
+      },
     }),
   );
   if (positionals.length > 1) throw new UsageError(`expected one app folder, got ${positionals.length}: ${positionals.join(' ')}`);
@@ -50,11 +63,12 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
   const appFile = findAppFile(positionals[0] ?? '.');
   const app = await loadApp(appFile);
   const appDir = dirname(appFile);
+  const groups = processGroups(() => resolveGroups(app, { monolith: values.monolith, separate: values.separate, groupFlags: values.group }));
   const dataDir = resolve(values['data-dir'] ?? join(appDir, '.carotene'));
   const host = values.host ?? app.gateway.host ?? '127.0.0.1';
   const ports = await reservePorts({ host, port: portFlag ?? app.gateway.port ?? 8080 }, app.services.length);
 
-  const plan = planDev({ app, appFile, dataDir, gateway: { host, port: ports.gateway }, servicePorts: ports.services, env: process.env });
+  const plan = applyGroups(planDev({ app, appFile, dataDir, gateway: { host, port: ports.gateway }, servicePorts: ports.services, env: process.env }), groups);
   await mkdir(plan.logsDir, { recursive: true });
   await mkdir(plan.dbDir, { recursive: true });
   await writeJsonAtomically(plan.registryFile, plan.registry);
@@ -62,7 +76,7 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
   if (certs.createdCa) io.out(`carrot dev: created the certificate authority of '${app.name}' in ${certsDir(dataDir)}`);
   else if (certs.issued.length > 0) io.out(`carrot dev: issued certificates for ${certs.issued.join(', ')}`);
 
-  io.out(`carrot dev: starting '${app.name}' (${app.services.length} service${app.services.length === 1 ? '' : 's'} and the gateway)`);
+  io.out(`carrot dev: starting '${app.name}' (${app.services.length} service${app.services.length === 1 ? '' : 's'}${inProcesses(plan)} and the gateway)`);
   const supervisor = new Supervisor(plan.specs, { print: io.out });
   const stopped = stopOnSignals(supervisor, io);
   try {
@@ -118,6 +132,22 @@ function printWhere(plan: DevPlan, io: CliIo): void {
   for (const db of plan.databases) io.out(`database   ${db.service}: ${db.where.startsWith('/') ? rel(db.where) : db.where}`);
   io.out(`registry   ${rel(plan.registryFile)}`);
   io.out('Ctrl-C stops everything.');
+}
+
+/** The groups the flags and the app config ask for; a bad one is a usage error. */
+function processGroups(resolve: () => ServiceGroup[]): ServiceGroup[] {
+  try {
+    return resolve();
+  } catch (err) {
+    if (err instanceof TypeError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** ` in 2 processes` when some services share a process; nothing when each has its own. */
+function inProcesses(plan: DevPlan): string {
+  const services = plan.specs.filter((s) => s.stage === undefined || s.stage === 0).length;
+  return services === plan.databases.length ? '' : ` in ${services} process${services === 1 ? '' : 'es'}`;
 }
 
 function parsePort(text: string): number {

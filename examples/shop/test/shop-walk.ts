@@ -1,0 +1,176 @@
+// The shop's end-to-end walk, one copy for every process shape: each e2e*.test.ts runs it
+// against `carrot dev` started with its own flags, and expects the same answers.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { startShop, type RunningShop } from './shop-process.ts';
+
+interface Json {
+  [key: string]: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test reads arbitrary JSON
+}
+
+/** How `carrot dev` lays the shop out in processes for one run of the walk. */
+export interface ShopShape {
+  /** Shown in the suite's name, e.g. `one process per service`. */
+  readonly title: string;
+  /** Extra `carrot dev` arguments, e.g. `['--monolith']`. */
+  readonly args: readonly string[];
+  /** The processes expected to run (their log files), gateway included. */
+  readonly processes: readonly string[];
+}
+
+/** The whole shop through the gateway: users, catalog, orders, payments. */
+export function walkShop(shape: ShopShape): void {
+  describe(`shop end to end (carrot dev, ${shape.title})`, () => {
+    let shop: RunningShop;
+    const api = async (method: string, path: string, body?: unknown, token?: string) => {
+      const headers: Record<string, string> = {};
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (token) headers.authorization = `Bearer ${token}`;
+      const res = await fetch(`${shop.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : undefined) as Json, requestId: res.headers.get('x-request-id') };
+    };
+
+    before(async () => {
+      shop = await startShop(shape.args);
+    });
+    after(async () => {
+      if (shop) assert.equal(await shop.stop(), 0, `carrot dev exits cleanly on SIGTERM:\n${shop.output()}`);
+    });
+
+    let alice = '';
+    let bob = '';
+    let confirmedOrder = '';
+    let failedOrder = '';
+    let productA: Json = {};
+    let productB: Json = {};
+
+    it('registers users, refusing duplicates and invalid input', async () => {
+      const reg = await api('POST', '/api/users/register', { email: 'Alice@Example.com', password: 'correct horse', name: 'Alice' });
+      assert.equal(reg.status, 201, JSON.stringify(reg.body));
+      assert.equal(reg.body.email, 'alice@example.com');
+      assert.ok(reg.body.id);
+      assert.ok(reg.requestId, 'every response carries a request id');
+      const dup = await api('POST', '/api/users/register', { email: 'alice@example.com', password: 'another pass', name: 'A2' });
+      assert.equal(dup.status, 409);
+      assert.equal(dup.body.error.code, 'EMAIL_TAKEN');
+      const bad = await api('POST', '/api/users/register', { email: 'not-an-email', password: 'x', name: '' });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.error.code, 'INVALID_INPUT');
+      assert.equal((await api('POST', '/api/users/register', { email: 'bob@example.com', password: 'bob password', name: 'Bob' })).status, 201);
+    });
+
+    it('logs in and reads the profile with the token', async () => {
+      const wrong = await api('POST', '/api/users/login', { email: 'alice@example.com', password: 'wrong password' });
+      assert.equal(wrong.status, 401);
+      const login = await api('POST', '/api/users/login', { email: 'alice@example.com', password: 'correct horse' });
+      assert.equal(login.status, 200);
+      alice = login.body.token;
+      bob = (await api('POST', '/api/users/login', { email: 'bob@example.com', password: 'bob password' })).body.token;
+      const me = await api('GET', '/api/users/me', undefined, alice);
+      assert.equal(me.status, 200);
+      assert.equal(me.body.name, 'Alice');
+      assert.equal((await api('GET', '/api/users/me')).status, 401, 'no token, no profile');
+      assert.equal((await api('GET', '/api/users/me', undefined, `${alice}x`)).status, 401, 'a tampered token is refused');
+    });
+
+    it('browses products with pagination, search and a product page', async () => {
+      const page1 = await api('GET', '/api/products?limit=5');
+      assert.equal(page1.status, 200);
+      assert.equal(page1.body.items.length, 5);
+      assert.ok(page1.body.next);
+      const page2 = await api('GET', `/api/products?limit=5&cursor=${encodeURIComponent(page1.body.next)}`);
+      assert.equal(page2.body.items.length, 5);
+      const ids = new Set([...page1.body.items, ...page2.body.items].map((p: Json) => p.id));
+      assert.equal(ids.size, 10, 'pages do not overlap');
+      const all = await api('GET', '/api/products?limit=100');
+      assert.ok(all.body.items.length >= 15, 'the seed has about 20 products');
+      const needle = String(all.body.items[3].name).split(' ')[0]!.toLowerCase();
+      const found = await api('GET', `/api/products?q=${encodeURIComponent(needle)}`);
+      assert.ok(found.body.items.length >= 1);
+      assert.ok(found.body.items.every((p: Json) => String(p.name).toLowerCase().includes(needle)));
+      const plentiful = all.body.items.filter((p: Json) => p.stock >= 10);
+      productA = (await api('GET', `/api/products/${plentiful[0].id}`)).body;
+      productB = (await api('GET', `/api/products/${plentiful[1].id}`)).body;
+      assert.equal(productA.id, plentiful[0].id);
+      assert.equal((await api('GET', '/api/products/p_missing')).status, 404);
+      assert.equal((await api('GET', '/api/products?limit=abc')).status, 400);
+    });
+
+    it('creates an order priced by the catalog and confirms it with a good card', async () => {
+      const order = await api('POST', '/api/orders', { items: [{ productId: productA.id, qty: 2 }] }, alice);
+      assert.equal(order.status, 201, JSON.stringify(order.body));
+      assert.equal(order.body.status, 'PENDING');
+      assert.equal(order.body.total, productA.price * 2);
+      confirmedOrder = order.body.id;
+      const paid = await api('POST', `/api/orders/${confirmedOrder}/checkout`, { card: '4242424242424242' }, alice);
+      assert.equal(paid.status, 200, JSON.stringify(paid.body));
+      assert.equal(paid.body.status, 'CONFIRMED');
+    });
+
+    it('fails checkout with the declined card and gives the stock back', async () => {
+      const order = await api('POST', '/api/orders', { items: [{ productId: productB.id, qty: 3 }] }, alice);
+      assert.equal(order.status, 201);
+      failedOrder = order.body.id;
+      const declined = await api('POST', `/api/orders/${failedOrder}/checkout`, { card: '4000000000000002' }, alice);
+      assert.equal(declined.status, 200);
+      assert.equal(declined.body.status, 'FAILED');
+      assert.match(declined.body.reason, /declined/);
+    });
+
+    it('shows each user only their own orders, with status', async () => {
+      const mine = await api('GET', `/api/orders/${confirmedOrder}`, undefined, alice);
+      assert.equal(mine.status, 200);
+      assert.equal(mine.body.status, 'CONFIRMED');
+      assert.equal((await api('GET', `/api/orders/${failedOrder}`, undefined, alice)).body.status, 'FAILED');
+      assert.equal((await api('GET', `/api/orders/${confirmedOrder}`, undefined, bob)).status, 404, "bob cannot see alice's order");
+      assert.equal((await api('GET', `/api/orders/${confirmedOrder}`)).status, 401);
+      const again = await api('POST', `/api/orders/${confirmedOrder}/checkout`, { card: '4242424242424242' }, alice);
+      assert.equal(again.status, 409, 'a confirmed order cannot be checked out twice');
+    });
+
+    it('took stock only for the confirmed order', async () => {
+      assert.equal((await api('GET', `/api/products/${productA.id}`)).body.stock, productA.stock - 2);
+      assert.equal((await api('GET', `/api/products/${productB.id}`)).body.stock, productB.stock);
+    });
+
+    it('answers bad requests with JSON errors and keeps serving', async () => {
+      const unknown = await api('GET', '/api/nothing-here');
+      assert.equal(unknown.status, 404);
+      assert.equal(unknown.body.error.code, 'ROUTE_NOT_FOUND');
+      const res = await fetch(`${shop.url}/api/users/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":' });
+      assert.equal(res.status, 400);
+      const big = await fetch(`${shop.url}/api/users/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'x'.repeat(2 * 1024 * 1024) }) });
+      assert.equal(big.status, 413);
+      assert.equal((await api('GET', '/api/products?limit=1')).status, 200);
+    });
+
+    it('ran the services in the processes this shape asks for', () => {
+      const logs = readdirSync(join(shop.dataDir, 'logs')).map((f) => f.replace(/\.log$/, ''));
+      assert.deepEqual(logs.sort(), [...shape.processes].sort());
+    });
+
+    it('gives every service its own database file holding only its own tables', () => {
+      const tablesOf = (service: string) => {
+        const file = join(shop.dataDir, 'db', `${service}.sqlite`);
+        assert.ok(existsSync(file), `${file} exists`);
+        const db = new Database(file, { readonly: true });
+        try {
+          return (db.prepare("select name from sqlite_master where type = 'table' and name not like 'carotene_%' and name not like 'sqlite_%'").all() as { name: string }[]).map((r) => r.name);
+        } finally {
+          db.close();
+        }
+      };
+      const users = tablesOf('users');
+      const catalog = tablesOf('catalog');
+      const orders = tablesOf('orders');
+      const payments = tablesOf('payments');
+      assert.ok(users.includes('users') && catalog.includes('products') && orders.includes('orders') && payments.includes('payments'));
+      const all = [...users, ...catalog, ...orders, ...payments];
+      assert.equal(new Set(all).size, all.length, `no table appears in two databases: ${all.join(', ')}`);
+    });
+  });
+}

@@ -1,0 +1,72 @@
+// Entry of a process that runs several services (a group, or the whole app as a monolith),
+// as `carrot dev --monolith` / `--group` (or a container) starts it. The members come from
+// CAROTENE_SERVICES; everything else is the same environment as one service's process.
+import { readFileSync } from 'node:fs';
+import { watchCredentials } from '../security/credentials.ts';
+import { HttpTransport } from '../transport/http-transport.ts';
+import type { Registry } from '../transport/transport.ts';
+import { GROUP_ENV, readGroupEnv } from './group-env.ts';
+import { startGroupHost } from './group-host.ts';
+import { loadApp } from './load-app.ts';
+import { createLogger } from './logger.ts';
+import { readProcessEnv, sqliteFile, tlsOf } from './process-env.ts';
+
+const env = readProcessEnv();
+const log = createLogger(env.service, env.logLevel);
+
+try {
+  const members = readGroupEnv();
+  if (!members) throw new Error(`${GROUP_ENV.services} is not set: this entry runs a group of services`);
+  const app = await loadApp(env.appFile);
+  const registry = JSON.parse(readFileSync(env.registryFile, 'utf8')) as Registry;
+  // each member keeps its own identity: its own certificate on its listener and on its calls out
+  const credentials = new Map(
+    members.map((m) => {
+      const tls = watchCredentials(tlsOf({ ...env, service: m.service, tls: undefined }), {
+        onError: (err) => log.warn({ err, member: m.service }, 'new TLS credentials could not be loaded; the current ones stay in force'),
+      });
+      return [m.service, tls] as const;
+    }),
+  );
+  process.on('SIGHUP', () => {
+    for (const tls of credentials.values()) tls.reload();
+  });
+  const group = await startGroupHost({
+    app,
+    services: members.map((m) => m.service),
+    remote: (service) => new HttpTransport({ caller: service, registry, tls: credentials.get(service)! }),
+    hostOptions: (service, transport) => {
+      const m = members.find((x) => x.service === service)!;
+      return {
+        app,
+        service,
+        host: env.host,
+        port: m.port,
+        database: m.databaseUrl ? { url: m.databaseUrl } : { file: sqliteFile(env.dataDir, service) },
+        transport,
+        tls: credentials.get(service)!,
+        log: createLogger(service, env.logLevel),
+      };
+    },
+  });
+  log.info({ services: members.map((m) => m.service) }, 'group running');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    group.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+} catch (err) {
+  const e = err as { code?: string; message?: string };
+  log.fatal({ code: e.code, err }, `${env.service} failed to start: ${e.message ?? String(err)}`);
+  process.exit(1);
+}
