@@ -49,8 +49,8 @@ test('carrot dev runs the app, restarts a killed service, and Ctrl-C stops every
   const registry = JSON.parse(readFileSync(join(dataDir, 'registry.json'), 'utf8')) as unknown;
   assert.deepEqual(registry, { app: 'echo-app', gateway: { url: gateway.url }, services: { echo: { url: echo.url } } });
   // the service speaks only mutual TLS; the gateway is the one plain, public listener
-  assert.match(echo.url, /^https:/);
-  assert.match(gateway.url, /^http:/);
+  assert.match(echo.url ?? '', /^https:/);
+  assert.match(gateway.url ?? '', /^http:/);
   const asCarrot = tlsFiles(dataDir, 'carrot');
   assert.equal(await probe(`${echo.url}/ready`, 1_000, asCarrot), 200);
   assert.notEqual(await probe(`${echo.url}/ready`, 1_000, { ...asCarrot, cert: '/nonexistent' }), 200);
