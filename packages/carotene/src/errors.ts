@@ -51,6 +51,10 @@ export const ERROR_CATALOG = {
   NOT_MOCKED: 500,
   /** The app or service configuration is invalid. */
   INVALID_CONFIG: 500,
+  /** A handler published an event whose payload does not match the event's schema. */
+  INVALID_EVENT: 500,
+  /** `ctx.publish` was called outside `ctx.transaction`, where it cannot commit with the handler's writes. */
+  NO_TRANSACTION: 500,
 } as const;
 
 export type CarotenePlatformCode = keyof typeof ERROR_CATALOG;

@@ -1,5 +1,5 @@
 // The service author's surface: declarations only, no I/O.
-export { app, type AppDef, type GatewayAuth, type GatewayOptions } from './declare/app.ts';
+export { app, type AppDef, type CorsOptions, type GatewayAuth, type GatewayLimits, type GatewayOptions, type RateLimitOptions, type RateLimitRule } from './declare/app.ts';
 export {
   contract,
   rpc,
@@ -14,6 +14,14 @@ export {
   type RpcDef,
 } from './declare/contract.ts';
 export {
+  event,
+  type DataOf,
+  type EventDef,
+  type EventMessage,
+  type PayloadOf,
+  type PublishOptions,
+} from './declare/event.ts';
+export {
   handler,
   type AuthClaims,
   type HandlerContext,
@@ -23,5 +31,6 @@ export {
   type WriteHandle,
 } from './declare/handler.ts';
 export { implement, type Migration, type PublicRoute, type ServiceDef, type StartContext } from './declare/service.ts';
+export { subscriber, type SubscriberDef } from './declare/subscriber.ts';
 export { table, type RowOf, type Table } from './declare/table.ts';
 export { CaroteneError, ERROR_CATALOG, isCaroteneError } from './errors.ts';

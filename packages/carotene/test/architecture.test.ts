@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 // The import direction written in docs/architecture.md, checked on every test run:
 // declare <- store, transport <- runtime <- testing, gateway <- cli; security (certificates,
-// identities) sits beside errors.ts and is imported by transport, runtime, gateway and cli.
+// identities) sits beside errors.ts and is imported by transport, runtime, gateway and cli;
+// events (outbox, relay, inbox, brokers) sits beside store and transport, under runtime.
 const ALLOWED: Record<string, readonly string[]> = {
   'errors.ts': [],
   'index.ts': ['declare', 'errors.ts'],
@@ -14,11 +15,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   store: ['declare', 'errors.ts'],
   security: ['errors.ts'],
   transport: ['declare', 'errors.ts', 'security'],
-  runtime: ['declare', 'errors.ts', 'security', 'store', 'transport'],
+  events: ['declare', 'errors.ts', 'store', 'transport'],
+  runtime: ['declare', 'errors.ts', 'events', 'security', 'store', 'transport'],
   testing: ['declare', 'errors.ts', 'runtime', 'store', 'transport'],
   gateway: ['declare', 'errors.ts', 'runtime', 'security', 'transport'],
   build: ['declare', 'errors.ts', 'runtime', 'security'],
-  cli: ['build', 'declare', 'errors.ts', 'runtime', 'security', 'transport'],
+  cli: ['build', 'declare', 'errors.ts', 'events', 'runtime', 'security', 'transport'],
 };
 
 const src = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');

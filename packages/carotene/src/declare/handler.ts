@@ -2,6 +2,7 @@ import type { SelectQueryBuilder, UpdateQueryBuilder, UpdateResult } from 'kysel
 import type { z } from 'zod';
 import type { CaroteneError } from '../errors.ts';
 import type { Client, Contract } from './contract.ts';
+import type { EventDef, PayloadOf, PublishOptions } from './event.ts';
 import type { KeyOf, RowOf, Table } from './table.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -14,6 +15,8 @@ export interface Permissions {
   readonly updates?: readonly Table[];
   /** Contracts of the services the handler may call. */
   readonly calls?: readonly Contract[];
+  /** Events the handler may publish with `ctx.publish` (among the service's `publishes`). */
+  readonly publishes?: readonly EventDef[];
   /** Public route through the gateway, e.g. `'POST /api/orders/:id/checkout'`. */
   readonly route?: `${HttpMethod} /${string}`;
   /** Whether the gateway requires a verified token (default `'none'`). */
@@ -76,6 +79,13 @@ export type StoreOf<P> = { readonly [T in Updated<P> as T['name']]: WriteHandle<
 /** `ctx.call`: a typed client per contract declared in `calls`. */
 export type CallsOf<P> = { readonly [C in ListOf<P, 'calls'> as C['name']]: Client<C> };
 
+/**
+ * `ctx.publish`: only the events declared in `publishes`. The event is written to the
+ * service's outbox in the current `ctx.transaction`, so it is delivered exactly when the
+ * transaction commits.
+ */
+export type PublishOf<P> = <E extends ListOf<P, 'publishes'>>(event: E, payload: PayloadOf<E>, options?: PublishOptions) => Promise<void>;
+
 type AuthOf<P> = P extends { readonly auth: 'required' } ? AuthClaims : P extends { readonly roles: readonly string[] } ? AuthClaims : AuthClaims | undefined;
 
 /** What a handler receives besides its input. */
@@ -97,6 +107,11 @@ export interface HandlerContext<P extends Permissions, E extends string, Cfg> {
   reject(code: E, message: string, details?: unknown): CaroteneError<E>;
   /** Runs `fn` in one database transaction: all its writes commit together or not at all. */
   transaction<T>(fn: (store: StoreOf<P>) => Promise<T>): Promise<T>;
+  /**
+   * Publishes an event declared in the handler's `publishes`, inside `ctx.transaction` (or in
+   * a subscriber, which always runs in one): it commits with the handler's writes, or not at all.
+   */
+  readonly publish: PublishOf<P>;
 }
 
 /** A handler as declared. Build it with {@link handler}. */

@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { Contract, ErrorsOf, OutputOf, ParsedInputOf } from './contract.ts';
+import type { DataOf, EventDef } from './event.ts';
 import type { HandlerDef, HandlerSlot, Log, Permissions, StoreOf } from './handler.ts';
 import { parseRoute, type Route } from './route.ts';
+import type { SubscriberDef, SubscriberSlot } from './subscriber.ts';
 import type { Table } from './table.ts';
 
 /**
@@ -21,20 +23,39 @@ export interface StartContext<S extends readonly Table[], Cfg> {
   readonly log: Log;
 }
 
-type Allowed<S extends readonly Table[], G extends readonly Contract[]> = Permissions & {
+type Allowed<S extends readonly Table[], G extends readonly Contract[], Pub extends readonly EventDef[] = readonly EventDef[]> = Permissions & {
   readonly reads?: readonly S[number][];
   readonly updates?: readonly S[number][];
   readonly calls?: readonly G[number][];
+  readonly publishes?: readonly Pub[number][];
 };
 
-export type HandlerSlots<C extends Contract, S extends readonly Table[], G extends readonly Contract[], Cfg> = {
+export type HandlerSlots<
+  C extends Contract,
+  S extends readonly Table[],
+  G extends readonly Contract[],
+  Cfg,
+  Pub extends readonly EventDef[] = readonly EventDef[],
+> = {
   readonly [K in keyof C['functions']]: HandlerSlot<
     ParsedInputOf<C['functions'][K]>,
     OutputOf<C['functions'][K]>,
     ErrorsOf<C['functions'][K]>,
-    Allowed<S, G>,
+    Allowed<S, G, Pub>,
     Cfg
   >;
+};
+
+// Keyed by name without an `as` clause, so each subscriber's callback is typed from its slot.
+/** One subscriber per subscribed event, keyed by the event's name. */
+export type SubscriberSlots<
+  Sub extends readonly EventDef[],
+  S extends readonly Table[],
+  G extends readonly Contract[],
+  Cfg,
+  Pub extends readonly EventDef[],
+> = {
+  readonly [N in Sub[number]['name']]: SubscriberSlot<DataOf<Extract<Sub[number], { name: N }>>, Allowed<S, G, Pub>, Cfg>;
 };
 
 /** A public route bound to the function that serves it. */
@@ -63,13 +84,29 @@ export interface ServiceDef<
   readonly config: z.ZodType<Cfg> | undefined;
   readonly onStart: ((ctx: StartContext<readonly Table[], unknown>) => Promise<void>) | undefined;
   readonly routes: readonly PublicRoute[];
+  /** Events this service publishes (it owns them). */
+  readonly publishes: readonly EventDef[];
+  /** Events of other services this service subscribes to. */
+  readonly subscribes: readonly EventDef[];
+  /** The subscriber of each subscribed event, keyed by event type (`orders.OrderPlaced`). */
+  readonly subscribers: Readonly<Record<string, AnySubscriber>>;
 }
 
-export interface ServiceOptions<S extends readonly Table[], G extends readonly Contract[], Cfg> {
+export interface ServiceOptions<
+  S extends readonly Table[],
+  G extends readonly Contract[],
+  Cfg,
+  Pub extends readonly EventDef[] = readonly EventDef[],
+  Sub extends readonly EventDef[] = readonly EventDef[],
+> {
   /** Tables this service owns; no other service can reach them. */
   readonly stores?: S;
   /** Contracts of the services this one may call. */
   readonly integrations?: G;
+  /** Events this service publishes; each must be declared with this service's name. */
+  readonly publishes?: Pub;
+  /** Events of other services this one handles; give each a subscriber with `.subscriptions({...})`. */
+  readonly subscribes?: Sub;
   /** Schema of this service's configuration (from the app config). */
   readonly config?: z.ZodType<Cfg>;
   readonly migrations?: Readonly<Record<string, Migration>>;
@@ -78,8 +115,19 @@ export interface ServiceOptions<S extends readonly Table[], G extends readonly C
 }
 
 /** The second half of {@link implement}: one handler per contract function. */
-export interface ServiceBuilder<C extends Contract, S extends readonly Table[], G extends readonly Contract[], Cfg> {
-  handlers(handlers: HandlerSlots<C, S, G, Cfg>): ServiceDef<C, S, G, Cfg>;
+export interface ServiceBuilder<
+  C extends Contract,
+  S extends readonly Table[],
+  G extends readonly Contract[],
+  Cfg,
+  Pub extends readonly EventDef[] = readonly EventDef[],
+  Sub extends readonly EventDef[] = readonly EventDef[],
+> {
+  handlers(handlers: HandlerSlots<C, S, G, Cfg, Pub>): ServiceDef<C, S, G, Cfg>;
+  /** One subscriber per event in `subscribes`, before the handlers. */
+  subscriptions(subscribers: SubscriberSlots<Sub, S, G, Cfg, Pub>): {
+    handlers(handlers: HandlerSlots<C, S, G, Cfg, Pub>): ServiceDef<C, S, G, Cfg>;
+  };
 }
 
 /**
@@ -98,25 +146,59 @@ export function implement<
   const S extends readonly Table[] = [],
   const G extends readonly Contract[] = [],
   Cfg = undefined,
->(contract: C, options: ServiceOptions<S, G, Cfg> = {}): ServiceBuilder<C, S, G, Cfg> {
+  const Pub extends readonly EventDef[] = [],
+  const Sub extends readonly EventDef[] = [],
+>(contract: C, options: ServiceOptions<S, G, Cfg, Pub, Sub> = {}): ServiceBuilder<C, S, G, Cfg, Pub, Sub> {
   const erased = options as unknown as ServiceOptions<readonly Table[], readonly Contract[], unknown>;
+  const build = (handlers: unknown, subscribers: unknown) =>
+    buildService(
+      contract,
+      erased,
+      handlers as Record<string, AnyHandler>,
+      subscribers as Record<string, AnySubscriber>,
+    ) as unknown as ServiceDef<C, S, G, Cfg>;
   return {
-    handlers: (handlers) =>
-      buildService(contract, erased, handlers as unknown as Record<string, AnyHandler>) as unknown as ServiceDef<C, S, G, Cfg>,
+    handlers: (handlers) => build(handlers, {}),
+    subscriptions: (subscribers) => ({ handlers: (handlers) => build(handlers, subscribers) }),
   };
 }
 
 type AnyHandler = HandlerDef<unknown, unknown, string, Permissions, unknown>;
+export type AnySubscriber = SubscriberDef<unknown, Permissions, unknown>;
 
 function buildService<C extends Contract>(
   contract: C,
   options: ServiceOptions<readonly Table[], readonly Contract[], unknown>,
   handlers: Record<string, AnyHandler>,
+  subscriberDefs: Record<string, AnySubscriber>,
 ): ServiceDef<C> {
   const where = `service '${contract.name}'`;
   const stores: readonly Table[] = options.stores ?? [];
   const integrations: readonly Contract[] = options.integrations ?? [];
   const routes: PublicRoute[] = [];
+  const publishes: readonly EventDef[] = options.publishes ?? [];
+  const subscribes: readonly EventDef[] = options.subscribes ?? [];
+  for (const e of publishes) {
+    if (e.service !== contract.name) throw new TypeError(`${where}: publishes '${e.type}', which belongs to service '${e.service}'`);
+  }
+  const subscribers: Record<string, AnySubscriber> = {};
+  for (const e of subscribes) {
+    const s = subscriberDefs[e.name];
+    if (s?.kind !== 'subscriber') throw new TypeError(`${where}: subscribes to '${e.type}' but gives it no subscriber in .subscriptions({...})`);
+    if (subscribers[e.type]) throw new TypeError(`${where}: subscribes to '${e.type}' twice`);
+    const p = s.permissions;
+    for (const t of [...(p.reads ?? []), ...(p.updates ?? [])]) {
+      if (!stores.includes(t)) throw new TypeError(`${where}: subscriber of '${e.type}' uses table '${t.name}', which is not in the service's stores`);
+    }
+    for (const c of p.calls ?? []) {
+      if (!integrations.includes(c)) throw new TypeError(`${where}: subscriber of '${e.type}' calls '${c.name}', which is not in the service's integrations`);
+    }
+    checkPublishes(p, publishes, `${where}: subscriber of '${e.type}'`);
+    subscribers[e.type] = s;
+  }
+  for (const name of Object.keys(subscriberDefs)) {
+    if (!subscribes.some((e) => e.name === name)) throw new TypeError(`${where}: a subscriber is given for '${name}', which is not in subscribes`);
+  }
 
   const tableNames = new Set<string>();
   for (const t of stores) {
@@ -135,6 +217,7 @@ function buildService<C extends Contract>(
     for (const c of p.calls ?? []) {
       if (!integrations.includes(c)) throw new TypeError(`${where}: handler '${fn}' calls '${c.name}', which is not in the service's integrations`);
     }
+    checkPublishes(p, publishes, `${where}: handler '${fn}'`);
     if (p.route !== undefined) {
       const route = parseRoute(p.route, `${where}, handler '${fn}'`);
       const auth = p.roles && p.roles.length > 0 ? 'required' : (p.auth ?? 'none');
@@ -153,5 +236,14 @@ function buildService<C extends Contract>(
     config: options.config,
     onStart: options.onStart as ServiceDef['onStart'],
     routes,
+    publishes,
+    subscribes,
+    subscribers,
   };
+}
+
+function checkPublishes(p: Permissions, publishes: readonly EventDef[], where: string): void {
+  for (const e of p.publishes ?? []) {
+    if (!publishes.includes(e)) throw new TypeError(`${where} publishes '${e.type}', which is not in the service's publishes`);
+  }
 }

@@ -1,7 +1,9 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Kysely } from 'kysely';
 import type { Contract } from '../declare/contract.ts';
+import type { EventDef, PublishOptions } from '../declare/event.ts';
 import type { AuthClaims, Log } from '../declare/handler.ts';
-import { CaroteneError } from '../errors.ts';
+import { CaroteneError, platformError } from '../errors.ts';
 import type { CallMeta, Transport } from '../transport/transport.ts';
 import { createCallAccess } from './call-clients.ts';
 
@@ -22,7 +24,30 @@ export interface HandlerBinding {
   readonly transport: Transport;
   readonly config: unknown;
   readonly log: Log;
+  /** Events the handler declared in `publishes`. */
+  readonly publishes?: readonly EventDef[];
+  /** Where `ctx.publish` writes: the service's outbox (absent when the service publishes nothing). */
+  readonly events?: EventSink;
 }
+
+/** The service's outbox, as a handler context sees it. */
+export interface EventSink {
+  /** Validates and writes one event in `trx`. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  publish(trx: Kysely<any>, event: EventDef, payload: unknown, options: PublishOptions | undefined, owner: string): Promise<void>;
+  /** Called after a transaction that published committed: wakes the relay. */
+  committed(): void;
+}
+
+/** The transaction a handler is inside, found by `ctx.publish` through async context. */
+interface ActiveTransaction {
+  readonly owner: HandlerContextImpl;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly trx: Kysely<any>;
+  published: number;
+}
+
+const active = new AsyncLocalStorage<ActiveTransaction>();
 
 /** The `ctx` a handler receives; cheap to build, with the costly parts made on first use. */
 export class HandlerContextImpl {
@@ -30,14 +55,22 @@ export class HandlerContextImpl {
   readonly #meta: CallMeta;
   #call: object | undefined;
   #signal: AbortSignal | undefined;
+  /** Set for subscribers, which run whole inside the inbox transaction. */
+  readonly #outer: ActiveTransaction | undefined;
+  readonly #outerStore: object | undefined;
 
-  constructor(binding: HandlerBinding, meta: CallMeta) {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  constructor(binding: HandlerBinding, meta: CallMeta, outerTransaction?: Kysely<any>) {
     this.#binding = binding;
     this.#meta = meta;
+    if (outerTransaction) {
+      this.#outer = { owner: this, trx: outerTransaction, published: 0 };
+      this.#outerStore = binding.storeIn(outerTransaction);
+    }
   }
 
   get store(): object {
-    return this.#binding.store;
+    return this.#outerStore ?? this.#binding.store;
   }
   get call(): object {
     this.#call ??= createCallAccess(this.#binding.calls, this.#binding.transport, this.#meta, this.#binding.service, this.#binding.owner);
@@ -80,7 +113,33 @@ export class HandlerContextImpl {
     return new CaroteneError(code, message, { status, domain: true, service: this.#binding.service, details });
   }
 
-  transaction<T>(fn: (store: object) => Promise<T>): Promise<T> {
-    return this.#binding.db.transaction().execute((trx) => fn(this.#binding.storeIn(trx)));
+  async transaction<T>(fn: (store: object) => Promise<T>): Promise<T> {
+    // a subscriber is in a transaction already: its writes join it
+    if (this.#outerStore) return fn(this.#outerStore);
+    let tx: ActiveTransaction | undefined;
+    const result = await this.#binding.db.transaction().execute((trx) => {
+      tx = { owner: this, trx, published: 0 };
+      return active.run(tx, () => fn(this.#binding.storeIn(trx)));
+    });
+    if (tx && tx.published > 0) this.#binding.events?.committed();
+    return result;
   }
+
+  /** `ctx.publish`: into the outbox, in the transaction the handler is in. */
+  readonly publish = async (event: EventDef, payload: unknown, options?: PublishOptions): Promise<void> => {
+    const owner = this.#binding.owner;
+    const sink = this.#binding.events;
+    if (!this.#binding.publishes?.includes(event) || !sink) {
+      throw platformError('PERMISSION_DENIED', `${owner} may not publish '${event.type}': add it to the handler's publishes (and the service's)`);
+    }
+    const tx = this.#outer ?? active.getStore();
+    if (!tx || tx.owner !== this) {
+      throw platformError(
+        'NO_TRANSACTION',
+        `${owner} published '${event.type}' outside ctx.transaction; publish inside it, so the event commits with the handler's writes or not at all`,
+      );
+    }
+    await sink.publish(tx.trx, event, payload, options, owner);
+    tx.published++;
+  };
 }

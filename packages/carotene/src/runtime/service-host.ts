@@ -4,10 +4,12 @@ import { platformError } from '../errors.ts';
 import type { StoreDriver } from '../store/driver.ts';
 import { migrate, pendingMigrations } from '../store/migrations.ts';
 import { openStore } from '../store/driver.ts';
+import { migrateEventTables } from '../events/platform-tables.ts';
 import { RpcServer } from '../transport/http-server.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { CredentialSource } from '../security/credentials.ts';
 import { callerCheck } from './caller-policy.ts';
+import { EventHost, eventSettings, type EventSettings } from './event-host.ts';
 import type { Logger } from './logger.ts';
 import { serviceConfig } from './service-config.ts';
 import { ServiceRuntime } from './service-runtime.ts';
@@ -20,6 +22,8 @@ export interface HostOptions {
   /** PostgreSQL URL, or a SQLite file path. */
   readonly database: { url: string } | { file: string };
   readonly transport: Transport;
+  /** How events travel; default from `CAROTENE_EVENTS` and the app's environment (see `eventSettings`). */
+  readonly events?: EventSettings;
   /** The service's certificate and key, and the CAs it trusts (mutual TLS on its listener). */
   readonly tls: CredentialSource;
   readonly log: Logger;
@@ -41,25 +45,40 @@ export async function startServiceHost(options: HostOptions): Promise<ServiceHos
   const config = serviceConfig(app, def);
   const store = await openStore(options.database);
   let server: RpcServer | undefined;
+  let events: EventHost | undefined;
   try {
     const applied = await migrate(store.db, def.migrations, def.name);
     if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
-    const runtime = new ServiceRuntime({ def, store, transport: options.transport, config, log, authorizeCaller: callerCheck(app, def.name) });
+    await migrateEventTables(store.db, store.kind, def.name);
+    events = await EventHost.create({
+      app,
+      def,
+      store,
+      rpc: options.transport,
+      settings: options.events ?? eventSettings(app),
+      databaseUrl: 'url' in options.database ? options.database.url : undefined,
+      log,
+    });
+    const runtime = new ServiceRuntime({ def, store, transport: options.transport, config, log, events: events.outbox, authorizeCaller: callerCheck(app, def.name) });
     await def.onStart?.({ store: runtime.fullStore as never, config, log });
     server = new RpcServer({ service: def.name, handler: runtime, ready: readiness(store, def), tls: options.tls, app: app.name });
     const url = await server.listen(options.host, options.port);
-    log.info({ url, engine: store.kind }, 'service listening');
+    await events.start(runtime);
+    log.info({ url, engine: store.kind, events: events.transport.kind }, 'service listening');
+    const eventHost = events;
     const rpc = server;
     return {
       url,
       runtime,
       async close() {
         await rpc.close();
+        await eventHost.close();
         await options.transport.close();
         await store.close();
       },
     };
   } catch (err) {
+    await events?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw err;
   }

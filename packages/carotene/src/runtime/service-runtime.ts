@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { RpcDef } from '../declare/contract.ts';
+import type { EventDef, EventMessage } from '../declare/event.ts';
 import type { ServiceDef } from '../declare/service.ts';
 import { CaroteneError, isCaroteneError, platformError } from '../errors.ts';
 import type { StoreDriver } from '../store/driver.ts';
@@ -6,7 +8,7 @@ import { createStoreAccess, fullAccess } from '../store/store-access.ts';
 import { isUniqueViolation } from '../store/store-errors.ts';
 import type { CallMeta, Transport } from '../transport/transport.ts';
 import type { CallerCheck } from './caller-policy.ts';
-import { HandlerContextImpl, type HandlerBinding } from './handler-context.ts';
+import { HandlerContextImpl, type EventSink, type HandlerBinding } from './handler-context.ts';
 import type { Logger } from './logger.ts';
 import { zodIssues } from './zod-issues.ts';
 
@@ -17,6 +19,26 @@ interface BoundHandler {
   readonly run: (input: unknown, ctx: never) => unknown;
   readonly binding: HandlerBinding;
 }
+
+interface BoundSubscriber {
+  readonly event: EventDef;
+  readonly run: (event: EventMessage, ctx: never) => unknown;
+  readonly binding: HandlerBinding;
+}
+
+/** An envelope's fields a subscriber's run needs (CloudEvents attribute names). */
+export interface IncomingEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly source: string;
+  readonly subject: string;
+  readonly time: string;
+  readonly schemaversion: number;
+  readonly data: unknown;
+}
+
+/** A runtime function whose name starts with `$` (e.g. `$deliver`): not part of any contract. */
+export type ReservedFunction = (input: unknown, meta: CallMeta) => Promise<unknown>;
 
 /** Failures of other services that a caller may see as they are; anything else is our own bug. */
 const PASS_THROUGH_FROM_DEPENDENCIES = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED']);
@@ -30,14 +52,16 @@ export class ServiceRuntime {
   readonly def: ServiceDef;
   readonly #handlers = new Map<string, BoundHandler>();
   readonly #log: Logger;
+  readonly #subscribers = new Map<string, BoundSubscriber>();
+  readonly #reserved = new Map<string, ReservedFunction>();
   readonly #authorizeCaller: CallerCheck | undefined;
 
   /**
    * `authorizeCaller` refuses callers the declared graph does not allow (see
    * `callerCheck`); every host applies it, whatever the transport. Test harnesses leave it out.
    */
-  constructor(options: { def: ServiceDef; store: StoreDriver; transport: Transport; config: unknown; log: Logger; authorizeCaller?: CallerCheck }) {
-    const { def, store, transport, config, log } = options;
+  constructor(options: { def: ServiceDef; store: StoreDriver; transport: Transport; config: unknown; log: Logger; events?: EventSink; authorizeCaller?: CallerCheck }) {
+    const { def, store, transport, config, log, events } = options;
     this.def = def;
     this.#log = log;
     this.#authorizeCaller = options.authorizeCaller;
@@ -57,10 +81,33 @@ export class ServiceRuntime {
         transport,
         config,
         log: log.child({ handler: fn }),
+        publishes: h.permissions.publishes ?? [],
+        events,
       };
       const p = h.permissions;
       const needsUser = p.auth === 'required' || (p.roles?.length ?? 0) > 0 ? (p.roles ?? []) : undefined;
       this.#handlers.set(fn, { rpc, needsUser, run: h.run as BoundHandler['run'], binding });
+    }
+    for (const event of def.subscribes) {
+      const sub = def.subscribers[event.type]!;
+      const owner = `${def.name}.on(${event.type})`;
+      const perms = { reads: sub.permissions.reads ?? [], updates: sub.permissions.updates ?? [] };
+      const binding: HandlerBinding = {
+        service: def.name,
+        fn: `on(${event.type})`,
+        owner,
+        errors: {},
+        calls: sub.permissions.calls ?? [],
+        db: store.db,
+        store: createStoreAccess(store.db, def.stores, perms, owner, store.kind),
+        storeIn: (trx) => createStoreAccess(trx, def.stores, perms, owner, store.kind),
+        transport,
+        config,
+        log: log.child({ subscriber: event.type }),
+        publishes: sub.permissions.publishes ?? [],
+        events,
+      };
+      this.#subscribers.set(event.type, { event, run: sub.run as BoundSubscriber['run'], binding });
     }
     this.fullStore = fullAccess(store.db, def.stores, `${def.name}.onStart`, store.kind);
   }
@@ -84,9 +131,47 @@ export class ServiceRuntime {
     }
   }
 
+  /** Answers a `$`-function (e.g. `$deliver`) with `impl`; such names never reach a contract. */
+  reserve(fn: `$${string}`, impl: ReservedFunction): void {
+    this.#reserved.set(fn, impl);
+  }
+
+  /**
+   * Runs the subscriber of `event` inside `trx`, the inbox's transaction: its writes (and
+   * any events it publishes) commit with the inbox record, or not at all.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async handleEvent(trx: Kysely<any>, event: IncomingEvent, attempt: number): Promise<void> {
+    const s = this.#subscribers.get(event.type);
+    if (!s) throw platformError('UNKNOWN_FUNCTION', `'${this.def.name}' has no subscriber for '${event.type}'`);
+    const data = s.event.schema.safeParse(event.data);
+    if (!data.success) {
+      throw platformError('INVALID_EVENT', `'${event.type}' ${event.id} does not match the subscribed schema: ${zodIssues(data.error).text}`);
+    }
+    const publisher = event.source.replace(/^\/services\//, '');
+    const meta: CallMeta = { caller: publisher, requestId: event.id, deadline: Date.now() + 60_000 };
+    const ctx = new HandlerContextImpl(s.binding, meta, trx);
+    const message: EventMessage = {
+      id: event.id,
+      type: event.type,
+      source: publisher,
+      key: event.subject,
+      time: event.time,
+      version: event.schemaversion,
+      attempt,
+      data: data.data,
+    };
+    await s.run(message, ctx as never);
+  }
+
   async #invoke(fn: string, rawInput: unknown, meta: CallMeta): Promise<unknown> {
     // before anything else: a caller that may not call learns nothing, not even which functions exist
     this.#authorizeCaller?.(meta.caller, fn);
+    if (fn.startsWith('$')) {
+      const reserved = this.#reserved.get(fn);
+      if (!reserved) throw platformError('UNKNOWN_FUNCTION', `'${this.def.name}' has no runtime function '${fn}'`);
+      return reserved(rawInput, meta);
+    }
     const h = this.#handlers.get(fn);
     if (!h) throw platformError('UNKNOWN_FUNCTION', `'${this.def.name}' has no function '${fn}'`);
     if (Date.now() >= meta.deadline) throw platformError('DEADLINE_EXCEEDED', `the deadline of ${this.def.name}.${fn} passed before it started`);
