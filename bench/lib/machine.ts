@@ -1,0 +1,8 @@
+import { cpus, totalmem } from 'node:os';
+
+/** What the figures were measured on, as one line. */
+export function machineLine(): string {
+  const list = cpus();
+  const model = list[0]?.model.trim() ?? 'unknown CPU';
+  return `${list.length} cores (${model}), ${(totalmem() / 1024 ** 3).toFixed(1)} GB RAM, Node ${process.version}, ${process.platform}/${process.arch}`;
+}
