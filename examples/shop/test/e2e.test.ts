@@ -1,4 +1,4 @@
 import { walkShop } from './shop-walk.ts';
 
 // The shop as real processes, one per service: gateway → users, catalog, orders, payments.
-walkShop({ title: 'one process per service', args: [], processes: ['users', 'catalog', 'orders', 'payments', 'gateway'] });
+walkShop({ title: 'one process per service', args: [], processes: (services) => services });
