@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AppDef } from '../../src/declare/app.ts';
+import { app, type AppDef } from '../../src/declare/app.ts';
 import { planDev } from '../../src/cli/dev-plan.ts';
 import { applyGroups, GROUP_MAIN, resolveGroups } from '../../src/cli/group-plan.ts';
 import { readGroupEnv } from '../../src/runtime/group-env.ts';
 import { readProcessEnv } from '../../src/runtime/process-env.ts';
+import { outsider, shopfront, stock } from '../fixtures/colocated.ts';
 
 // resolveGroups and planDev read only names (and the development environment) from the app
 const shopWith = (development?: object) =>
@@ -39,6 +40,14 @@ describe('resolveGroups', () => {
     assert.deepEqual(resolveGroups(shopWith({ groups: { checkout: ['orders', 'payments'] } }), {}), [{ name: 'checkout', services: ['orders', 'payments'] }]);
     assert.deepEqual(resolveGroups(shopWith({ monolith: true }), { separate: true }), []);
     assert.deepEqual(resolveGroups(shopWith({ monolith: true }), { groupFlags: ['a=users'] }), [{ name: 'a', services: ['users'] }]);
+  });
+
+  it('takes monolith and groups from the typed development environment of app()', () => {
+    const grouped = app({ name: 'c', services: [stock, shopfront, outsider], environments: { development: { groups: { front: ['shopfront', 'stock'] } } } });
+    assert.deepEqual(resolveGroups(grouped, {}), [{ name: 'front', services: ['shopfront', 'stock'] }]);
+    const whole = app({ name: 'c', services: [stock, shopfront, outsider], environments: { development: { monolith: true } } });
+    assert.deepEqual(resolveGroups(whole, {}), [{ name: 'monolith', services: ['stock', 'shopfront', 'outsider'] }]);
+    assert.throws(() => app({ name: 'c', services: [stock], environments: { development: { monolith: 'yes' as unknown as boolean } } }), /monolith/);
   });
 
   it('refuses groups that cannot be run, saying why', () => {

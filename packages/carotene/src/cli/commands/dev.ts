@@ -128,7 +128,7 @@ function printWhere(plan: DevPlan, io: CliIo): void {
   };
   io.out('');
   io.out(`gateway    ${plan.registry.gateway.url}`);
-  io.out(`logs       ${rel(plan.logsDir)}/<service>.log`);
+  io.out(`logs       ${rel(plan.logsDir)}/${inProcesses(plan) === '' ? '<service>' : '<process>'}.log`);
   for (const db of plan.databases) io.out(`database   ${db.service}: ${db.where.startsWith('/') ? rel(db.where) : db.where}`);
   io.out(`registry   ${rel(plan.registryFile)}`);
   io.out('Ctrl-C stops everything.');
