@@ -9,6 +9,54 @@ export interface GatewayAuth {
   readonly audience: string;
 }
 
+/** A token bucket: `capacity` requests in a burst, then `refillPerSecond` a second. */
+export interface RateLimitRule {
+  readonly capacity: number;
+  readonly refillPerSecond: number;
+}
+
+/**
+ * Rate limits of public routes, per route and per client (the token's user, else the IP).
+ *
+ * ```ts
+ * rateLimit: { default: { capacity: 100, refillPerSecond: 10 },
+ *              routes: { 'POST /api/users/login': { capacity: 5, refillPerSecond: 0.1 } },
+ *              redis: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' } }
+ * ```
+ */
+export interface RateLimitOptions {
+  /** The rule of every route without its own (default 100 in a burst, 10 a second). */
+  readonly default?: RateLimitRule;
+  /** Rules by `'<METHOD> <path>'` as declared on the handler; `'off'` exempts a route. */
+  readonly routes?: Readonly<Record<string, RateLimitRule | 'off'>>;
+  /** Share the buckets between gateway replicas through Redis; in gateway memory otherwise. */
+  readonly redis?: { readonly url: string; readonly prefix?: string };
+}
+
+/** Which browser origins may call the public API. */
+export interface CorsOptions {
+  /** Allowed origins (`https://shop.example`), or `'*'` for any (then without credentials). */
+  readonly origins: readonly string[] | '*';
+  /** Allow cookies and the Authorization header to be sent by the browser (default false). */
+  readonly credentials?: boolean;
+  /** Request headers a browser may send (default authorization, content-type, x-request-id). */
+  readonly headers?: readonly string[];
+  /** How long a browser may cache a preflight answer, in seconds (default 600). */
+  readonly maxAgeSeconds?: number;
+}
+
+/** Limits that protect the gateway from oversized and slow clients. */
+export interface GatewayLimits {
+  /** Longest request URL, path and query, in bytes (default 8 192): longer is 414. */
+  readonly maxUrlLength?: number;
+  /** Largest request header block in bytes (default 16 384): larger is 431. */
+  readonly maxHeaderBytes?: number;
+  /** Time a client has to send its headers, in milliseconds (default 10 000): slower is 408. */
+  readonly headersTimeoutMs?: number;
+  /** Time a client has to send its whole request, in milliseconds (default 30 000): slower is 408. */
+  readonly requestTimeoutMs?: number;
+}
+
 export interface GatewayOptions {
   /** Default 127.0.0.1. */
   readonly host?: string;
@@ -19,6 +67,11 @@ export interface GatewayOptions {
   /** Deadline of one public request in milliseconds (default 10 000). */
   readonly timeoutMs?: number;
   readonly auth?: GatewayAuth;
+  /** Token-bucket rate limits per route and client; without it, requests are not limited. */
+  readonly rateLimit?: RateLimitOptions;
+  /** Cross-origin access for browsers; without it, no CORS headers are sent. */
+  readonly cors?: CorsOptions;
+  readonly limits?: GatewayLimits;
 }
 
 /** A whole application: its services, its gateway and their configuration. */

@@ -4,10 +4,15 @@ import type { PublicRoute } from '../declare/service.ts';
 import { platformError, type CaroteneError } from '../errors.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import type { CallMeta, Transport } from '../transport/transport.ts';
+import { checkUrlLength, clientErrorHandler, resolveLimits, serverOptions } from './client-limits.ts';
+import { corsHandler } from './cors.ts';
 import { errorBody, toCaroteneError } from './error-reply.ts';
 import { createTokenVerifier, type TokenVerifier } from './jwt.ts';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
 import { assertAuthConfigured, authenticate } from './route-auth.ts';
+import { rateLimitHeaders, ruleFor, type RateLimiter } from './rate-limit.ts';
+import { MemoryRateLimiter } from './rate-limit-memory.ts';
+import { RedisRateLimiter } from './rate-limit-redis.ts';
 import { routeInput } from './route-input.ts';
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -26,6 +31,11 @@ export interface CreateGatewayOptions {
   readonly logger?: Logger;
   /** Clock for deadlines and token validity (default `Date.now`). */
   readonly now?: () => number;
+  /**
+   * Buckets for `app.gateway.rateLimit` (default: in memory, or in Redis when the app names
+   * one). A limiter passed here is not closed by the gateway.
+   */
+  readonly rateLimiter?: RateLimiter;
 }
 
 /** A gateway ready to listen: the only public listener of a Carotene app. */
@@ -55,6 +65,11 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   const bodyLimit = app.gateway.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const timeoutMs = app.gateway.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const routes = app.services.flatMap((s) => s.routes);
+  const limits = resolveLimits(app.gateway.limits);
+  const rateLimit = app.gateway.rateLimit;
+  const ownLimiter = rateLimit && !options.rateLimiter ? createLimiter(rateLimit.redis) : undefined;
+  const limiter = options.rateLimiter ?? ownLimiter;
+  const cors = app.gateway.cors && corsHandler(app.gateway.cors, [...routes.map((r) => r.method), 'OPTIONS']);
   assertAuthConfigured(app);
   for (const route of routes) {
     if (PROBES.includes(route.path)) {
@@ -87,6 +102,10 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     exposeHeadRoutes: false,
     // the onRequest hook answers during shutdown instead, with a Carotene error body
     return503OnClosing: false,
+    // slow and oversized clients: node enforces these, and clientErrorHandler answers in JSON
+    http: serverOptions(limits),
+    requestTimeout: limits.requestTimeoutMs,
+    clientErrorHandler,
   });
   // JSON bodies only; anything else is answered 415
   server.removeContentTypeParser('text/plain');
@@ -103,6 +122,9 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     if (state === 'closing' && !PROBES.includes(pathOf(request.url))) {
       throw platformError('UNAVAILABLE', 'The gateway is shutting down; retry the request', { service: 'gateway' });
     }
+    checkUrlLength(request.url, limits.maxUrlLength);
+    if (cors?.(request, reply)) return reply;
+    return undefined;
   });
 
   // in-flight answers during shutdown close their connection, or keep-alive would hold close() open
@@ -146,6 +168,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   const forward = async (route: PublicRoute, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     // authentication first: an anonymous client learns nothing about what input is accepted
     const claims = await authenticate(route, request.headers.authorization, verifier, request.id);
+    await limitRate(route, claims?.sub, request, reply);
     const input = routeInput(request.query, request.body, request.params);
     const meta: CallMeta = { caller: 'gateway', requestId: request.id, deadline: now() + timeoutMs, auth: claims };
     const output = await withinDeadline(transport.call(route.service, route.function, input, meta), timeoutMs);
@@ -154,6 +177,25 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     // serialized here so that a string output is still sent as JSON, not as text
     return reply.type(JSON_TYPE).send(JSON.stringify(output ?? null));
   };
+  // per route and client: the verified user when there is one, else the address
+  const limitRate = async (route: PublicRoute, user: string | undefined, request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const rule = limiter && rateLimit && ruleFor(route, rateLimit);
+    if (!limiter || !rule) return;
+    const client = user === undefined ? `ip:${request.ip}` : `user:${user}`;
+    let decision;
+    try {
+      decision = await limiter.take(`${route.method} ${route.path}|${client}`, rule);
+    } catch (err) {
+      // a limiter that cannot answer must not take the API down with it
+      log.warn({ err, requestId: request.id }, 'rate limiter unavailable; the request is let through');
+      return;
+    }
+    reply.headers(rateLimitHeaders(decision));
+    if (!decision.allowed) {
+      throw platformError('RATE_LIMITED', `Too many requests to ${route.method} ${route.path}; retry in ${decision.retryAfterSeconds} s`, { service: 'gateway' });
+    }
+  };
+
   for (const route of routes) {
     server.route({ method: route.method, url: route.path, handler: (request, reply) => forward(route, request, reply) });
   }
@@ -168,10 +210,14 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     },
     close() {
       state = 'closing';
-      closed ??= server.close();
+      closed ??= server.close().finally(() => ownLimiter?.close());
       return closed;
     },
   };
+}
+
+function createLimiter(redis: { url: string; prefix?: string } | undefined): RateLimiter {
+  return redis ? new RedisRateLimiter({ url: redis.url, prefix: redis.prefix }) : new MemoryRateLimiter();
 }
 
 /** Backstop in case the transport does not honour the deadline itself. */

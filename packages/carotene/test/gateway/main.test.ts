@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { toEnv } from '../../src/runtime/process-env.ts';
+import { ensureCertificates } from '../../src/security/cert-store.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/gateway/main.ts', import.meta.url));
 const APP = fileURLToPath(new URL('./fixture-app.ts', import.meta.url));
@@ -71,10 +72,12 @@ describe('gateway process', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'carotene-gateway-'));
     registryFile = join(dir, 'registry.json');
+    // the gateway calls services over mutual TLS with its own certificate (default place under the data folder)
+    await ensureCertificates(dir, 'test-shop', ['gateway']);
     const dead = await freePort(); // nothing listens here: every service is down
     await writeFile(
       registryFile,
-      JSON.stringify({ app: 'test-shop', gateway: { url: 'http://127.0.0.1:0' }, services: { things: { url: `http://127.0.0.1:${dead}` } } }),
+      JSON.stringify({ app: 'test-shop', gateway: { url: 'http://127.0.0.1:0' }, services: { things: { url: `https://127.0.0.1:${dead}` } } }),
     );
   });
   after(() => rm(dir, { recursive: true, force: true }));
