@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { isCaroteneError } from '../../src/errors.ts';
+import { DELIVER_FN } from '../../src/events/direct-transport.ts';
 import { closeOrder, startGroupHost, type GroupHost } from '../../src/runtime/group-host.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { HttpTransport } from '../../src/transport/http-transport.ts';
@@ -129,6 +130,28 @@ describe('services sharing one process', () => {
     };
     assert.deepEqual(tables('stock'), ['stock_items']);
     assert.deepEqual(tables('shopfront'), ['cart_lines']);
+  });
+
+  it('delivers events in process, from the publisher\'s own outbox to the subscriber\'s own inbox', async () => {
+    await from('shopfront').call('stock', 'put', { id: 'e1', count: 2, tags: [] }, meta());
+    const rows = (service: string, query: string) => {
+      const db = new Database(join(dir, `${service}.sqlite`), { readonly: true });
+      try {
+        return db.prepare(query).all() as Record<string, unknown>[];
+      } finally {
+        db.close();
+      }
+    };
+    const deadline = Date.now() + 5_000;
+    while (!rows('shopfront', "select id from cart_lines where id = 'restocked:e1'").length) {
+      assert.ok(Date.now() < deadline, 'the subscriber handled the event within 5 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(rows('stock', "select id from carotene_outbox where destination = 'shopfront'").length >= 1, "the event left through stock's outbox");
+    assert.ok(rows('shopfront', "select envelope from carotene_inbox where type = 'stock.Restocked'").some((r) => String(r.envelope).includes('"e1"')), "and arrived in shopfront's inbox");
+    assert.deepEqual(remoteCalls, [], 'delivery stayed in the process');
+    // only publishers of events shopfront subscribes to may deliver to it
+    await assert.rejects(from('outsider').call('shopfront', DELIVER_FN, {}, meta()), (err: unknown) => isCaroteneError(err, 'CALLER_NOT_ALLOWED'));
   });
 
   it('still serves services of other processes over its own listeners', async () => {
