@@ -77,47 +77,57 @@ function objectChanges(before: JsonSchema, after: JsonSchema, direction: Directi
   return changes;
 }
 
-/** Why `narrow` would reject something `wide` accepts (types, enums, bounds, formats). */
-function lost(wide: JsonSchema, narrow: JsonSchema): string[] {
+/** Bounds zod writes for every safe integer: not a constraint anyone declared. */
+const bound = (v: unknown): number | undefined =>
+  typeof v === 'number' && Math.abs(v) !== Number.MAX_SAFE_INTEGER ? v : undefined;
+
+/**
+ * Why `narrow` would reject something `wide` accepts (types, enums, bounds, formats),
+ * told from `before` to `after`: for an input `wide` is before, for an output it is after.
+ */
+function lost(wide: JsonSchema, narrow: JsonSchema, direction: Direction): string[] {
   const reasons: string[] = [];
+  const change = (was: string, is: string): string => (direction === 'input' ? `${was} -> ${is}` : `${is} -> ${was}`);
   const wideTypes = types(wide);
   const narrowTypes = types(narrow);
   if (narrowTypes.length > 0) {
-    if (wideTypes.length === 0 && wide.enum === undefined && wide.const === undefined) reasons.push(`any value became ${narrowTypes.join(' | ')}`);
+    if (wideTypes.length === 0 && wide.enum === undefined && wide.const === undefined) reasons.push(change('any value', narrowTypes.join(' | ')));
     for (const t of wideTypes) {
       const ok = narrowTypes.includes(t) || (t === 'integer' && narrowTypes.includes('number'));
-      if (!ok) reasons.push(`${t} became ${narrowTypes.join(' | ')}`);
+      if (!ok) reasons.push(change(t, narrowTypes.join(' | ')));
     }
   }
   const values = (s: JsonSchema): readonly unknown[] | undefined => s.enum ?? (s.const !== undefined ? [s.const] : undefined);
   const narrowValues = values(narrow);
   if (narrowValues) {
     const wideValues = values(wide);
-    if (!wideValues) reasons.push(`limited to ${JSON.stringify(narrowValues)}`);
+    if (!wideValues) reasons.push(direction === 'input' ? `limited to ${JSON.stringify(narrowValues)}` : `no longer limited to ${JSON.stringify(narrowValues)}`);
     else {
       const gone = wideValues.filter((v) => !narrowValues.some((n) => JSON.stringify(n) === JSON.stringify(v)));
-      if (gone.length > 0) reasons.push(`no longer allows ${JSON.stringify(gone)}`);
+      if (gone.length > 0) reasons.push(direction === 'input' ? `no longer allows ${JSON.stringify(gone)}` : `may now be ${JSON.stringify(gone)}`);
     }
   }
   for (const k of LOWER_BOUNDS) {
-    const n = narrow[k];
-    const w = wide[k];
-    if (typeof n === 'number' && (typeof w !== 'number' || n > w)) reasons.push(`${k} ${w ?? 'none'} -> ${n}`);
+    const n = bound(narrow[k]);
+    const w = bound(wide[k]);
+    if (n !== undefined && (w === undefined || n > w)) reasons.push(`${k} ${change(String(w ?? 'none'), String(n))}`);
   }
   for (const k of UPPER_BOUNDS) {
-    const n = narrow[k];
-    const w = wide[k];
-    if (typeof n === 'number' && (typeof w !== 'number' || n < w)) reasons.push(`${k} ${w ?? 'none'} -> ${n}`);
+    const n = bound(narrow[k]);
+    const w = bound(wide[k]);
+    if (n !== undefined && (w === undefined || n < w)) reasons.push(`${k} ${change(String(w ?? 'none'), String(n))}`);
   }
   for (const k of EXACT) {
-    if (narrow[k] !== undefined && JSON.stringify(narrow[k]) !== JSON.stringify(wide[k])) reasons.push(`${k} ${JSON.stringify(wide[k] ?? null)} -> ${JSON.stringify(narrow[k])}`);
+    if (narrow[k] !== undefined && JSON.stringify(narrow[k]) !== JSON.stringify(wide[k])) {
+      reasons.push(`${k} ${change(JSON.stringify(wide[k] ?? null), JSON.stringify(narrow[k]))}`);
+    }
   }
-  if (narrow.additionalProperties === false && wide.additionalProperties !== false && isObject(wide)) reasons.push('unknown fields are now refused');
+  if (narrow.additionalProperties === false && wide.additionalProperties !== false && isObject(wide)) reasons.push('unknown fields are refused');
   return reasons;
 }
 
 function scalarChanges(before: JsonSchema, after: JsonSchema, direction: Direction, path: string): SchemaChange[] {
-  const reasons = direction === 'input' ? lost(before, after) : lost(after, before);
+  const reasons = direction === 'input' ? lost(before, after, direction) : lost(after, before, direction);
   return reasons.map((r) => ({ path: show(path), message: `${verb(direction)}: ${r}` }));
 }
 

@@ -12,7 +12,7 @@ export const GATEWAY = 'gateway';
 
 /** Where the pods mount what they read: the shared config, the TLS files and their data. */
 export const CONFIG_DIR = '/etc/carotene';
-export const TLS_DIR = '/etc/carotene/tls';
+export const TLS_DIR = '/run/carotene/tls';
 export const DATA_DIR = '/data';
 
 export type Component = 'service' | 'gateway' | 'migration' | 'events';

@@ -28,7 +28,7 @@ export function allowLists(app: AppDef, env: Environment): AllowList[] {
  * gateway admits anyone (the Ingress controller lives outside the namespace).
  */
 export function networkPolicies(app: AppDef, env: Environment): NetworkPolicy[] {
-  const meta = (name: string) => ({ name, namespace: env.namespace, labels: labels(app.name, name, 'service') });
+  const meta = (service: string) => ({ name: `${service}-ingress`, namespace: env.namespace, labels: labels(app.name, service, 'service') });
   const scraper = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': env.metricsNamespace } } };
   const policies = [
     new NetworkPolicy({
@@ -36,7 +36,7 @@ export function networkPolicies(app: AppDef, env: Environment): NetworkPolicy[] 
       spec: { podSelector: {}, policyTypes: ['Ingress'] },
     }),
     new NetworkPolicy({
-      metadata: { ...meta(`${GATEWAY}-ingress`), labels: labels(app.name, GATEWAY, 'gateway') },
+      metadata: { ...meta(GATEWAY), labels: labels(app.name, GATEWAY, 'gateway') },
       spec: {
         podSelector: { matchLabels: selector(app.name, GATEWAY) },
         policyTypes: ['Ingress'],
@@ -47,7 +47,7 @@ export function networkPolicies(app: AppDef, env: Environment): NetworkPolicy[] 
   for (const allow of allowLists(app, env)) {
     policies.push(
       new NetworkPolicy({
-        metadata: meta(`${allow.service}-ingress`),
+        metadata: meta(allow.service),
         spec: {
           podSelector: { matchLabels: selector(app.name, allow.service) },
           policyTypes: ['Ingress'],
