@@ -1,5 +1,6 @@
 import { app } from 'carotene';
 import catalog from './services/catalog/service.ts';
+import notifications from './services/notifications/service.ts';
 import orders from './services/orders/service.ts';
 import payments from './services/payments/service.ts';
 import users from './services/users/service.ts';
@@ -14,7 +15,7 @@ const audience = 'shop-api';
  */
 export default app({
   name: 'shop',
-  services: [users, catalog, orders, payments],
+  services: [users, catalog, orders, payments, notifications],
   gateway: {
     port: 8080,
     auth: { jwks: { service: 'users', function: 'jwks' }, issuer, audience },

@@ -138,6 +138,25 @@ export function walkShop(shape: ShopShape): void {
       assert.equal((await api('GET', `/api/products/${productB.id}`)).body.stock, productB.stock);
     });
 
+    it('tells each user about their order events, and counts units sold, through events', async () => {
+      const wait = async (check: () => Promise<boolean>) => {
+        for (const until = Date.now() + 15_000; Date.now() < until && !(await check()); ) await new Promise((r) => setTimeout(r, 100));
+      };
+      const kindsOf = async (token: string) => {
+        const res = await api('GET', '/api/notifications', undefined, token);
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        return res.body.items.map((n: Json) => `${n.orderId === confirmedOrder ? 'confirmed' : 'failed'}:${n.kind}`).sort();
+      };
+      await wait(async () => (await kindsOf(alice)).length >= 4);
+      assert.deepEqual(await kindsOf(alice), ['confirmed:ORDER_CONFIRMED', 'confirmed:ORDER_PLACED', 'failed:ORDER_FAILED', 'failed:ORDER_PLACED']);
+      assert.deepEqual(await kindsOf(bob), [], 'bob placed no orders');
+      assert.equal((await api('GET', '/api/notifications')).status, 401);
+      const soldOf = async (id: string) => (await api('GET', `/api/products/${id}`)).body.sold as number;
+      await wait(async () => (await soldOf(productA.id)) === productA.sold + 2);
+      assert.equal(await soldOf(productA.id), productA.sold + 2, 'the catalog counted the confirmed units');
+      assert.equal(await soldOf(productB.id), productB.sold, 'a failed order sells nothing');
+    });
+
     it('answers bad requests with JSON errors and keeps serving', async () => {
       const unknown = await api('GET', '/api/nothing-here');
       assert.equal(unknown.status, 404);
@@ -169,8 +188,10 @@ export function walkShop(shape: ShopShape): void {
       const catalog = tablesOf('catalog');
       const orders = tablesOf('orders');
       const payments = tablesOf('payments');
+      const notifications = tablesOf('notifications');
       assert.ok(users.includes('users') && catalog.includes('products') && orders.includes('orders') && payments.includes('payments'));
-      const all = [...users, ...catalog, ...orders, ...payments];
+      assert.ok(notifications.includes('notifications'));
+      const all = [...users, ...catalog, ...orders, ...payments, ...notifications];
       assert.equal(new Set(all).size, all.length, `no table appears in two databases: ${all.join(', ')}`);
     });
   });

@@ -17,7 +17,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   transport: ['declare', 'errors.ts', 'security'],
   events: ['declare', 'errors.ts', 'store', 'transport'],
   runtime: ['declare', 'errors.ts', 'events', 'security', 'store', 'transport'],
-  testing: ['declare', 'errors.ts', 'runtime', 'store', 'transport'],
+  testing: ['declare', 'errors.ts', 'events', 'runtime', 'store', 'transport'],
   gateway: ['declare', 'errors.ts', 'runtime', 'security', 'transport'],
   build: ['declare', 'errors.ts', 'runtime', 'security'],
   cli: ['build', 'declare', 'errors.ts', 'events', 'runtime', 'security', 'transport'],

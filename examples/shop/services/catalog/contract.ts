@@ -6,7 +6,7 @@ const Cents = z.number().int().min(0).max(100_000_000);
 const Stock = z.number().int().min(0).max(1_000_000);
 
 export const ProductSummary = z.object({ id: z.string(), name: z.string(), price: z.number().int(), stock: z.number().int() });
-export const Product = ProductSummary.extend({ description: z.string() });
+export const Product = ProductSummary.extend({ description: z.string(), sold: z.number().int() });
 
 const Lines = z
   .array(z.object({ productId: ProductId, qty: z.number().int().min(1).max(10_000) }))

@@ -33,4 +33,9 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_sold': {
+    async up(db) {
+      await db.schema.alterTable('products').addColumn('sold', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 };

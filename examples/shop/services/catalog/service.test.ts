@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { testService } from 'carotene/testing';
+import { OrderConfirmed } from '../orders/events.ts';
 import catalog from './service.ts';
 
 const product = (id: string, stock: number) => ({ id, name: `Test ${id}`, description: '', price: 1000, stock, createdAt: '2026-01-01T00:00:00.000Z' });
@@ -77,7 +78,7 @@ test('createProduct and updateProduct', async () => {
   const admin = { auth: { sub: 'usr_admin', roles: ['admin'], claims: {} } };
   const created = await t.call.createProduct({ name: 'Moka Pot', price: 3100, stock: 5 }, admin);
   assert.match(created.id, /^p_/);
-  assert.deepEqual({ ...created, id: '' }, { id: '', name: 'Moka Pot', description: '', price: 3100, stock: 5 });
+  assert.deepEqual({ ...created, id: '' }, { id: '', name: 'Moka Pot', description: '', price: 3100, stock: 5, sold: 0 });
   const updated = await t.call.updateProduct({ id: created.id, price: 2900 }, admin);
   assert.deepEqual(updated, { ...created, price: 2900 });
   await assert.rejects(t.call.updateProduct({ id: 'p_999', price: 1 }, admin), { code: 'NOT_FOUND' });
@@ -127,4 +128,13 @@ test('lines naming one product twice reserve their sum', async () => {
   await t.call.reserveStock({ orderId: 'ord_d', items: [{ productId: 'p_005', qty: 1 }, { productId: 'p_005', qty: 2 }] });
   assert.equal(await stockOf('p_005'), 97);
   assert.deepEqual((await t.store.reservations.find({ orderId: 'ord_d' })).map((r) => r.qty), [3]);
+});
+
+test('counts units sold from OrderConfirmed events, once per event', async () => {
+  const confirmed = { orderId: 'ord_9', userId: 'usr_ann', total: 3000, items: [{ productId: 't_ten', qty: 2 }, { productId: 't_one', qty: 1 }] };
+  await t.deliver(OrderConfirmed, confirmed, { key: 'ord_9', id: 'evt_1' });
+  await t.deliver(OrderConfirmed, confirmed, { key: 'ord_9', id: 'evt_1' });
+  await t.deliver(OrderConfirmed, { ...confirmed, orderId: 'ord_10', items: [{ productId: 't_ten', qty: 3 }] }, { key: 'ord_10' });
+  assert.equal((await t.call.getProduct({ id: 't_ten' })).sold, 5, 'the redelivered event counted once');
+  assert.equal((await t.call.getProduct({ id: 't_one' })).sold, 1);
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { handler, implement, isCaroteneError, type RowOf } from 'carotene';
+import { handler, implement, isCaroteneError, subscriber, type RowOf } from 'carotene';
+import { OrderConfirmed } from '../orders/events.ts';
 import { Catalog } from './contract.ts';
 import { migrations } from './migrations.ts';
 import { releaseLines, reserveLines } from './stock.ts';
@@ -8,7 +9,7 @@ import { ProductTable, ReservationTable } from './tables.ts';
 type ProductRow = RowOf<typeof ProductTable>;
 
 const summary = ({ id, name, price, stock }: ProductRow) => ({ id, name, price, stock });
-const details = ({ id, name, description, price, stock }: ProductRow) => ({ id, name, description, price, stock });
+const details = ({ id, name, description, price, stock, sold }: ProductRow) => ({ id, name, description, price, stock, sold });
 
 /**
  * A search term as a LIKE pattern that matches it anywhere. The wildcard characters are dropped
@@ -20,8 +21,18 @@ function containsPattern(q: string): string {
 
 export default implement(Catalog, {
   stores: [ProductTable, ReservationTable],
+  subscribes: [OrderConfirmed],
   migrations,
-}).handlers({
+})
+  .subscriptions({
+    // a second subscriber of the orders' events: each confirmed order counts its units once
+    OrderConfirmed: subscriber({ updates: [ProductTable] }, async ({ data }, ctx) => {
+      for (const { productId, qty } of data.items) {
+        await ctx.store.products.modify().set((eb) => ({ sold: eb('sold', '+', qty) })).where('id', '=', productId).execute();
+      }
+    }),
+  })
+  .handlers({
   listProducts: handler({ reads: [ProductTable], route: 'GET /api/products' }, async ({ limit, cursor, q }, ctx) => {
     let query = ctx.store.products.query().orderBy('id').limit(limit + 1);
     if (cursor !== undefined) query = query.where('id', '>', cursor);

@@ -10,6 +10,8 @@ export const ProductTable = table('products', {
     description: z.string(),
     price: z.number().int(),
     stock: z.number().int(),
+    /** Units sold by confirmed orders, counted from the orders service's events. */
+    sold: z.number().int().default(0),
     createdAt: z.string(),
   }),
 });

@@ -43,6 +43,13 @@ test('checkout reserves the stock, charges the total and confirms the order', as
   assert.deepEqual(t.calls[1]!.input, { key: paymentKey('ord_1'), orderId: 'ord_1', amount: 5570, card: CARD });
   assert.deepEqual(await statusOf('ord_1'), { status: 'CONFIRMED', reason: null });
   assert.equal((await t.call.getOrder({ id: 'ord_1' }, ann)).status, 'CONFIRMED');
+  assert.deepEqual(await t.published(), [
+    {
+      type: 'orders.OrderConfirmed',
+      key: 'ord_1',
+      data: { orderId: 'ord_1', userId: 'usr_ann', total: 5570, items: [{ productId: 'p_001', qty: 2 }, { productId: 'p_002', qty: 1 }] },
+    },
+  ]);
 });
 
 test('a declined card fails the order and releases its stock', async () => {
@@ -56,6 +63,7 @@ test('a declined card fails the order and releases its stock', async () => {
   assert.deepEqual(t.calls[2]!.input, { orderId: 'ord_1' });
   assert.deepEqual(await statusOf('ord_1'), { status: 'FAILED', reason: 'card declined' });
   assert.equal((await t.call.getOrder({ id: 'ord_1' }, ann)).reason, 'card declined');
+  assert.deepEqual(await t.published(), [{ type: 'orders.OrderFailed', key: 'ord_1', data: { orderId: 'ord_1', userId: 'usr_ann', reason: 'card declined' } }]);
 });
 
 test('out of stock fails the order without charging', async () => {
@@ -92,6 +100,7 @@ test('the catalog being unreachable leaves the order PENDING, so checkout can be
   });
   await assert.rejects(t.call.checkout({ id: 'ord_1', card: CARD }, ann));
   assert.deepEqual(await statusOf('ord_1'), { status: 'PENDING', reason: null });
+  assert.deepEqual(await t.published(), [], 'an unsettled order announces nothing');
   up = true;
   assert.equal((await t.call.checkout({ id: 'ord_1', card: CARD }, ann)).status, 'CONFIRMED');
 });

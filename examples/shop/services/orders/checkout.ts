@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { Catalog } from '../catalog/contract.ts';
 import { Payments } from '../payments/contract.ts';
 import type { Orders } from './contract.ts';
+import { OrderConfirmed, OrderFailed } from './events.ts';
 import { OrderItemTable, OrderTable } from './tables.ts';
 
 type Checkout = (typeof Orders)['functions']['checkout'];
@@ -14,6 +15,7 @@ export const checkoutPermissions = {
   updates: [OrderTable],
   reads: [OrderItemTable],
   calls: [Catalog, Payments],
+  publishes: [OrderConfirmed, OrderFailed],
   route: 'POST /api/orders/:id/checkout',
   auth: 'required',
 } as const;
@@ -66,15 +68,29 @@ export async function checkout({ id, card }: Input, ctx: Ctx): Promise<Output> {
   return settled;
 }
 
-/** Moves the order out of PENDING, once; a concurrent checkout that settled it first wins. */
+/**
+ * Moves the order out of PENDING, once, and publishes the outcome in the same transaction;
+ * a concurrent checkout that settled it first wins (and published it).
+ */
 async function settle(ctx: Ctx, id: string, status: 'CONFIRMED' | 'FAILED', reason?: string): Promise<Output> {
-  const result = await ctx.store.orders
-    .modify()
-    .set({ status, reason: reason ?? null, updatedAt: new Date().toISOString() })
-    .where('id', '=', id)
-    .where('status', '=', 'PENDING')
-    .executeTakeFirst();
-  if (result.numUpdatedRows > 0n) return reason === undefined ? { id, status } : { id, status, reason };
+  const settled = await ctx.transaction(async (store) => {
+    const result = await store.orders
+      .modify()
+      .set({ status, reason: reason ?? null, updatedAt: new Date().toISOString() })
+      .where('id', '=', id)
+      .where('status', '=', 'PENDING')
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n) return false;
+    const order = (await store.orders.get(id))!;
+    if (status === 'CONFIRMED') {
+      const items = (await store.order_items.find({ orderId: id })).map(({ productId, qty }) => ({ productId, qty }));
+      await ctx.publish(OrderConfirmed, { orderId: id, userId: order.userId, total: order.total, items }, { key: id });
+    } else {
+      await ctx.publish(OrderFailed, { orderId: id, userId: order.userId, reason: reason ?? 'failed' }, { key: id });
+    }
+    return true;
+  });
+  if (settled) return reason === undefined ? { id, status } : { id, status, reason };
   const current = await ctx.store.orders.get(id);
   if (!current || current.status === 'PENDING') throw new Error(`order '${id}' could neither be settled nor read back`);
   return current.reason === null ? { id, status: current.status } : { id, status: current.status, reason: current.reason };

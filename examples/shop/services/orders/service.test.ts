@@ -38,6 +38,13 @@ test('createOrder prices the lines from the catalog, never from the client', asy
     ],
   });
   assert.equal((await t.store.orders.get(order.id))?.userId, 'usr_ann');
+  assert.deepEqual(await t.published(), [
+    {
+      type: 'orders.OrderPlaced',
+      key: order.id,
+      data: { orderId: order.id, userId: 'usr_ann', total: 6750, items: [{ productId: 'p_001', qty: 2 }, { productId: 'p_002', qty: 3 }] },
+    },
+  ]);
 });
 
 test('createOrder refuses an unknown product and stores nothing', async () => {
@@ -48,6 +55,7 @@ test('createOrder refuses an unknown product and stores nothing', async () => {
   });
   assert.deepEqual(await t.store.orders.find(), []);
   assert.deepEqual(await t.store.order_items.find(), []);
+  assert.deepEqual(await t.published(), [], 'a refused order announces nothing');
 });
 
 test('createOrder validates quantities and the number of lines', async () => {

@@ -4,16 +4,18 @@ import { Catalog } from '../catalog/contract.ts';
 import { Payments } from '../payments/contract.ts';
 import { checkout, checkoutPermissions } from './checkout.ts';
 import { MAX_TOTAL, Orders } from './contract.ts';
+import { OrderConfirmed, OrderFailed, OrderPlaced } from './events.ts';
 import { migrations } from './migrations.ts';
 import { OrderItemTable, OrderTable } from './tables.ts';
 
 export default implement(Orders, {
   stores: [OrderTable, OrderItemTable],
   integrations: [Catalog, Payments],
+  publishes: [OrderPlaced, OrderConfirmed, OrderFailed],
   migrations,
 }).handlers({
   createOrder: handler(
-    { updates: [OrderTable, OrderItemTable], calls: [Catalog], route: 'POST /api/orders', auth: 'required', status: 201 },
+    { updates: [OrderTable, OrderItemTable], calls: [Catalog], publishes: [OrderPlaced], route: 'POST /api/orders', auth: 'required', status: 201 },
     async ({ items }, ctx) => {
       // Prices come from the catalog, never from the client.
       const { items: products } = await ctx.call.catalog.getProducts({ ids: items.map((i) => i.productId) });
@@ -31,6 +33,9 @@ export default implement(Orders, {
       await ctx.transaction(async (store) => {
         await store.orders.insert({ id, userId: ctx.auth.sub, status: 'PENDING', total, reason: null, createdAt: now, updatedAt: now });
         for (const l of lines) await store.order_items.insert({ id: `${id}/${l.line}`, orderId: id, ...l });
+        // in the same transaction: the order and its event commit together, or neither does
+        const placed = { orderId: id, userId: ctx.auth.sub, total, items: lines.map(({ productId, qty }) => ({ productId, qty })) };
+        await ctx.publish(OrderPlaced, placed, { key: id });
       });
       return { id, status: 'PENDING', total };
     },

@@ -1,3 +1,3 @@
 // carotene/testing: run one service in-process with its integrations mocked.
-export { testService, type Given, type Mocks, type TestCallOptions, type TestService, type TestServiceOptions } from './test-service.ts';
+export { testService, type Given, type Mocks, type PublishedEvent, type TestCallOptions, type TestService, type TestServiceOptions } from './test-service.ts';
 export type { MockTools, RecordedCall } from './mock-transport.ts';

@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { CallOptions, Contract, ErrorsOf, InputOf, OutputOf, ParsedInputOf } from '../declare/contract.ts';
+import type { EventDef, PayloadOf } from '../declare/event.ts';
 import type { AuthClaims, StoreOf } from '../declare/handler.ts';
 import type { ServiceDef } from '../declare/service.ts';
 import type { Table } from '../declare/table.ts';
 import { CaroteneError } from '../errors.ts';
+import { buildEnvelope } from '../events/envelope.ts';
+import { Inbox } from '../events/inbox.ts';
+import { Outbox } from '../events/outbox.ts';
+import { INBOX, migrateEventTables, OUTBOX } from '../events/platform-tables.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import { serviceConfig } from '../runtime/service-config.ts';
 import { ServiceRuntime } from '../runtime/service-runtime.ts';
@@ -48,7 +53,22 @@ export interface TestService<C extends Contract, S extends readonly Table[]> {
   readonly store: StoreOf<{ updates: S }>;
   /** Integration calls the handlers made, in order. */
   readonly calls: readonly RecordedCall[];
+  /** Events the handlers published and committed, in publish order. */
+  published(): Promise<PublishedEvent[]>;
+  /**
+   * Delivers one event to the service's subscriber through its inbox, as a publisher would;
+   * resolves when the subscriber has committed (rejects with its error). Delivering the same
+   * `id` twice runs the subscriber once.
+   */
+  deliver<E extends EventDef>(event: E, data: PayloadOf<E>, options?: { key?: string; id?: string }): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One event as the harness saw it published. */
+export interface PublishedEvent {
+  readonly type: string;
+  readonly key: string;
+  readonly data: unknown;
 }
 
 export interface TestServiceOptions<S extends readonly Table[], G extends readonly Contract[], Cfg> {
@@ -82,8 +102,12 @@ export async function testService<C extends Contract, S extends readonly Table[]
   const store = await openStore(options.databaseUrl ? { url: options.databaseUrl } : { file: ':memory:' });
   try {
     await migrate(store.db, erased.migrations, def.name);
+    await migrateEventTables(store.db, store.kind, def.name);
     const transport = new MockTransport(erased.integrations, (options.mock ?? {}) as never);
-    const runtime = new ServiceRuntime({ def: erased, store, transport, config, log });
+    // published events stay in the outbox, for `published()` to read
+    const outbox = new Outbox({ engine: store.kind, destinationsOf: () => ['$test'], onCommit: () => {} });
+    const inbox = new Inbox({ db: store.db, service: def.name, subscribes: erased.subscribes, onAccepted: () => {} });
+    const runtime = new ServiceRuntime({ def: erased, store, transport, config, log, events: outbox });
     const full = runtime.fullStore as Record<string, { insert(row: unknown): Promise<unknown> }>;
     if (options.onStart !== false) await erased.onStart?.({ store: full as never, config, log });
     for (const [tableName, rows] of Object.entries((options.given ?? {}) as Record<string, readonly unknown[]>)) {
@@ -104,6 +128,21 @@ export async function testService<C extends Contract, S extends readonly Table[]
       call: call as TestService<C, S>['call'],
       store: full as unknown as TestService<C, S>['store'],
       calls: transport.calls,
+      async published() {
+        const rows = (await store.db.selectFrom(OUTBOX).select(['type', 'key', 'envelope']).orderBy('seq').execute()) as { type: string; key: string; envelope: string }[];
+        return rows.map((r) => ({ type: r.type, key: r.key, data: (JSON.parse(r.envelope) as { data: unknown }).data }));
+      },
+      async deliver(event, data, o) {
+        const built = buildEnvelope(event, event.schema.parse(data), o?.key);
+        const envelope = o?.id ? { ...built, id: o.id } : built;
+        await inbox.accept([envelope]);
+        await store.db.transaction().execute(async (trx) => {
+          const row = await trx.selectFrom(INBOX).select('seq').where('id', '=', envelope.id).where('status', '=', 'pending').executeTakeFirst();
+          if (!row) return;
+          await runtime.handleEvent(trx, envelope, 1);
+          await trx.updateTable(INBOX).set({ status: 'done', attempts: 1, handled_at: Date.now() }).where('id', '=', envelope.id).execute();
+        });
+      },
       close: () => store.close(),
     };
   } catch (err) {
