@@ -16,7 +16,8 @@ export interface ChildServer {
  */
 export async function startChild(module: string, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<ChildServer> {
   const child: ChildProcess = fork(module, [], {
-    execArgv: ['--import', 'tsx'],
+    // BENCH_CPU_PROF=<dir> profiles every contender's server (node --cpu-prof)
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [])],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });

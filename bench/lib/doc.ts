@@ -31,19 +31,16 @@ export function parseDoc(text: string): Doc {
 }
 
 /**
- * Replaces the sections named in `updates` (by heading) and appends the new ones after
- * `anchor` order; keeps the rest. `preamble` replaces the old one when given.
+ * Writes `updates` as one block, in their order, where the first of them stood before (at
+ * the top when none did); every other section keeps its place. `preamble` replaces the old
+ * one when given.
  */
 export function mergeDoc(doc: Doc, updates: readonly Section[], preamble?: string): string {
-  const byHeading = new Map(updates.map((s) => [s.heading, s]));
-  const out: Section[] = doc.sections.map((s) => byHeading.get(s.heading) ?? s);
-  const known = new Set(doc.sections.map((s) => s.heading));
-  // new sections go after the last section the runner owns, in the order given
-  let at = Math.max(-1, ...out.map((s, i) => (byHeading.has(s.heading) ? i : -1)));
-  for (const s of updates) {
-    if (known.has(s.heading)) continue;
-    out.splice(++at, 0, s);
-  }
+  const updated = new Set(updates.map((s) => s.heading));
+  const first = doc.sections.findIndex((s) => updated.has(s.heading));
+  const kept = doc.sections.filter((s) => !updated.has(s.heading));
+  const at = first < 0 ? 0 : doc.sections.slice(0, first).filter((s) => !updated.has(s.heading)).length;
+  const out = [...kept.slice(0, at), ...updates, ...kept.slice(at)];
   const head = (preamble ?? doc.preamble).trim();
   return [head, ...out.map((s) => `## ${s.heading}\n\n${s.body.trim()}`)].join('\n\n') + '\n';
 }

@@ -33,10 +33,10 @@ const server = (name: string) => join(here, '..', 'servers', `${name}.ts`);
 
 /** Bounds of every loop: calls and seconds. */
 const LIMITS = {
-  warmup: { count: 3_000, maxMs: 5_000 },
+  warmup: { count: 2_000, maxMs: 4_000 },
   /** One-at-a-time calls per contender and payload, split into interleaved rounds. */
   latency: { rounds: 4, count: 5_000, maxMs: 8_000 },
-  throughput: { rounds: 3, inFlight: 100, count: 200_000, maxMs: 2_500 },
+  throughput: { rounds: 3, inFlight: 100, count: 200_000, maxMs: 2_000 },
   inProcess: { rounds: 3, count: 200_000, maxMs: 2_000 },
 };
 

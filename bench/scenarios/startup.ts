@@ -110,7 +110,7 @@ export const startup: Scenario = {
       { measure: 'RSS of the largest service process', carotene: megabytes(largest), reference: '', ratio: '', target: '≤ 60 MB', met: largest <= TARGET.rssBytes },
     ];
     const body = [
-      `\`carrot dev examples/shop\` on a fresh data folder each time (so certificates are issued and migrations run), from spawning the command until the gateway's \`/ready\` answers 200 (\`carrot dev\` starts the gateway only once all four services are ready), polled every 20 ms; median of ${LIMITS.rounds} starts: **${ms(readyMs)}** (each: ${rounds.map((r) => ms(r.readyMs)).join(', ')}). RSS is read from /proc ${LIMITS.settleMs / 1000} s after ready, median of the starts.`,
+      `\`carrot dev examples/shop\` on a fresh data folder each time (so certificates are issued and migrations run), from spawning the command until the gateway's \`/ready\` answers 200 (\`carrot dev\` starts the gateway only once every service is ready), polled every 20 ms; median of ${LIMITS.rounds} starts: **${ms(readyMs)}** (each: ${rounds.map((r) => ms(r.readyMs)).join(', ')}). RSS is read from /proc ${LIMITS.settleMs / 1000} s after ready, median of the starts.`,
       '',
       markdownTable(['process', 'RSS'], [...rss].map(([n, b]) => [n, megabytes(b)])),
       '',

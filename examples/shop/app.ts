@@ -18,7 +18,19 @@ export default app({
   services: [users, catalog, orders, payments, notifications],
   gateway: {
     port: 8080,
-    auth: { jwks: { service: 'users', function: 'jwks' }, issuer, audience },
+    // a rotated-in signing key is looked up at most every 2 s
+    auth: { jwks: { service: 'users', function: 'jwks' }, issuer, audience, unknownKeyCooldownMs: 2_000 },
+    // sign-in and sign-up are limited per client against password guessing; set SHOP_REDIS_URL
+    // to share the limits between several gateways
+    rateLimit: {
+      default: 'off',
+      routes: {
+        'POST /api/users/login': { capacity: 20, refillPerSecond: 1 },
+        'POST /api/users/register': { capacity: 20, refillPerSecond: 1 },
+      },
+      redis: process.env.SHOP_REDIS_URL ? { url: process.env.SHOP_REDIS_URL, prefix: 'shop:rl:' } : undefined,
+    },
+    cors: { origins: (process.env.SHOP_CORS_ORIGINS ?? 'http://localhost:5173').split(',') },
   },
   config: {
     users: {

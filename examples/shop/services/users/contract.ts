@@ -45,4 +45,9 @@ export const Users = contract('users', {
     output: z.object({ keys: z.array(PublicJwk) }),
     idempotent: true,
   }),
+  /** Admin only: new tokens are signed with a new key; tokens of the old keys verify until they expire. */
+  rotateSigningKey: rpc({
+    input: z.object({}),
+    output: z.object({ kid: z.string(), published: z.array(z.string()), removed: z.array(z.string()) }),
+  }),
 });

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
-import { createLocalJWKSet, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { testService } from 'carotene/testing';
 import { UsersConfig } from './config.ts';
 import users from './service.ts';
+import { createSigningKey } from './tokens.ts';
 
 const config = {
   issuer: 'test-issuer',
@@ -115,4 +116,36 @@ test('starting again adds no second signing key and no second admin', async () =
   await users.onStart?.({ store: t.store as never, config: UsersConfig.parse(config), log: quiet });
   assert.equal((await t.store.signing_keys.find()).length, 1);
   assert.equal((await t.store.users.find({ email: 'admin@shop.test' })).length, 1);
+});
+
+test('rotateSigningKey: new tokens use the new key, old tokens verify until they expire', async () => {
+  await t.call.register({ email: 'ann@example.com', password: 'ann-secret-1', name: 'Ann' });
+  const before = (await t.call.login({ email: 'ann@example.com', password: 'ann-secret-1' })).token;
+  const admin = { sub: 'usr_admin', roles: ['admin'], claims: {} };
+  const rotated = await t.call.rotateSigningKey({}, { auth: admin });
+  const after = (await t.call.login({ email: 'ann@example.com', password: 'ann-secret-1' })).token;
+  assert.equal(decodeProtectedHeader(after).kid, rotated.kid);
+  assert.notEqual(decodeProtectedHeader(before).kid, rotated.kid);
+  assert.equal((await t.call.jwks({})).keys.length, 2, 'the old public key stays published');
+  assert.equal((await verify(before)).payload.sub, (await verify(after)).payload.sub);
+  assert.deepEqual(rotated.removed, []);
+});
+
+test('rotateSigningKey needs the admin role', async () => {
+  await assert.rejects(t.call.rotateSigningKey({}), { code: 'UNAUTHENTICATED' });
+  await assert.rejects(t.call.rotateSigningKey({}, { auth: { sub: 'usr_1', roles: [], claims: {} } }), { code: 'FORBIDDEN' });
+});
+
+test('a key replaced longer ago than the token lifetime is unpublished and deleted', async () => {
+  const long = Date.now() - (config.tokenTtlSeconds + 120) * 1000;
+  const [current] = await t.store.signing_keys.find();
+  // pretend the current key was replaced by another one long ago
+  await t.store.signing_keys.update(current!.kid, { createdAt: new Date(long - 1000).toISOString() });
+  const middle = await createSigningKey(new Date(long));
+  await t.store.signing_keys.insert(middle);
+  const rotated = await t.call.rotateSigningKey({}, { auth: { sub: 'usr_admin', roles: ['admin'], claims: {} } });
+  assert.deepEqual(rotated.removed, [current!.kid]);
+  assert.deepEqual(rotated.published, [rotated.kid, middle.kid]);
+  assert.deepEqual((await t.call.jwks({})).keys.map((k) => k.kid), [rotated.kid, middle.kid]);
+  assert.equal(await t.store.signing_keys.get(current!.kid), undefined, 'its private half is gone too');
 });

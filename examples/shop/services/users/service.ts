@@ -6,7 +6,7 @@ import { migrations } from './migrations.ts';
 import { decoyHash, hashPassword, verifyPassword } from './password.ts';
 import { formatRoles, parseRoles } from './roles.ts';
 import { SigningKeyTable, UserTable } from './tables.ts';
-import { createSigningKey, currentKey, publicJwkOf, signAccessToken } from './tokens.ts';
+import { createSigningKey, currentKey, publicJwkOf, publishedKeys, signAccessToken } from './tokens.ts';
 
 export default implement(Users, {
   stores: [UserTable, SigningKeyTable],
@@ -87,7 +87,23 @@ export default implement(Users, {
     return { id: user.id, email: user.email, name: user.name };
   }),
 
+  // Only keys whose tokens may still be valid: a retired key disappears once its last token expired.
   jwks: handler({ reads: [SigningKeyTable] }, async (_input, ctx) => ({
-    keys: (await ctx.store.signing_keys.find()).map(publicJwkOf),
+    keys: publishedKeys(await ctx.store.signing_keys.find(), ctx.config.tokenTtlSeconds).map(publicJwkOf),
   })),
+
+  rotateSigningKey: handler(
+    { updates: [SigningKeyTable], route: 'POST /api/users/keys/rotate', roles: ['admin'] },
+    async (_input, ctx) => {
+      const key = await createSigningKey();
+      await ctx.store.signing_keys.insert(key);
+      const all = await ctx.store.signing_keys.find();
+      const published = publishedKeys(all, ctx.config.tokenTtlSeconds);
+      // keys no token can need any more: their private halves go too
+      const removed = all.filter((k) => !published.includes(k)).map((k) => k.kid);
+      for (const kid of removed) await ctx.store.signing_keys.delete(kid);
+      ctx.log.info({ kid: key.kid, by: ctx.auth.sub, removed }, 'rotated token signing key');
+      return { kid: key.kid, published: published.map((k) => k.kid), removed };
+    },
+  ),
 });

@@ -31,6 +31,27 @@ export function currentKey(keys: readonly SigningKey[]): SigningKey | undefined 
   return [...keys].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.kid.localeCompare(b.kid))[0];
 }
 
+/** Tokens a verifier may receive a little late or from a clock a little ahead. */
+const GRACE_SECONDS = 60;
+
+/**
+ * The keys whose tokens may still be valid at `now`: the current key, and each older key
+ * until the longest-lived token it could have signed has expired (it stopped signing when
+ * the next key was created). Every other key can be forgotten.
+ *
+ * ```ts
+ * publishedKeys(keys, 3600, new Date()); // current key + keys replaced less than an hour ago
+ * ```
+ */
+export function publishedKeys(keys: readonly SigningKey[], tokenTtlSeconds: number, now = new Date()): SigningKey[] {
+  const newestFirst = [...keys].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.kid.localeCompare(b.kid));
+  return newestFirst.filter((key, i) => {
+    if (i === 0) return true;
+    const replacedAt = Date.parse(newestFirst[i - 1]!.createdAt);
+    return replacedAt + (tokenTtlSeconds + GRACE_SECONDS) * 1000 > now.getTime();
+  });
+}
+
 /** The public half of a stored key, with only the fields a verifier needs. */
 export function publicJwkOf(key: SigningKey): z.output<typeof PublicJwk> {
   const { kty, crv, x, y } = JSON.parse(key.publicJwk) as JWK;

@@ -7,6 +7,13 @@ export interface GatewayAuth {
   readonly jwks: { readonly service: string; readonly function: string };
   readonly issuer: string;
   readonly audience: string;
+  /** Cached keys are fetched again after this long (default 5 minutes). */
+  readonly keysTtlMs?: number;
+  /**
+   * A token naming a key the cache does not hold (a rotated-in key) makes the gateway fetch
+   * the keys again, at most this often (default 30 000 ms).
+   */
+  readonly unknownKeyCooldownMs?: number;
 }
 
 /** A token bucket: `capacity` requests in a burst, then `refillPerSecond` a second. */
@@ -25,8 +32,8 @@ export interface RateLimitRule {
  * ```
  */
 export interface RateLimitOptions {
-  /** The rule of every route without its own (default 100 in a burst, 10 a second). */
-  readonly default?: RateLimitRule;
+  /** The rule of every route without its own (default 100 in a burst, 10 a second); `'off'` limits only the routes listed. */
+  readonly default?: RateLimitRule | 'off';
   /** Rules by `'<METHOD> <path>'` as declared on the handler; `'off'` exempts a route. */
   readonly routes?: Readonly<Record<string, RateLimitRule | 'off'>>;
   /** Share the buckets between gateway replicas through Redis; in gateway memory otherwise. */

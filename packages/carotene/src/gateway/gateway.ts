@@ -87,6 +87,8 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
       now,
       fetchKeys: (requestId) => transport.call(auth.jwks.service, auth.jwks.function, {}, { caller: 'gateway', requestId, deadline: now() + timeoutMs }),
       onStaleKeys: (err) => log.warn({ err }, 'token keys could not be refreshed; the cached keys keep serving'),
+      keysTtlMs: auth.keysTtlMs,
+      unknownKeyCooldownMs: auth.unknownKeyCooldownMs,
     });
 
   // the app name is the user's; keep the header value printable and unquoted

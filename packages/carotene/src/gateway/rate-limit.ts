@@ -36,7 +36,8 @@ export const DEFAULT_RULE: RateLimitRule = { capacity: 100, refillPerSecond: 10 
 export function ruleFor(route: PublicRoute, options: RateLimitOptions): RateLimitRule | undefined {
   const own = options.routes?.[`${route.method} ${route.path}`];
   if (own === 'off') return undefined;
-  return own ?? options.default ?? DEFAULT_RULE;
+  if (own) return own;
+  return options.default === 'off' ? undefined : (options.default ?? DEFAULT_RULE);
 }
 
 /** The decision from bucket state, shared by both limiters so they answer alike. */

@@ -49,6 +49,12 @@ describe('bench helpers', () => {
     assert.deepEqual(doc.sections.map((s) => s.heading), ['Summary', 'Mutual TLS', 'RPC']);
     const text = mergeDoc(doc, [{ heading: 'RPC', body: 'new rpc' }, { heading: 'Gateway', body: 'new gateway' }]);
     assert.equal(text, '# Benchmarks\n\nold intro\n\n## Summary\n\nold summary\n\n## Mutual TLS\n\nkept\n\n```\n## not a heading\n```\n\n## RPC\n\nnew rpc\n\n## Gateway\n\nnew gateway\n');
+    const full = mergeDoc(parseDoc('# B\n\n## Gateway\n\ng\n\n## Monolith\n\nm\n\n## RPC\n\nr\n'), [
+      { heading: 'Summary', body: 's2' },
+      { heading: 'RPC', body: 'r2' },
+      { heading: 'Gateway', body: 'g2' },
+    ]);
+    assert.equal(full, '# B\n\n## Summary\n\ns2\n\n## RPC\n\nr2\n\n## Gateway\n\ng2\n\n## Monolith\n\nm\n', 'a full run writes its block in order, others follow');
     const fresh = mergeDoc(parseDoc(''), [{ heading: 'Summary', body: 's' }], '# Benchmarks');
     assert.equal(fresh, '# Benchmarks\n\n## Summary\n\ns\n');
   });
