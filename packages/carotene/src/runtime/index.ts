@@ -3,5 +3,8 @@ export { createLogger, type Logger } from './logger.ts';
 export { loadApp } from './load-app.ts';
 export { ServiceRuntime } from './service-runtime.ts';
 export { startServiceHost, type HostOptions, type ServiceHost } from './service-host.ts';
+export { startGroupHost, type GroupHost, type GroupHostOptions } from './group-host.ts';
 export { HttpTransport, type HttpTransportOptions } from '../transport/http-transport.ts';
+export { InProcessTransport, LocalServices, type LocalService } from '../transport/in-process-transport.ts';
+export { RoutingTransport } from '../transport/routing-transport.ts';
 export type { CallMeta, Registry, Transport } from '../transport/transport.ts';
