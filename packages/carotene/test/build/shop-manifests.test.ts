@@ -69,7 +69,7 @@ describe('the shop on Kubernetes', () => {
         assert.equal(dbEnv, undefined, 'development keeps SQLite in the pod');
         assert.equal(orders.spec.template.spec.initContainers[0].name, 'migrate');
       } else {
-        assert.deepEqual(dbEnv.valueFrom, { secretKeyRef: { name: 'shop-databases', key: 'orders' } });
+        assert.deepEqual(dbEnv?.valueFrom, { secretKeyRef: { name: 'shop-databases', key: 'orders' } });
         assert.ok(ofKind(ms, 'Job').some((j) => j.metadata.name.startsWith('orders-migrate-')));
       }
     });
