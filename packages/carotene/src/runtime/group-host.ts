@@ -73,8 +73,11 @@ function checkGroup(app: AppDef, services: readonly string[]): void {
  * appear anyway, the rest close in the order given.
  */
 export function closeOrder(app: AppDef, running: readonly string[]): string[] {
-  const set = new Set(running);
-  const callees = new Map(running.map((name) => [name, new Set((app.services.find((s) => s.name === name)?.integrations ?? []).map((c) => c.name).filter((n) => set.has(n)))]));
+  const callees = new Map<string, ReadonlySet<string>>();
+  for (const name of running) {
+    const integrations = app.services.find((s) => s.name === name)?.integrations ?? [];
+    callees.set(name, new Set(integrations.map((c) => c.name).filter((n) => running.includes(n))));
+  }
   const order: string[] = [];
   const left = new Set(running);
   while (left.size > 0) {
