@@ -12,6 +12,7 @@ import { startServiceHost, type ServiceHost } from '../../src/runtime/service-ho
 import { createCertificateAuthority, issueCertificate } from '../../src/security/certificate-authority.ts';
 import { fixedCredentials, type CredentialSource, type TlsCredentials } from '../../src/security/credentials.ts';
 import { HttpTransport } from '../../src/transport/http-transport.ts';
+import { InProcessTransport, LocalServices } from '../../src/transport/in-process-transport.ts';
 import type { Registry } from '../../src/transport/transport.ts';
 import { testPki, type TestPki } from '../fixtures/certs.ts';
 import fixture from '../fixtures/two-services.ts';
@@ -165,5 +166,17 @@ describe('mutual TLS between services', () => {
     const leaf = await issueCertificate(fake, 'fixture', 'relay');
     const result = await tryHandshake(echoPort, { ca: pki.credentials('relay').current().ca, cert: leaf.cert, key: leaf.key });
     assert.equal(result.ok, false);
+  });
+
+  it('applies the same check to a call between services of one process', async () => {
+    const local = new LocalServices();
+    local.register('relay', relay.runtime);
+    local.register('echo', echo.runtime);
+    await assert.rejects(new InProcessTransport('echo', local).call('relay', 'relay', { text: 'x' }, meta()), (err) => {
+      assert.ok(isCaroteneError(err, 'CALLER_NOT_ALLOWED'));
+      assert.match(err.message, /'echo' may not call relay\.relay/);
+      return true;
+    });
+    assert.deepEqual(await new InProcessTransport('relay', local).call('echo', 'echo', { text: 'in process' }, meta()), { text: 'in process', caller: 'relay' });
   });
 });
