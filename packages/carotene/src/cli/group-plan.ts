@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppDef } from '../declare/app.ts';
+import { ENVIRONMENT_NAMES, type EnvironmentName } from '../declare/environments.ts';
 import { groupToEnv, type GroupMember } from '../runtime/group-env.ts';
 import { ENV } from '../runtime/process-env.ts';
 import { childCommand, GATEWAY, type DevPlan } from './dev-plan.ts';
@@ -25,11 +26,14 @@ export interface ShapeRequest {
   readonly groupFlags?: readonly string[] | undefined;
   /** `--separate`: one process per service, whatever the app config says. */
   readonly separate?: boolean | undefined;
+  /** Whose `monolith` / `groups` apply (`CAROTENE_ENVIRONMENT`; default `development`). */
+  readonly environment?: string | undefined;
 }
 
 /**
  * The groups to run: flags first (`--separate`, `--monolith`, `--group`), then the app's
- * development environment (`monolith: true` or `groups: { core: ['users', 'catalog'] }`),
+ * environment (`monolith: true` or `groups: { core: ['users', 'catalog'] }`; `development`
+ * unless `CAROTENE_ENVIRONMENT` names another),
  * else none (one process per service). Checked against the app: every member exists, none
  * is in two groups, and a group's name does not clash with a process that runs beside it.
  */
@@ -40,12 +44,14 @@ export function resolveGroups(app: AppDef, request: ShapeRequest): ServiceGroup[
   if (request.separate) return [];
   if (request.monolith) return checkGroups(app, [{ name: MONOLITH, services: app.services.map((s) => s.name) }], 'with --monolith');
   if (flags.length > 0) return checkGroups(app, flags.map(parseGroupFlag), 'in --group');
-  const development = developmentShape(app);
-  if (development.monolith && development.groups) throw new TypeError(`app '${app.name}': environments.development sets both monolith and groups; keep one`);
-  if (development.monolith) return checkGroups(app, [{ name: MONOLITH, services: app.services.map((s) => s.name) }], 'in environments.development');
-  if (development.groups) {
-    const groups = Object.entries(development.groups).map(([name, services]) => ({ name, services }));
-    return checkGroups(app, groups, 'in environments.development.groups');
+  const environment = request.environment || 'development';
+  const where = `in environments.${environment}`;
+  const shape = environmentShape(app, environment);
+  if (shape.monolith && shape.groups) throw new TypeError(`app '${app.name}': environments.${environment} sets both monolith and groups; keep one`);
+  if (shape.monolith) return checkGroups(app, [{ name: MONOLITH, services: app.services.map((s) => s.name) }], where);
+  if (shape.groups) {
+    const groups = Object.entries(shape.groups).map(([name, services]) => ({ name, services }));
+    return checkGroups(app, groups, `${where}.groups`);
   }
   return [];
 }
@@ -83,9 +89,12 @@ function checkGroups(app: AppDef, groups: readonly ServiceGroup[], where: string
   return groups.map((g) => ({ name: g.name, services: [...g.services] }));
 }
 
-function developmentShape(app: AppDef): { monolith?: boolean | undefined; groups?: Readonly<Record<string, readonly string[]>> | undefined } {
-  const development = app.environments?.development;
-  return { monolith: development?.monolith, groups: development?.groups };
+function environmentShape(app: AppDef, environment: string): { monolith?: boolean | undefined; groups?: Readonly<Record<string, readonly string[]>> | undefined } {
+  if (!(ENVIRONMENT_NAMES as readonly string[]).includes(environment)) {
+    throw new TypeError(`environment '${environment}' is not one of ${ENVIRONMENT_NAMES.join(', ')}`);
+  }
+  const settings = app.environments?.[environment as EnvironmentName];
+  return { monolith: settings?.monolith, groups: settings?.groups };
 }
 
 /**

@@ -40,6 +40,8 @@ describe('resolveGroups', () => {
     assert.deepEqual(resolveGroups(shopWith({ groups: { checkout: ['orders', 'payments'] } }), {}), [{ name: 'checkout', services: ['orders', 'payments'] }]);
     assert.deepEqual(resolveGroups(shopWith({ monolith: true }), { separate: true }), []);
     assert.deepEqual(resolveGroups(shopWith({ monolith: true }), { groupFlags: ['a=users'] }), [{ name: 'a', services: ['users'] }]);
+    assert.deepEqual(resolveGroups(shopWith({ monolith: true }), { environment: 'staging' }), [], "another environment's shape");
+    assert.throws(() => resolveGroups(shop, { environment: 'prod' }), /not one of development, staging, production/);
   });
 
   it('takes monolith and groups from the typed development environment of app()', () => {

@@ -32,7 +32,9 @@ Options:
 Environment:
   CAROTENE_DATABASE_URL_<SERVICE>  PostgreSQL URL for one service (e.g. ..._ORDER_HISTORY
                                    for order-history); SQLite under <data-dir>/db otherwise
-  CAROTENE_LOG_LEVEL               Log level of every process (default info)`;
+  CAROTENE_LOG_LEVEL               Log level of every process (default info)
+  CAROTENE_ENVIRONMENT             Environment of the app config whose monolith/groups apply
+                                   (default development)`;
 
 export const dev: Command = {
   name: 'dev',
@@ -63,7 +65,7 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
   const appFile = findAppFile(positionals[0] ?? '.');
   const app = await loadApp(appFile);
   const appDir = dirname(appFile);
-  const groups = processGroups(() => resolveGroups(app, { monolith: values.monolith, separate: values.separate, groupFlags: values.group }));
+  const groups = processGroups(() => resolveGroups(app, { monolith: values.monolith, separate: values.separate, groupFlags: values.group, environment: process.env.CAROTENE_ENVIRONMENT }));
   const dataDir = resolve(values['data-dir'] ?? join(appDir, '.carotene'));
   const host = values.host ?? app.gateway.host ?? '127.0.0.1';
   const ports = await reservePorts({ host, port: portFlag ?? app.gateway.port ?? 8080 }, app.services.length);
