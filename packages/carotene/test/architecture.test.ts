@@ -20,7 +20,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   testing: ['declare', 'errors.ts', 'events', 'runtime', 'store', 'transport'],
   gateway: ['declare', 'errors.ts', 'runtime', 'security', 'transport'],
   build: ['declare', 'errors.ts', 'runtime', 'security'],
-  cli: ['build', 'declare', 'errors.ts', 'events', 'runtime', 'security', 'transport'],
+  cli: ['build', 'declare', 'errors.ts', 'events', 'runtime', 'security', 'store', 'transport'],
 };
 
 const src = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');

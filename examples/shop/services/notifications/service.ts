@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { handler, implement, subscriber } from 'carotene';
 import { OrderConfirmed, OrderFailed, OrderPlaced } from '../orders/events.ts';
 import { Notifications } from './contract.ts';
@@ -6,6 +7,16 @@ import { NotificationTable } from './tables.ts';
 
 const cents = (n: number) => `${(n / 100).toFixed(2)}`;
 const writes = { updates: [NotificationTable] } as const;
+
+/**
+ * Fault injection for the chaos tests: while the file named by SHOP_NOTIFICATIONS_FAULT_FILE
+ * exists, every notification fails, as a subscriber with a bug would (its events retry, then
+ * go to the dead letters; deleting the file is "deploying the fix").
+ */
+function injectedFault(): void {
+  const file = process.env.SHOP_NOTIFICATIONS_FAULT_FILE;
+  if (file && existsSync(file)) throw new Error(`notifications are failing on purpose (${file} exists)`);
+}
 
 /**
  * Tells users what happened to their orders. It owns its database and learns everything
@@ -19,6 +30,7 @@ export default implement(Notifications, {
   .subscriptions({
     // keyed by the event id: the inbox already runs each event once, and this keeps it so
     OrderPlaced: subscriber(writes, async ({ id, time, data }, ctx) => {
+      injectedFault();
       await ctx.store.notifications.insert({
         id,
         userId: data.userId,
@@ -29,6 +41,7 @@ export default implement(Notifications, {
       });
     }),
     OrderConfirmed: subscriber(writes, async ({ id, time, data }, ctx) => {
+      injectedFault();
       await ctx.store.notifications.insert({
         id,
         userId: data.userId,
@@ -39,6 +52,7 @@ export default implement(Notifications, {
       });
     }),
     OrderFailed: subscriber(writes, async ({ id, time, data }, ctx) => {
+      injectedFault();
       await ctx.store.notifications.insert({
         id,
         userId: data.userId,

@@ -3,7 +3,8 @@ import { build } from './build.ts';
 import { certs } from './certs.ts';
 import { contracts } from './contracts.ts';
 import { dev } from './dev.ts';
+import { events } from './events.ts';
 import { status } from './status.ts';
 
 /** Every `carrot` command; a new one is a file in this folder and a line here. */
-export const commands: readonly Command[] = [dev, certs, build, contracts, status];
+export const commands: readonly Command[] = [dev, certs, build, contracts, status, events];
