@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { Contract, ErrorsOf, OutputOf, ParsedInputOf } from './contract.ts';
 import type { DataOf, EventDef } from './event.ts';
 import type { HandlerDef, HandlerSlot, Log, Permissions, StoreOf } from './handler.ts';
+import { declaredAt } from './declared-at.ts';
 import { parseRoute, type Route } from './route.ts';
 import type { SubscriberDef, SubscriberSlot } from './subscriber.ts';
 import type { Table } from './table.ts';
@@ -84,6 +85,8 @@ export interface ServiceDef<
   readonly config: z.ZodType<Cfg> | undefined;
   readonly onStart: ((ctx: StartContext<readonly Table[], unknown>) => Promise<void>) | undefined;
   readonly routes: readonly PublicRoute[];
+  /** Where `implement` was called (`file:line`), for messages that point at the source. */
+  readonly source?: string | undefined;
   /** Events this service publishes (it owns them). */
   readonly publishes: readonly EventDef[];
   /** Events of other services this service subscribes to. */
@@ -150,13 +153,12 @@ export function implement<
   const Sub extends readonly EventDef[] = [],
 >(contract: C, options: ServiceOptions<S, G, Cfg, Pub, Sub> = {}): ServiceBuilder<C, S, G, Cfg, Pub, Sub> {
   const erased = options as unknown as ServiceOptions<readonly Table[], readonly Contract[], unknown>;
+  const source = declaredAt(new Error().stack);
   const build = (handlers: unknown, subscribers: unknown) =>
-    buildService(
-      contract,
-      erased,
-      handlers as Record<string, AnyHandler>,
-      subscribers as Record<string, AnySubscriber>,
-    ) as unknown as ServiceDef<C, S, G, Cfg>;
+    ({
+      ...buildService(contract, erased, handlers as Record<string, AnyHandler>, subscribers as Record<string, AnySubscriber>),
+      source,
+    }) as unknown as ServiceDef<C, S, G, Cfg>;
   return {
     handlers: (handlers) => build(handlers, {}),
     subscriptions: (subscribers) => ({ handlers: (handlers) => build(handlers, subscribers) }),

@@ -8,6 +8,8 @@ export interface BuildProblem {
   readonly where: string;
   /** What is wrong and what to do. */
   readonly message: string;
+  /** Where the service was declared (`file:line`), when known. */
+  readonly source?: string | undefined;
 }
 
 /** The input every rule sees. */
@@ -17,7 +19,11 @@ export interface RuleInput {
 
 export type Rule = (input: RuleInput) => BuildProblem[];
 
-/** `app.ts: service 'orders', handler 'checkout': ...` — one line per problem. */
-export function formatProblem(appFile: string, p: BuildProblem): string {
-  return `${appFile}: ${p.where}: ${p.message} [${p.rule}]`;
+/**
+ * `app.ts: service 'orders' (services/orders/service.ts:12), handler 'checkout': ...` — one
+ * line per problem; `show` turns absolute paths into what the reader should see.
+ */
+export function formatProblem(appFile: string, p: BuildProblem, show: (path: string) => string = (x) => x): string {
+  const where = p.source ? p.where.replace(/^(service '[^']+')/, `$1 (${show(p.source)})`) : p.where;
+  return `${appFile}: ${where}: ${p.message} [${p.rule}]`;
 }

@@ -11,6 +11,7 @@ export function duplicateRoute({ app }: RuleInput): BuildProblem[] {
       const first = seen.get(id);
       if (first) {
         problems.push({
+          source: s.source,
           rule: 'duplicate-route',
           where: `service '${s.name}', handler '${r.function}'`,
           message: `public route '${r.method} ${r.path}' is already served by ${first}`,

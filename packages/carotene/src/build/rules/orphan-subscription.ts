@@ -9,6 +9,7 @@ export function orphanSubscription({ app }: RuleInput): BuildProblem[] {
     for (const e of eventsOf(s).subscribes) {
       if (!published.has(e.type)) {
         problems.push({
+          source: s.source,
           rule: 'orphan-subscription',
           where: `service '${s.name}', subscription '${e.type}'`,
           message: `subscribes to '${e.type}', which no service of the app publishes; add it to '${e.service}'s publishes or drop the subscription`,

@@ -10,6 +10,7 @@ export function sharedStore({ app }: RuleInput): BuildProblem[] {
       const first = owners.get(t.name);
       if (first && first.service !== s.name) {
         problems.push({
+          source: s.source,
           rule: 'shared-store',
           where: `service '${s.name}', store '${t.name}'`,
           message: `store '${t.name}' is also declared by service '${first.service}'; a store has one owner, the other service should call it`,

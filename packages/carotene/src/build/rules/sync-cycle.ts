@@ -21,6 +21,7 @@ export function syncCycle({ app }: RuleInput): BuildProblem[] {
       if (!found.has(key)) {
         found.add(key);
         problems.push({
+          source: app.services.find((s) => s.name === ordered[0])?.source,
           rule: 'sync-cycle',
           where: `service '${ordered[0]}'`,
           message: `synchronous calls form a cycle: ${key} -> ${ordered[0]}; break it with an event or by moving the function`,

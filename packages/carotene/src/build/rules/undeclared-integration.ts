@@ -12,6 +12,7 @@ export function undeclaredIntegration({ app }: RuleInput): BuildProblem[] {
       for (const c of h.permissions.calls ?? []) {
         if (!declared.has(c.name)) {
           problems.push({
+            source: s.source,
             rule: 'undeclared-integration',
             where: `service '${s.name}', handler '${fn}'`,
             message: `calls '${c.name}', which the service does not declare; add its contract to implement(..., { integrations: [...] })`,

@@ -2,16 +2,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildArtifacts } from '../../build/build-artifacts.ts';
 import { parseSnapshot, SNAPSHOT_FILE, type ContractSnapshot } from '../../build/contract-snapshot.ts';
 import { isEnvironmentName, resolveEnvironment } from '../../build/environment.ts';
-import { identities, type IdentityPem } from '../../build/manifests/tls.ts';
+import type { IdentityPem } from '../../build/manifests/tls.ts';
 import { formatProblem } from '../../build/rules/build-problem.ts';
 import { validateApp } from '../../build/validate-app.ts';
 import { ENVIRONMENT_NAMES, type EnvironmentName } from '../../declare/environments.ts';
 import type { AppDef } from '../../declare/app.ts';
 import { certsDir, tlsFiles } from '../../security/cert-paths.ts';
-import { ensureCertificates } from '../../security/cert-store.ts';
 import { findAppFile, loadApp } from '../app-module.ts';
 import { CliError, parseOrUsage, UsageError, type CliIo, type Command } from '../command.ts';
 import { shownPath } from '../shown-path.ts';
@@ -67,7 +65,7 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   const snapshot = existsSync(snapshotFile) ? await readSnapshot(snapshotFile) : undefined;
   const problems = validateApp(app, snapshot);
   if (problems.length > 0) {
-    for (const p of problems) io.err(formatProblem(shownPath(appFile), p));
+    for (const p of problems) io.err(formatProblem(shownPath(appFile), p, shownPath));
     throw new CliError(`${problems.length} problem${problems.length === 1 ? '' : 's'} in '${app.name}'; nothing was written`);
   }
   io.out(`carrot build: '${app.name}' is valid (${app.services.length} services${snapshot ? `, contracts compatible with ${shownPath(snapshotFile)}` : ''})`);
@@ -75,6 +73,8 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   const dataDir = resolve(values['data-dir'] ?? join(appDir, '.carotene'));
   const pems = await certificates(app, environments, dataDir, io);
   const outDir = resolve(values.out ?? join(appDir, 'deploy'));
+  // the generators load the Kubernetes schemas: only when something is built, not for --help
+  const { buildArtifacts } = await import('../../build/build-artifacts.ts');
   const context = workspaceRoot(appDir);
   const files = buildArtifacts({
     app,
@@ -111,6 +111,8 @@ async function readSnapshot(file: string): Promise<ContractSnapshot> {
 /** The PEM files of every identity, issued first if missing, when an environment takes them from files. */
 async function certificates(app: AppDef, environments: readonly EnvironmentName[], dataDir: string, io: CliIo): Promise<Record<string, IdentityPem>> {
   if (!environments.some((env) => resolveEnvironment(app, env).certificates.source === 'files')) return {};
+  const { identities } = await import('../../build/manifests/tls.ts');
+  const { ensureCertificates } = await import('../../security/cert-store.ts');
   const names = identities(app);
   const { createdCa, issued } = await ensureCertificates(dataDir, app.name, names);
   if (createdCa || issued.length > 0) io.out(`  certs       issued for ${issued.join(', ')} under ${shownPath(certsDir(dataDir))}${createdCa ? ' (new CA)' : ''}`);
