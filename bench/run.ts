@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mergeDoc, parseDoc, type Section } from './lib/doc.ts';
-import { machineLine } from './lib/machine.ts';
+import { loadLine, machineLine } from './lib/machine.ts';
 import { metMark, type Scenario, type ScenarioResult } from './lib/scenario.ts';
 import { markdownTable } from './lib/table.ts';
 import { gateway } from './scenarios/gateway.ts';
@@ -17,7 +17,7 @@ const root = new URL('..', import.meta.url).pathname;
 const docFile = join(root, 'docs', 'benchmarks.md');
 const SCENARIOS: readonly Scenario[] = [rpc, gateway, shop, startup];
 /** Standalone benches other parts of Carotene keep (they write their own sections). */
-const EXTERNAL_TIMEOUT_MS = 120_000;
+const EXTERNAL_TIMEOUT_MS = 90_000;
 
 function externalBenches(): Map<string, string> {
   const found = new Map<string, string>();
@@ -81,23 +81,24 @@ async function main(): Promise<void> {
   }
   const full = args.length === 0;
   const started = performance.now();
-  console.log(`Carotene benchmarks on ${machineLine()}`);
-  const ran: { scenario: Scenario; result: ScenarioResult }[] = [];
+  console.log(`Carotene benchmarks on ${machineLine()}; ${loadLine()}`);
+  const ran: { scenario: Scenario; result: ScenarioResult; load: string }[] = [];
   for (const scenario of SCENARIOS) {
     if (!full && !args.includes(scenario.name)) continue;
     console.log(`\n== ${scenario.name}: ${scenario.describe} ==`);
     const t0 = performance.now();
+    const load = loadLine();
     const result = await scenario.run((line) => console.log(line));
-    ran.push({ scenario, result });
+    ran.push({ scenario, result, load });
     console.log(`\n${result.body}\n(${scenario.name} took ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
   for (const [name, file] of externals) {
     if (full || args.includes(name)) await runExternal(name, file);
   }
   const results = ran.map((r) => r.result);
-  const sections: Section[] = ran.map(({ scenario, result }) => ({
+  const sections: Section[] = ran.map(({ scenario, result, load }) => ({
     heading: result.heading,
-    body: `Measured on ${machineLine()}: \`npm run bench -- ${scenario.name}\`.\n\n${result.body}`,
+    body: `Measured on ${machineLine()}, ${load} at the start: \`npm run bench -- ${scenario.name}\`.\n\n${result.body}`,
   }));
   if (full) sections.unshift(summarySection(results));
   if (results.length > 0) {

@@ -84,6 +84,25 @@ async function bareHttp(): Promise<Contender> {
   };
 }
 
+async function bareHttps(dataDir: string): Promise<Contender> {
+  const child = await startChild(server('bare-https'), { BENCH_DATA_DIR: dataDir });
+  const { ca, cert, key } = readCredentials(tlsFiles(dataDir, 'client'));
+  const pool = new Pool(String(child.info.url), { connections: 32, keepAliveTimeout: 30_000, connect: { ca, cert, key, minVersion: 'TLSv1.3', checkServerIdentity: () => undefined } });
+  return {
+    name: NAMES[1]!,
+    call: async (payload) => {
+      const res = await pool.request({ method: 'POST', path: '/echo', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+      const out: unknown = await res.body.json();
+      if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+      return out;
+    },
+    close: async () => {
+      await pool.close();
+      await child.stop();
+    },
+  };
+}
+
 async function grpcJs(): Promise<Contender> {
   const child = await startChild(server('grpc'));
   const { Client } = loadEchoService();
@@ -194,7 +213,7 @@ export const rpc: Scenario = {
     await ensureCertificates(dataDir, 'bench', ['echo', 'client']);
     const contenders: Contender[] = [];
     try {
-      for (const start of [() => carotene(dataDir), bareHttp, grpcJs, moleculerTcp]) contenders.push(await start());
+      for (const start of [() => carotene(dataDir), () => bareHttps(dataDir), bareHttp, grpcJs, moleculerTcp]) contenders.push(await start());
       const figures: Record<string, Figures[]> = {};
       for (const [size, payload] of Object.entries(PAYLOADS)) {
         log(`rpc: payload ${size} (${JSON.stringify(payload).length} bytes of JSON)`);
@@ -212,21 +231,22 @@ export const rpc: Scenario = {
   },
 };
 
-const NAMES = ['Carotene (mTLS, validation both ends, deadline, call log)', 'bare node:http + undici keep-alive', '@grpc/grpc-js unary (protobuf)', 'Moleculer, TCP transporter'];
+const NAMES = ['Carotene (mTLS, validation both ends, deadline, call log)', 'bare node:https with mutual TLS + undici', 'bare node:http + undici keep-alive', '@grpc/grpc-js unary (protobuf)', 'Moleculer, TCP transporter'];
 
 function report(figures: Record<string, Figures[]>, local: { carotene: number; moleculer: number }) {
   const rows: string[][] = [];
   for (const [size, list] of Object.entries(figures)) {
-    const bare = list[1]!;
+    const bare = list[2]!;
     list.forEach((f, i) => {
       rows.push([size, NAMES[i]!, ms(f.p50), ms(f.p99), ratio(f.p50, bare.p50), perSecond(f.rate), ratio(f.rate, bare.rate)]);
     });
   }
   const summary: SummaryRow[] = [];
   for (const [size, list] of Object.entries(figures)) {
-    const [c, bare, g, m] = list as [Figures, Figures, Figures, Figures];
+    const [c, bareTls, bare, g, m] = list as [Figures, Figures, Figures, Figures, Figures];
     summary.push(
       { measure: `internal call p50, ${size}`, carotene: ms(c.p50), reference: `${ms(bare.p50)} bare undici`, ratio: ratio(c.p50, bare.p50), target: '≤ 1.2× bare', met: c.p50 <= 1.2 * bare.p50 },
+      { measure: `internal call p50, ${size}`, carotene: ms(c.p50), reference: `${ms(bareTls.p50)} bare mutual TLS`, ratio: ratio(c.p50, bareTls.p50), target: '(Carotene\'s own share)', met: undefined },
       { measure: `100 in flight, ${size}`, carotene: perSecond(c.rate), reference: `${perSecond(m.rate)} Moleculer TCP`, ratio: ratio(c.rate, m.rate), target: '≥ 1× Moleculer TCP', met: c.rate >= m.rate },
       { measure: `100 in flight, ${size}`, carotene: perSecond(c.rate), reference: `${perSecond(g.rate)} grpc-js`, ratio: ratio(c.rate, g.rate), target: '≥ 5× grpc-js', met: c.rate >= 5 * g.rate },
     );
@@ -242,7 +262,7 @@ function report(figures: Record<string, Figures[]>, local: { carotene: number; m
   const body = [
     `Every server runs in its own process; the client is the bench process. One at a time: ${LIMITS.latency.rounds} × ${LIMITS.latency.count.toLocaleString('en-US')} calls per contender and payload, the rounds interleaved, after ${LIMITS.warmup.count.toLocaleString('en-US')} warm-up calls. In flight: ${LIMITS.throughput.inFlight} calls kept outstanding for ${LIMITS.throughput.maxMs / 1000} s, median of ${LIMITS.throughput.rounds} rounds. The payload is an order (id, customer, items, note): 115 bytes of JSON with one item, 956 with eighteen; grpc-js carries the same fields as a protobuf message, Moleculer validates them with its own validator.`,
     '',
-    'The Carotene call is what `ctx.call.echo.echo(order)` runs: the input checked against the contract, the deadline carried, HTTPS with mutual TLS 1.3 (each side presents its certificate, the callee checks the caller is allowed by the declared graph), the input checked again and the handler run by the callee, one JSON log line written, and the output checked at both ends. HTTP and undici pools use 32 connections; grpc-js one HTTP/2 channel; Moleculer one TCP connection.',
+    'The Carotene call is what `ctx.call.echo.echo(order)` runs: the input checked against the contract, the deadline carried, HTTPS with mutual TLS 1.3 (each side presents its certificate, the callee checks the caller is allowed by the declared graph), the input checked again and the handler run by the callee, one JSON log line written, and the output checked at both ends. The bare mutual-TLS contender uses the same certificates and TLS 1.3, so the gap between it and Carotene is Carotene\'s own work, and the gap between it and bare HTTP is the cost of mutual TLS. HTTP and undici pools use 32 connections; grpc-js one HTTP/2 channel; Moleculer one TCP connection.',
     '',
     markdownTable(['payload', 'contender', 'p50', 'p99', 'p50 vs bare', `${LIMITS.throughput.inFlight} in flight`, 'vs bare'], rows),
     '',
