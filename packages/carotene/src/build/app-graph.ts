@@ -1,15 +1,9 @@
-import type { z } from 'zod';
 import type { AppDef } from '../declare/app.ts';
+import type { EventDef } from '../declare/event.ts';
 import type { PublicRoute, ServiceDef } from '../declare/service.ts';
 
-/** An event as the build sees it (the fields every event declaration carries). */
-export interface DeclaredEvent {
-  readonly service: string;
-  readonly name: string;
-  readonly type: string;
-  readonly version: number;
-  readonly schema: z.ZodType;
-}
+/** An event as the build sees it. */
+export type DeclaredEvent = EventDef;
 
 /** One declared dependency: `from` lists `to`'s contract in its integrations. */
 export interface CallEdge {
@@ -19,8 +13,8 @@ export interface CallEdge {
 
 /** Events a service publishes and subscribes to (empty lists for a service that declares none). */
 export function eventsOf(service: ServiceDef): { publishes: readonly DeclaredEvent[]; subscribes: readonly DeclaredEvent[] } {
-  const s = service as unknown as { publishes?: readonly DeclaredEvent[]; subscribes?: readonly DeclaredEvent[] };
-  return { publishes: s.publishes ?? [], subscribes: s.subscribes ?? [] };
+  // a service object made by hand (plain JavaScript) may leave them out
+  return { publishes: service.publishes ?? [], subscribes: service.subscribes ?? [] };
 }
 
 /** Every declared service-to-service dependency, sorted. */

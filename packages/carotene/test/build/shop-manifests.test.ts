@@ -97,6 +97,24 @@ describe('the shop on Kubernetes', () => {
     }
   });
 
+  it('defines the JetStream stream and one durable consumer per subscriber and publisher where events use NATS', () => {
+    assert.deepEqual(names(ofKind(environmentManifests(input, 'development'), 'ConfigMap')), ['shop-config'], 'direct events need no broker');
+    const ms = environmentManifests(input, 'production');
+    const config = ofKind(ms, 'ConfigMap').find((c) => c.metadata.name === 'shop-jetstream')!;
+    assert.ok(ofKind(ms, 'Job').some((j) => j.metadata.name === 'shop-jetstream'));
+    const stream = JSON.parse(config.data['stream-CAROTENE_SHOP.json']) as Json;
+    assert.deepEqual(stream.subjects, ['carotene.shop.>']);
+    assert.equal(stream.num_replicas, 3);
+    const expected = shop.services
+      .flatMap((s) => [...new Set(s.subscribes.map((e) => e.service))].map((publisher) => `consumer-shop_${s.name}_from_${publisher}.json`))
+      .sort();
+    assert.ok(expected.length > 0, 'the shop subscribes to events');
+    assert.deepEqual(Object.keys(config.data).filter((k) => k.startsWith('consumer-')).sort(), expected);
+    const shared = ofKind(ms, 'ConfigMap').find((c) => c.metadata.name === 'shop-config')!;
+    assert.equal(shared.data.CAROTENE_EVENTS, 'nats://nats:4222');
+    assert.equal(shared.data.CAROTENE_ENVIRONMENT, 'production');
+  });
+
   it('writes cert-manager Certificates instead of Secrets when configured', async () => {
     const { app } = await import('../../src/declare/app.ts');
     const withIssuer = app({
