@@ -41,9 +41,7 @@ export function allowedCallers(app: AppDef, callee: string, fn: string): Readonl
  * deliver to its `$…` endpoints. Events name their publishing service (`event('orders', …)`).
  */
 export function eventPublishersOf(subscriber: ServiceDef): ReadonlySet<string> {
-  // read structurally: event declarations are optional on a service
-  const subscribes = (subscriber as { readonly subscribes?: ReadonlyArray<{ readonly service: string }> }).subscribes ?? [];
-  return new Set(subscribes.map((e) => e.service));
+  return new Set(subscriber.subscribes.map((e) => e.service));
 }
 
 /** Refuses a call the graph does not allow; see {@link allowedCallers}. */

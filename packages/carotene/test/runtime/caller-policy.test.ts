@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { app, contract, handler, implement, rpc, type ServiceDef } from '../../src/index.ts';
+import { app, contract, event, handler, implement, rpc, subscriber } from '../../src/index.ts';
 import { isCaroteneError } from '../../src/errors.ts';
 import { allowedCallers, callerCheck, eventPublishersOf } from '../../src/runtime/caller-policy.ts';
 import { identityFromSan, spiffeId } from '../../src/security/identity.ts';
@@ -24,8 +24,11 @@ const catalog = implement(Catalog).handlers({
 const orders = implement(Orders, { integrations: [Catalog, Users] }).handlers({
   checkout: handler({ calls: [Catalog], route: 'POST /checkout' }, async () => null),
 });
-// subscribes to an event that orders publishes (read structurally, as event declarations are)
-const mail = { ...implement(Mail).handlers({ ping: handler({}, async () => null) }), subscribes: [{ service: 'orders', name: 'OrderPlaced' }] } as unknown as ServiceDef;
+// subscribes to an event that orders publishes
+const OrderPlaced = event('orders', 'OrderPlaced', { version: 1, schema: z.object({ orderId: z.string() }) });
+const mail = implement(Mail, { subscribes: [OrderPlaced] })
+  .subscriptions({ OrderPlaced: subscriber({}, async () => undefined) })
+  .handlers({ ping: handler({}, async () => null) });
 
 const shop = app({
   name: 'shop',
