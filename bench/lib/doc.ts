@@ -32,14 +32,14 @@ export function parseDoc(text: string): Doc {
 
 /**
  * Writes `updates` as one block, in their order, where the first of them stood before (at
- * the top when none did); every other section keeps its place. `preamble` replaces the old
- * one when given.
+ * the top when none did, or when `top`); every other section keeps its place. `preamble`
+ * replaces the old one when given.
  */
-export function mergeDoc(doc: Doc, updates: readonly Section[], preamble?: string): string {
+export function mergeDoc(doc: Doc, updates: readonly Section[], preamble?: string, top = false): string {
   const updated = new Set(updates.map((s) => s.heading));
   const first = doc.sections.findIndex((s) => updated.has(s.heading));
   const kept = doc.sections.filter((s) => !updated.has(s.heading));
-  const at = first < 0 ? 0 : doc.sections.slice(0, first).filter((s) => !updated.has(s.heading)).length;
+  const at = first < 0 || top ? 0 : doc.sections.slice(0, first).filter((s) => !updated.has(s.heading)).length;
   const out = [...kept.slice(0, at), ...updates, ...kept.slice(at)];
   const head = (preamble ?? doc.preamble).trim();
   return [head, ...out.map((s) => `## ${s.heading}\n\n${s.body.trim()}`)].join('\n\n') + '\n';

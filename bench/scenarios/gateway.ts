@@ -157,7 +157,7 @@ function report(targets: readonly Target[], figures: readonly Figures[], missing
     '',
     markdownTable(['path', 'req/s', 'p50', 'p99', 'vs direct', 'errors'], rows),
     '',
-    markdownTable(['measure', 'target', 'result'], summary.map((s) => [s.measure, s.target, `${s.ratio} (${metMark(s.met)})`])),
+    markdownTable(['measure', 'target', 'result'], summary.map((s) => [s.measure, s.target, s.met === undefined ? s.ratio : `${s.ratio} (${metMark(s.met)})`])),
   ].join('\n');
   return { heading: 'Gateway', body, summary };
 }
