@@ -1,4 +1,5 @@
 import type { AppDef } from '../declare/app.ts';
+import { platformError } from '../errors.ts';
 import {
   ENVIRONMENT_NAMES,
   parseEnvironments,
@@ -103,6 +104,16 @@ export function resolveEnvironment(app: AppDef, name: EnvironmentName): Environm
     services[s.name] = { replicas: r, maxReplicas: Math.max(r, own.maxReplicas ?? r * 2), resources: own.resources ?? resources };
   }
   const database = given.database ?? base.database;
+  if (database.source === 'sqlite') {
+    // each pod would have a database of its own: writes on one replica are invisible to the others
+    const many = Object.entries(services).find(([, settings]) => settings.replicas > 1);
+    if (many) {
+      throw platformError(
+        'INVALID_CONFIG',
+        `environments.${name}: service '${many[0]}' has ${many[1].replicas} replicas on SQLite; use one replica or database: { source: 'secret' } (PostgreSQL)`,
+      );
+    }
+  }
   const gw = given.gateway ?? {};
   const gatewayReplicas = gw.replicas ?? replicas;
   return {

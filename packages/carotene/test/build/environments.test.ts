@@ -29,6 +29,14 @@ describe('app environments', () => {
     });
   });
 
+  it('refuses more than one replica on SQLite, where each pod would have its own data', () => {
+    const def = app({ name: 'shop', services: [catalog, orders, payments], environments: { development: { services: { orders: { replicas: 2 } } } } });
+    assert.throws(() => resolveEnvironment(def, 'development'), {
+      code: 'INVALID_CONFIG',
+      message: "environments.development: service 'orders' has 2 replicas on SQLite; use one replica or database: { source: 'secret' } (PostgreSQL)",
+    });
+  });
+
   it('fills every environment from its defaults, and applies overrides per service', () => {
     const def = app({
       name: 'shop',

@@ -9,6 +9,7 @@ import { formatProblem } from '../../build/rules/build-problem.ts';
 import { validateApp } from '../../build/validate-app.ts';
 import { ENVIRONMENT_NAMES, type EnvironmentName } from '../../declare/environments.ts';
 import type { AppDef } from '../../declare/app.ts';
+import { isCaroteneError } from '../../errors.ts';
 import { certsDir, tlsFiles } from '../../security/cert-paths.ts';
 import { findAppFile, loadApp } from '../app-module.ts';
 import { CliError, parseOrUsage, UsageError, type CliIo, type Command } from '../command.ts';
@@ -71,18 +72,19 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   io.out(`carrot build: '${app.name}' is valid (${app.services.length} services${snapshot ? `, contracts compatible with ${shownPath(snapshotFile)}` : ''})`);
 
   const dataDir = resolve(values['data-dir'] ?? join(appDir, '.carotene'));
+  for (const env of environments) configured(() => resolveEnvironment(app, env));
   const pems = await certificates(app, environments, dataDir, io);
   const outDir = resolve(values.out ?? join(appDir, 'deploy'));
   // the generators load the Kubernetes schemas: only when something is built, not for --help
   const { buildArtifacts } = await import('../../build/build-artifacts.ts');
   const context = workspaceRoot(appDir);
-  const files = buildArtifacts({
+  const files = configured(() => buildArtifacts({
     app,
     environments,
     layout: { appDir: relative(context, appDir) || '.', appModule: basename(appFile), outDir: relative(context, outDir) || '.' },
     paths: { context: relative(outDir, context) || '.', certsDir: relative(outDir, certsDir(dataDir)) || '.' },
     pems,
-  });
+  }));
   for (const env of environments) await rm(join(outDir, 'kubernetes', env), { recursive: true, force: true });
   for (const [path, text] of files) {
     const file = join(outDir, path);
@@ -98,6 +100,16 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   io.out(`  topology    ${shownPath(join(outDir, 'topology.mmd'))}`);
   io.out(`wrote ${files.size} files; next: docs/deploy.md`);
   return 0;
+}
+
+/** Runs `fn`; an app configuration it refuses becomes a message for the user, not a stack. */
+function configured<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (isCaroteneError(err, 'INVALID_CONFIG')) throw new CliError(err.message);
+    throw err;
+  }
 }
 
 async function readSnapshot(file: string): Promise<ContractSnapshot> {
