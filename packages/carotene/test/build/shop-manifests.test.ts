@@ -97,6 +97,19 @@ describe('the shop on Kubernetes', () => {
     }
   });
 
+  it('with direct events, a subscriber also admits the publishers that push events to it', () => {
+    const dev = ofKind(environmentManifests(input, 'development'), 'NetworkPolicy');
+    const prod = ofKind(environmentManifests(input, 'production'), 'NetworkPolicy');
+    for (const s of shop.services) {
+      const callers = callEdges(shop).filter((e) => e.to === s.name).map((e) => e.from);
+      const gateway = s.routes.length > 0 || shop.gateway.auth?.jwks.service === s.name ? ['gateway'] : [];
+      const publishers = s.subscribes.map((e) => e.service);
+      assert.deepEqual(admitted(dev, s.name), [...new Set([...callers, ...gateway, ...publishers])].sort(), `development ${s.name}`);
+      assert.deepEqual(admitted(prod, s.name), [...new Set([...callers, ...gateway])].sort(), `production ${s.name} (events through NATS)`);
+    }
+    assert.ok(shop.services.some((s) => s.subscribes.length > 0 && !callEdges(shop).some((e) => e.to === s.name && s.subscribes.some((x) => x.service === e.from))), 'the shop has a subscriber only events reach');
+  });
+
   it('defines the JetStream stream and one durable consumer per subscriber and publisher where events use NATS', () => {
     assert.deepEqual(names(ofKind(environmentManifests(input, 'development'), 'ConfigMap')), ['shop-config'], 'direct events need no broker');
     const ms = environmentManifests(input, 'production');

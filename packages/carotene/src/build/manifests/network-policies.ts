@@ -1,6 +1,6 @@
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { AppDef } from '../../declare/app.ts';
-import { callersOf, gatewayReaches, sortedServices } from '../app-graph.ts';
+import { callersOf, eventsOf, gatewayReaches, sortedServices } from '../app-graph.ts';
 import type { Environment } from '../environment.ts';
 import { GATEWAY, GATEWAY_PORT, labels, NAME_LABEL, PART_OF_LABEL, selector, SERVICE_PORT } from './labels.ts';
 
@@ -13,18 +13,23 @@ export interface AllowList {
   readonly metricsNamespace: string;
 }
 
-/** The allow-list of every service: its declared callers, the gateway when it has public routes. */
+/**
+ * The allow-list of every service: its declared callers, the gateway when it has public
+ * routes, and, when events travel directly (pushed over the internal transport), the
+ * publishers of the events it subscribes to.
+ */
 export function allowLists(app: AppDef, env: Environment): AllowList[] {
-  return sortedServices(app).map((s) => ({
-    service: s.name,
-    from: [...callersOf(app, s.name), ...(gatewayReaches(app, s) ? [GATEWAY] : [])].sort(),
-    metricsNamespace: env.metricsNamespace,
-  }));
+  return sortedServices(app).map((s) => {
+    const publishers = env.events.transport === 'direct' ? eventsOf(s).subscribes.map((e) => e.service) : [];
+    const from = new Set([...callersOf(app, s.name), ...publishers, ...(gatewayReaches(app, s) ? [GATEWAY] : [])]);
+    from.delete(s.name);
+    return { service: s.name, from: [...from].sort(), metricsNamespace: env.metricsNamespace };
+  });
 }
 
 /**
  * Network policies: deny every inbound connection in the namespace, then admit per service
- * exactly its declared callers, the gateway for public routes and the metrics scraper; the
+ * exactly its allow-list (see {@link allowLists}) and the metrics scraper; the
  * gateway admits anyone (the Ingress controller lives outside the namespace).
  */
 export function networkPolicies(app: AppDef, env: Environment): NetworkPolicy[] {
