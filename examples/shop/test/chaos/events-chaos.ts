@@ -89,7 +89,8 @@ function carrotCli(args: readonly string[]): { code: number | null; out: string 
 }
 
 export async function eventsChaos(options: ChaosOptions): Promise<void> {
-  const log = options.log ?? (() => {});
+  const started = Date.now();
+  const log = (line: string) => options.log?.(`${((Date.now() - started) / 1000).toFixed(1)}s ${line}`);
   const proxy = options.nats ? await natsProxy(new URL(options.nats)) : undefined;
   const faultFile = join(shopDir, '.carotene-chaos-fault-' + process.pid);
   const saved = { ...process.env };
@@ -103,6 +104,7 @@ export async function eventsChaos(options: ChaosOptions): Promise<void> {
   try {
     shop = await startShop();
     const running = shop;
+    log('shop ready');
     const api = async (method: string, path: string, body?: unknown, token?: string) => {
       const headers: Record<string, string> = {};
       if (body !== undefined) headers['content-type'] = 'application/json';
@@ -134,7 +136,7 @@ export async function eventsChaos(options: ChaosOptions): Promise<void> {
         await sleep(between(900, 2000));
         if (!placing) break;
         const victim = victims[between(0, victims.length)]!;
-        if ((killed.get(victim) ?? 0) >= 4) continue;
+        if ((killed.get(victim) ?? 0) >= 3) continue;
         killed.set(victim, (killed.get(victim) ?? 0) + 1);
         if (victim === 'nats') {
           log(`chaos: cut ${proxy!.cut()} NATS connections`);
@@ -171,7 +173,7 @@ export async function eventsChaos(options: ChaosOptions): Promise<void> {
             const card = i % 3 === 0 ? '4000000000000002' : '4242424242424242';
             await api('POST', `/api/orders/${String(created.body.id)}/checkout`, { card }, token).catch(() => undefined);
           }
-          await sleep(between(300, 1000));
+          await sleep(between(150, 600));
         }
       }),
     );
@@ -228,6 +230,7 @@ export async function eventsChaos(options: ChaosOptions): Promise<void> {
     }
 
     // a poison event: dead-lettered with its error, then replayed once the fault is fixed
+    log('poison phase');
     writeFileSync(faultFile, 'fail');
     let poisoned: string | undefined;
     for (let i = 0; i < 50 && !poisoned; i++) {
@@ -238,7 +241,7 @@ export async function eventsChaos(options: ChaosOptions): Promise<void> {
     assert.ok(poisoned, 'an order could be placed for the poison event');
     const dlq = () => carrotCli(['events', 'dlq', 'list', shopDir, '--data-dir', running.dataDir, '--service', 'notifications', '--json']);
     let dead: Row[] = [];
-    for (const until2 = Date.now() + 20_000; Date.now() < until2 && dead.length === 0; await sleep(300)) {
+    for (const until2 = Date.now() + 45_000; Date.now() < until2 && dead.length === 0; await sleep(300)) {
       const r = dlq();
       assert.equal(r.code, 0, r.out);
       dead = r.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Row);

@@ -22,7 +22,9 @@ export interface JetStreamOptions {
 }
 
 const NANOS_PER_MS = 1_000_000;
-const ACK_WAIT_MS = 30_000;
+// Short on purpose: a message pulled by a process that then died (SIGKILL leaves its pull
+// requests on the server) is redelivered after this long; storing a batch takes milliseconds.
+const ACK_WAIT_MS = 5_000;
 
 const token = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, '_');
 
