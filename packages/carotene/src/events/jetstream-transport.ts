@@ -25,6 +25,7 @@ const NANOS_PER_MS = 1_000_000;
 // Short on purpose: a message pulled by a process that then died (SIGKILL leaves its pull
 // requests on the server) is redelivered after this long; storing a batch takes milliseconds.
 const ACK_WAIT_MS = 5_000;
+const FETCH_EXPIRES_MS = 2_000;
 
 const token = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, '_');
 
@@ -43,7 +44,7 @@ export class JetStreamEventTransport implements EventTransport {
   #jsm: JetStreamManager | undefined;
   #closed = false;
   readonly #loops: Promise<void>[] = [];
-  readonly #stops: Array<() => void> = [];
+  readonly #stops = new Set<() => void>();
 
   constructor(options: JetStreamOptions) {
     this.#o = options;
@@ -118,34 +119,38 @@ export class JetStreamEventTransport implements EventTransport {
   }
 
   async #consume(durable: string, accept: AcceptEvents): Promise<void> {
+    const size = this.#o.batchSize ?? 256;
     let failures = 0;
     while (!this.#closed) {
       try {
         const consumer = await this.#js!.consumers.get(this.#stream, durable);
-        const messages = await consumer.consume({ max_messages: (this.#o.batchSize ?? 256) * 2 });
-        this.#stops.push(() => void messages.stop());
-        let buffer: JsMsg[] = [];
-        let scheduled = false;
-        let chain: Promise<void> = Promise.resolve();
-        const flush = () => {
-          scheduled = false;
-          const batch = buffer;
-          buffer = [];
-          if (batch.length > 0) chain = chain.then(() => this.#store(batch, accept));
-        };
-        for await (const m of messages) {
-          failures = 0;
-          buffer.push(m);
-          if (buffer.length >= (this.#o.batchSize ?? 256)) {
-            flush();
-            await chain;
-          } else if (!scheduled) {
-            scheduled = true;
-            setImmediate(flush);
+        while (!this.#closed) {
+          // short pull requests rather than one long-lived subscription: after a lost
+          // connection the next pull is at most FETCH_EXPIRES_MS away
+          const messages = await consumer.fetch({ max_messages: size, expires: FETCH_EXPIRES_MS });
+          const stop = () => void messages.stop();
+          this.#stops.add(stop);
+          let buffer: JsMsg[] = [];
+          let scheduled = false;
+          let chain: Promise<void> = Promise.resolve();
+          const flush = () => {
+            scheduled = false;
+            const batch = buffer;
+            buffer = [];
+            if (batch.length > 0) chain = chain.then(() => this.#store(batch, accept));
+          };
+          for await (const m of messages) {
+            buffer.push(m);
+            if (!scheduled) {
+              scheduled = true;
+              setImmediate(flush);
+            }
           }
+          this.#stops.delete(stop);
+          flush();
+          await chain;
+          failures = 0;
         }
-        flush();
-        await chain;
       } catch (err) {
         if (this.#closed) return;
         failures++;
