@@ -84,7 +84,7 @@ export function jetStreamDefinitions(app: AppDef, env: Environment): { streams: 
         deliver_policy: 'all',
         max_deliver: -1,
         max_ack_pending: 10_000,
-        ack_wait: 30_000_000_000,
+        ack_wait: 5_000_000_000, // as the transport's own: a killed consumer's messages come back in seconds
       });
     }
   }
