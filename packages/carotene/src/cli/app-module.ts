@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { AppDef } from '../declare/app.ts';
+import { loadApp as loadAppModule } from '../runtime/load-app.ts';
 import { CliError } from './command.ts';
 
 /** File names looked for in an app folder, in order. */
@@ -22,30 +22,11 @@ export function findAppFile(target: string): string {
   throw new CliError(`no app module in ${path}: expected ${APP_FILES.join(' or ')} with \`export default app({...})\``);
 }
 
-/** Imports the app module and checks that its default export is an `app({...})`. */
+/** Imports the app module (see the runtime's `loadApp`), as a CLI error when it is not an app. */
 export async function loadApp(file: string): Promise<AppDef> {
-  let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    return await loadAppModule(file);
   } catch (err) {
-    throw new CliError(`could not load ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new CliError((err as Error).message);
   }
-  if (!isAppDef(mod.default)) {
-    throw new CliError(`${file} must \`export default app({...})\`; its default export is ${describe(mod.default)}`);
-  }
-  return mod.default;
-}
-
-function isAppDef(value: unknown): value is AppDef {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Partial<AppDef>;
-  return v.kind === 'app' && typeof v.name === 'string' && Array.isArray(v.services);
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'missing';
-  if (value === null) return 'null';
-  const kind = (value as { kind?: unknown }).kind;
-  if (typeof kind === 'string') return `a ${kind} declaration, not an app`;
-  return `a ${typeof value}, not an app`;
 }

@@ -1,8 +1,6 @@
 // Entry of the gateway process, as `carrot dev` (or a container) starts it.
-import { readFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
 import type { AppDef } from '../declare/app.ts';
-import { platformError } from '../errors.ts';
+import { loadApp, readRegistry } from '../runtime/load-app.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import { ENV, readProcessEnv, tlsOf, type ProcessEnv } from '../runtime/process-env.ts';
 import { watchCredentials, type CredentialSource } from '../security/credentials.ts';
@@ -18,34 +16,6 @@ let log: Logger = createLogger('gateway');
 function fatal(message: string, err?: unknown): never {
   log.fatal({ err, code: (err as { code?: unknown } | undefined)?.code }, message);
   process.exit(1);
-}
-
-async function loadApp(file: string): Promise<AppDef> {
-  let mod: { default?: unknown };
-  try {
-    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
-  } catch (err) {
-    throw platformError('INVALID_CONFIG', `could not load the app module ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  const app = mod.default as Partial<AppDef> | undefined;
-  if (app?.kind !== 'app' || !Array.isArray(app.services)) {
-    throw platformError('INVALID_CONFIG', `${file} must 'export default app({...})'`);
-  }
-  return app as AppDef;
-}
-
-async function readRegistry(file: string): Promise<Registry> {
-  let body: unknown;
-  try {
-    body = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw platformError('INVALID_CONFIG', `could not read the registry ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  const services = (body as { services?: unknown } | null)?.services;
-  if (typeof services !== 'object' || services === null) {
-    throw platformError('INVALID_CONFIG', `registry ${file} has no 'services' object (it is written by 'carrot dev')`);
-  }
-  return body as Registry;
 }
 
 function listenFailure(err: unknown, host: string, port: number): string {

@@ -1,13 +1,12 @@
 // Entry of a process that runs several services (a group, or the whole app as a monolith),
 // as `carrot dev --monolith` / `--group` (or a container) starts it. The members come from
 // CAROTENE_SERVICES; everything else is the same environment as one service's process.
-import { readFileSync } from 'node:fs';
 import { watchCredentials } from '../security/credentials.ts';
 import { HttpTransport } from '../transport/http-transport.ts';
-import type { Registry } from '../transport/transport.ts';
 import { GROUP_ENV, readGroupEnv } from './group-env.ts';
 import { startGroupHost } from './group-host.ts';
-import { loadApp } from './load-app.ts';
+import { loadApp, readRegistry } from './load-app.ts';
+import { stopOnSignals } from './stop-on-signals.ts';
 import { createLogger } from './logger.ts';
 import { readProcessEnv, sqliteFile, tlsOf } from './process-env.ts';
 
@@ -18,7 +17,7 @@ try {
   const members = readGroupEnv();
   if (!members) throw new Error(`${GROUP_ENV.services} is not set: this entry runs a group of services`);
   const app = await loadApp(env.appFile);
-  const registry = JSON.parse(readFileSync(env.registryFile, 'utf8')) as Registry;
+  const registry = await readRegistry(env.registryFile);
   // each member keeps its own identity: its own certificate on its listener and on its calls out
   const credentials = new Map(
     members.map((m) => {
@@ -50,21 +49,7 @@ try {
     },
   });
   log.info({ services: members.map((m) => m.service) }, 'group running');
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    group.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  stopOnSignals(log, () => group.close());
 } catch (err) {
   const e = err as { code?: string; message?: string };
   log.fatal({ code: e.code, err }, `${env.service} failed to start: ${e.message ?? String(err)}`);

@@ -1,6 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import type { AppDef } from '../declare/app.ts';
 import { platformError } from '../errors.ts';
+import type { Registry } from '../transport/transport.ts';
 
 /** Imports an app module and checks that its default export is `app({...})`. */
 export async function loadApp(file: string): Promise<AppDef> {
@@ -10,7 +12,37 @@ export async function loadApp(file: string): Promise<AppDef> {
   } catch (err) {
     throw platformError('INVALID_CONFIG', `could not load the app module ${file}: ${(err as Error).message}`, { cause: err });
   }
-  const app = mod.default as Partial<AppDef> | undefined;
-  if (!app || app.kind !== 'app') throw platformError('INVALID_CONFIG', `${file} must export default app({...})`);
-  return app as AppDef;
+  if (!isAppDef(mod.default)) {
+    throw platformError('INVALID_CONFIG', `${file} must \`export default app({...})\`; its default export is ${describe(mod.default)}`);
+  }
+  return mod.default;
+}
+
+/** Reads the registry `carrot dev` writes: where every service of the app listens. */
+export async function readRegistry(file: string): Promise<Registry> {
+  let body: unknown;
+  try {
+    body = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw platformError('INVALID_CONFIG', `could not read the registry ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  const services = (body as { services?: unknown } | null)?.services;
+  if (typeof services !== 'object' || services === null) {
+    throw platformError('INVALID_CONFIG', `registry ${file} has no 'services' object (it is written by 'carrot dev')`);
+  }
+  return body as Registry;
+}
+
+function isAppDef(value: unknown): value is AppDef {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Partial<AppDef>;
+  return v.kind === 'app' && typeof v.name === 'string' && Array.isArray(v.services);
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'null';
+  const kind = (value as { kind?: unknown }).kind;
+  if (typeof kind === 'string') return `a ${kind} declaration, not an app`;
+  return `a ${typeof value}, not an app`;
 }
