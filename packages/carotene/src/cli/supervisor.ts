@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import type { TlsFiles } from '../security/credentials.ts';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Backoff, type BackoffOptions } from './backoff.ts';
@@ -7,21 +6,11 @@ import { formatErrorLine, parseErrorLine, type ChildLogError } from './child-out
 import { tailLines } from './log-tail.ts';
 import { describeProbe, probe } from './readiness.ts';
 import { formatReadyTable, type ReadyRow } from './ready-table.ts';
-import { ChildRun, type ExitInfo } from './child-run.ts';
+import { ChildRun, type ExitInfo, type RunSpec } from './child-run.ts';
 
-/** One process to keep running. */
-export interface ProcessSpec {
+/** One process to keep running: how to run it, and how to name it. */
+export interface ProcessSpec extends RunSpec {
   readonly name: string;
-  readonly command: string;
-  readonly args: readonly string[];
-  /** The child's whole environment (nothing is inherited implicitly). */
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** Answers 200 when the process is ready to serve. */
-  readonly readyUrl: string;
-  /** Client certificate for an `https:` readyUrl (a service's mutual-TLS listener). */
-  readonly readyTls?: TlsFiles;
-  /** stdout and stderr are appended here. */
-  readonly logFile: string;
   /** Shown in the table; defaults to the origin of `readyUrl`. */
   readonly url?: string;
   /**
