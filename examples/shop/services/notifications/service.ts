@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
-import { handler, implement, subscriber } from 'carotene';
+import { handler, implement, subscriber, type RowOf } from 'carotene';
 import { OrderConfirmed, OrderFailed, OrderPlaced } from '../orders/events.ts';
 import { Notifications } from './contract.ts';
 import { migrations } from './migrations.ts';
 import { NotificationTable } from './tables.ts';
+
+type NotificationRow = RowOf<typeof NotificationTable>;
 
 const cents = (n: number) => `${(n / 100).toFixed(2)}`;
 const writes = { updates: [NotificationTable] } as const;
@@ -18,6 +20,32 @@ function injectedFault(): void {
   if (file && existsSync(file)) throw new Error(`notifications are failing on purpose (${file} exists)`);
 }
 
+/** The part of `ctx` a notification needs: write access to its own table. */
+interface NotifyContext {
+  readonly store: { readonly notifications: { insert(row: NotificationRow): Promise<unknown> } };
+}
+
+/**
+ * Records one notification per event, keyed by the event id: the inbox already runs each
+ * event once, and the key keeps it so.
+ */
+async function notify(
+  ctx: NotifyContext,
+  event: { id: string; time: string; userId: string; orderId: string },
+  kind: NotificationRow['kind'],
+  what: string,
+): Promise<void> {
+  injectedFault();
+  await ctx.store.notifications.insert({
+    id: event.id,
+    userId: event.userId,
+    orderId: event.orderId,
+    kind,
+    message: `Order ${event.orderId} ${what}`,
+    createdAt: event.time,
+  });
+}
+
 /**
  * Tells users what happened to their orders. It owns its database and learns everything
  * from the orders service's events; nothing calls it but the gateway.
@@ -28,40 +56,13 @@ export default implement(Notifications, {
   migrations,
 })
   .subscriptions({
-    // keyed by the event id: the inbox already runs each event once, and this keeps it so
-    OrderPlaced: subscriber(writes, async ({ id, time, data }, ctx) => {
-      injectedFault();
-      await ctx.store.notifications.insert({
-        id,
-        userId: data.userId,
-        orderId: data.orderId,
-        kind: 'ORDER_PLACED',
-        message: `Order ${data.orderId} placed: ${data.items.length} line(s), ${cents(data.total)}`,
-        createdAt: time,
-      });
-    }),
-    OrderConfirmed: subscriber(writes, async ({ id, time, data }, ctx) => {
-      injectedFault();
-      await ctx.store.notifications.insert({
-        id,
-        userId: data.userId,
-        orderId: data.orderId,
-        kind: 'ORDER_CONFIRMED',
-        message: `Order ${data.orderId} confirmed: ${cents(data.total)} charged`,
-        createdAt: time,
-      });
-    }),
-    OrderFailed: subscriber(writes, async ({ id, time, data }, ctx) => {
-      injectedFault();
-      await ctx.store.notifications.insert({
-        id,
-        userId: data.userId,
-        orderId: data.orderId,
-        kind: 'ORDER_FAILED',
-        message: `Order ${data.orderId} failed: ${data.reason}`,
-        createdAt: time,
-      });
-    }),
+    OrderPlaced: subscriber(writes, ({ id, time, data }, ctx) =>
+      notify(ctx, { id, time, ...data }, 'ORDER_PLACED', `placed: ${data.items.length} line(s), ${cents(data.total)}`),
+    ),
+    OrderConfirmed: subscriber(writes, ({ id, time, data }, ctx) =>
+      notify(ctx, { id, time, ...data }, 'ORDER_CONFIRMED', `confirmed: ${cents(data.total)} charged`),
+    ),
+    OrderFailed: subscriber(writes, ({ id, time, data }, ctx) => notify(ctx, { id, time, ...data }, 'ORDER_FAILED', `failed: ${data.reason}`)),
   })
   .handlers({
     listNotifications: handler(

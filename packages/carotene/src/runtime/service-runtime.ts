@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { RpcDef } from '../declare/contract.ts';
 import type { EventDef, EventMessage } from '../declare/event.ts';
+import type { Permissions } from '../declare/handler.ts';
 import type { ServiceDef } from '../declare/service.ts';
 import { CaroteneError, isCaroteneError, platformError } from '../errors.ts';
 import type { StoreDriver } from '../store/driver.ts';
@@ -65,48 +66,35 @@ export class ServiceRuntime {
     this.def = def;
     this.#log = log;
     this.#authorizeCaller = options.authorizeCaller;
-    for (const [fn, h] of Object.entries(def.handlers)) {
-      const rpc = def.contract.functions[fn]!;
-      const owner = `${def.name}.${fn}`;
-      const perms = { reads: h.permissions.reads ?? [], updates: h.permissions.updates ?? [] };
-      const binding: HandlerBinding = {
+    // handlers and subscribers get their ctx the same way: from their declared permissions
+    const bind = (owner: string, fn: string, p: Permissions, errors: HandlerBinding['errors'], logFields: object): HandlerBinding => {
+      const perms = { reads: p.reads ?? [], updates: p.updates ?? [] };
+      return {
         service: def.name,
         fn,
         owner,
-        errors: rpc.errors,
-        calls: h.permissions.calls ?? [],
+        errors,
+        calls: p.calls ?? [],
         db: store.db,
         store: createStoreAccess(store.db, def.stores, perms, owner, store.kind),
         storeIn: (trx) => createStoreAccess(trx, def.stores, perms, owner, store.kind),
         transport,
         config,
-        log: log.child({ handler: fn }),
-        publishes: h.permissions.publishes ?? [],
+        log: log.child(logFields),
+        publishes: p.publishes ?? [],
         events,
       };
+    };
+    for (const [fn, h] of Object.entries(def.handlers)) {
+      const rpc = def.contract.functions[fn]!;
+      const binding = bind(`${def.name}.${fn}`, fn, h.permissions, rpc.errors, { handler: fn });
       const p = h.permissions;
       const needsUser = p.auth === 'required' || (p.roles?.length ?? 0) > 0 ? (p.roles ?? []) : undefined;
       this.#handlers.set(fn, { rpc, needsUser, run: h.run as BoundHandler['run'], binding });
     }
     for (const event of def.subscribes) {
       const sub = def.subscribers[event.type]!;
-      const owner = `${def.name}.on(${event.type})`;
-      const perms = { reads: sub.permissions.reads ?? [], updates: sub.permissions.updates ?? [] };
-      const binding: HandlerBinding = {
-        service: def.name,
-        fn: `on(${event.type})`,
-        owner,
-        errors: {},
-        calls: sub.permissions.calls ?? [],
-        db: store.db,
-        store: createStoreAccess(store.db, def.stores, perms, owner, store.kind),
-        storeIn: (trx) => createStoreAccess(trx, def.stores, perms, owner, store.kind),
-        transport,
-        config,
-        log: log.child({ subscriber: event.type }),
-        publishes: sub.permissions.publishes ?? [],
-        events,
-      };
+      const binding = bind(`${def.name}.on(${event.type})`, `on(${event.type})`, sub.permissions, {}, { subscriber: event.type });
       this.#subscribers.set(event.type, { event, run: sub.run as BoundSubscriber['run'], binding });
     }
     this.fullStore = fullAccess(store.db, def.stores, `${def.name}.onStart`, store.kind);

@@ -1,30 +1,19 @@
-import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, test } from 'node:test';
+import { after } from 'node:test';
 import { sql } from 'kysely';
-import { openStore, type StoreDriver } from '../../src/store/driver.ts';
+import { openStore } from '../../src/store/driver.ts';
 import { Cluster } from './cluster.ts';
 import { eventsApp } from './fixture.ts';
 import { eventsSuite } from './events-suite.ts';
 import { natsUrl, natsReachable } from './nats.ts';
+import { connectAdmin, databaseUrl, missingServer } from '../support/postgres.ts';
 
-const adminUrl = process.env.CAROTENE_TEST_PG_URL ?? 'postgres://root@127.0.0.1:5432/test';
+const connected = await connectAdmin();
 
-let admin: StoreDriver | undefined;
-let unreachable: string | undefined;
-try {
-  admin = await openStore({ url: adminUrl });
-} catch (err) {
-  unreachable = (err as Error).message;
-}
-
-if (admin === undefined) {
-  test('events on postgres', (t) => {
-    if (process.env.CI === 'true') assert.fail(`CI=true but PostgreSQL is not reachable: ${unreachable}`);
-    t.skip(`PostgreSQL not reachable: ${unreachable}`);
-  });
+if ('unreachable' in connected) {
+  missingServer('events on postgres', `PostgreSQL not reachable: ${connected.unreachable}`);
 } else {
-  const server = admin;
+  const server = connected.admin;
   const created: string[] = [];
   after(async () => {
     for (const db of created) await sql`drop database if exists ${sql.id(db)} with (force)`.execute(server.db);
@@ -41,9 +30,8 @@ if (admin === undefined) {
       await sql`create database ${sql.id(database)}`.execute(server.db);
       created.push(database);
     }
-    const url = new URL(adminUrl);
-    url.pathname = `/${database}`;
-    return { store: await openStore({ url: url.href }), url: url.href };
+    const url = databaseUrl(database);
+    return { store: await openStore({ url }), url };
   };
   eventsSuite('direct delivery, PostgreSQL', async () => new Cluster(eventsApp('events-test'), { transport: 'direct' }, opener()));
 
@@ -53,9 +41,6 @@ if (admin === undefined) {
       new Cluster(eventsApp(`events-${randomBytes(4).toString('hex')}`), { transport: 'nats', url: natsUrl }, opener()),
     );
   } else {
-    test('events through JetStream on postgres', (t) => {
-      if (process.env.CI === 'true') assert.fail(`CI=true but ${nats}`);
-      t.skip(nats);
-    });
+    missingServer('events through JetStream on postgres', nats);
   }
 }

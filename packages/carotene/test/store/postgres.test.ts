@@ -4,37 +4,23 @@ import { after, test } from 'node:test';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { isCaroteneError } from '../../src/errors.ts';
-import { openStore, type StoreDriver } from '../../src/store/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import { connectAdmin, databaseUrl, missingServer } from '../support/postgres.ts';
 import { storeSuite } from './store-suite.ts';
 
-// the server's own database for the run's housekeeping; each run gets a fresh database
-// beside it, as each service gets its own in production
-const adminUrl = process.env.CAROTENE_TEST_PG_URL ?? 'postgres://root@127.0.0.1:5432/test';
+const server = await connectAdmin();
 
-let admin: StoreDriver | undefined;
-let unreachable: string | undefined;
-try {
-  admin = await openStore({ url: adminUrl });
-} catch (err) {
-  unreachable = (err as Error).message;
-}
-
-if (admin === undefined) {
-  test('store on postgres', (t) => {
-    // CI promises a PostgreSQL: its absence is a failure there, and a visible skip elsewhere
-    if (process.env.CI === 'true') assert.fail(`CI=true but ${unreachable}`);
-    t.skip(unreachable);
-  });
+if ('unreachable' in server) {
+  missingServer('store on postgres', server.unreachable);
 } else {
-  const server = admin;
+  const { admin } = server;
   const database = `carotene_test_${randomBytes(6).toString('hex')}`;
-  await sql`create database ${sql.id(database)}`.execute(server.db);
+  await sql`create database ${sql.id(database)}`.execute(admin.db);
   after(async () => {
-    await sql`drop database if exists ${sql.id(database)} with (force)`.execute(server.db);
-    await server.close();
+    await sql`drop database if exists ${sql.id(database)} with (force)`.execute(admin.db);
+    await admin.close();
   });
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
+  const url = new URL(databaseUrl(database));
 
   storeSuite('postgres', () => openStore({ url: url.href }));
 
