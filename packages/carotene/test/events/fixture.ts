@@ -33,18 +33,19 @@ export const shopfront = implement(Shopfront, { stores: [Orders], publishes: [Pl
 });
 
 const Seen = table('seen', { key: 'id', schema: z.object({ id: z.string(), orderId: z.string(), seq: z.number().int(), at: z.number().int() }) });
-const Totals = table('totals', { key: 'orderId', schema: z.object({ orderId: z.string(), qty: z.number().int() }) });
+/** `seqs` lists the events of a key in the order their transactions committed. */
+const Totals = table('totals', { key: 'orderId', schema: z.object({ orderId: z.string(), qty: z.number().int(), seqs: z.string() }) });
 const createSeen = {
   '0001': {
     async up(db: import('kysely').Kysely<never>) {
       await db.schema.createTable('seen').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('orderId', 'text').addColumn('seq', 'integer').addColumn('at', 'bigint').execute();
-      await db.schema.createTable('totals').addColumn('orderId', 'text', (c) => c.primaryKey()).addColumn('qty', 'integer').execute();
+      await db.schema.createTable('totals').addColumn('orderId', 'text', (c) => c.primaryKey()).addColumn('qty', 'integer').addColumn('seqs', 'text').execute();
     },
   },
 };
 
 /** Behaviour the tests switch at run time (`failTimes` is keyed `<service>:<seq>`). */
-export const behaviour = { failTimes: new Map<string, number>(), poison: new Set<number>(), order: [] as string[] };
+export const behaviour = { failTimes: new Map<string, number>(), poison: new Set<number>() };
 
 const Nothing = (name: string) => contract(name, { ping: rpc({ input: z.object({}), output: z.null() }) });
 
@@ -60,9 +61,8 @@ function subscriberService(name: string) {
         if (behaviour.poison.has(e.data.seq)) throw new Error(`poison ${e.data.seq}`);
         await ctx.store.seen.insert({ id: `${e.id}`, orderId: e.data.orderId, seq: e.data.seq, at: Date.now() });
         const t = await ctx.store.totals.get(e.data.orderId);
-        if (t) await ctx.store.totals.update(e.data.orderId, { qty: t.qty + e.data.qty });
-        else await ctx.store.totals.insert({ orderId: e.data.orderId, qty: e.data.qty });
-        if (name === 'sub-a') behaviour.order.push(`${e.key}:${e.data.seq}`);
+        if (t) await ctx.store.totals.update(e.data.orderId, { qty: t.qty + e.data.qty, seqs: `${t.seqs},${e.data.seq}` });
+        else await ctx.store.totals.insert({ orderId: e.data.orderId, qty: e.data.qty, seqs: String(e.data.seq) });
       }),
     })
     .handlers({ ping: handler({}, () => null) });
