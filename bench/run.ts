@@ -12,10 +12,11 @@ import { gateway } from './scenarios/gateway.ts';
 import { rpc } from './scenarios/rpc.ts';
 import { shop } from './scenarios/shop.ts';
 import { startup } from './scenarios/startup.ts';
+import { tracing } from './scenarios/tracing.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const docFile = join(root, 'docs', 'benchmarks.md');
-const SCENARIOS: readonly Scenario[] = [rpc, gateway, shop, startup];
+const SCENARIOS: readonly Scenario[] = [rpc, gateway, shop, startup, tracing];
 /** Standalone benches other parts of Carotene keep (they write their own sections). */
 const EXTERNAL_TIMEOUT_MS = 90_000;
 /** The whole suite stays under ten minutes: standalone benches get what is left of this. */

@@ -27,11 +27,14 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Runs `carrot dev examples/shop` on a free gateway port and a fresh data folder. */
-export async function startShop(extraArgs: readonly string[] = [], timeoutMs = 60_000): Promise<RunningShop> {
+/** The `carrot` command line of this checkout. */
+export const CARROT = carrot;
+
+/** Runs `carrot dev <app>` (default: examples/shop) on a free gateway port and a fresh data folder. */
+export async function startShop(extraArgs: readonly string[] = [], timeoutMs = 60_000, app = shopDir): Promise<RunningShop> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'carotene-shop-'));
-  const child: ChildProcess = spawn(process.execPath, [carrot, 'dev', shopDir, '--port', String(port), '--data-dir', dataDir, ...extraArgs], {
+  const child: ChildProcess = spawn(process.execPath, [carrot, 'dev', app, '--port', String(port), '--data-dir', dataDir, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
   });

@@ -35,6 +35,8 @@ export const ERROR_CATALOG = {
   UNKNOWN_FUNCTION: 404,
   /** Body larger than the limit. */
   PAYLOAD_TOO_LARGE: 413,
+  /** A body in a format the endpoint does not read (e.g. OTLP protobuf where JSON is expected). */
+  UNSUPPORTED_MEDIA_TYPE: 415,
   /** A write broke a uniqueness rule of the store (e.g. a second row with the same key). */
   CONFLICT: 409,
   /** A handler produced output that does not match its contract. */
@@ -55,6 +57,10 @@ export const ERROR_CATALOG = {
   INVALID_EVENT: 500,
   /** `ctx.publish` was called outside `ctx.transaction`, where it cannot commit with the handler's writes. */
   NO_TRANSACTION: 500,
+  /** A saga step failed for good (`ctx.fail`): the saga compensates the steps before it. */
+  SAGA_STEP_FAILED: 422,
+  /** A handler asked for a saga instance that does not exist. */
+  SAGA_NOT_FOUND: 404,
 } as const;
 
 export type CarotenePlatformCode = keyof typeof ERROR_CATALOG;

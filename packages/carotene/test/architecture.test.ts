@@ -14,13 +14,17 @@ const ALLOWED: Record<string, readonly string[]> = {
   declare: ['errors.ts'],
   store: ['declare', 'errors.ts'],
   security: ['errors.ts'],
-  transport: ['declare', 'errors.ts', 'security'],
-  events: ['declare', 'errors.ts', 'store', 'transport'],
-  runtime: ['declare', 'errors.ts', 'events', 'security', 'store', 'transport'],
+  resilience: ['declare', 'errors.ts'],
+  telemetry: ['declare', 'errors.ts', 'resilience'],
+  transport: ['declare', 'errors.ts', 'resilience', 'security', 'telemetry'],
+  events: ['declare', 'errors.ts', 'store', 'telemetry', 'transport'],
+  sagas: ['declare', 'errors.ts', 'events', 'store', 'telemetry', 'transport'],
+  runtime: ['declare', 'errors.ts', 'events', 'resilience', 'sagas', 'security', 'store', 'telemetry', 'transport'],
   testing: ['declare', 'errors.ts', 'events', 'runtime', 'store', 'transport'],
-  gateway: ['declare', 'errors.ts', 'runtime', 'security', 'transport'],
+  gateway: ['declare', 'errors.ts', 'resilience', 'runtime', 'security', 'telemetry', 'transport'],
   build: ['declare', 'errors.ts', 'runtime', 'security'],
-  cli: ['build', 'declare', 'errors.ts', 'events', 'runtime', 'security', 'store', 'transport'],
+  dashboard: ['build', 'declare', 'errors.ts', 'events', 'runtime', 'sagas', 'security', 'store', 'transport'],
+  cli: ['build', 'dashboard', 'declare', 'errors.ts', 'events', 'resilience', 'runtime', 'sagas', 'security', 'store', 'transport'],
 };
 
 const src = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');

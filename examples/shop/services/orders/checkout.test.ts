@@ -3,7 +3,7 @@ import { afterEach, test } from 'node:test';
 import { testService, type Mocks } from 'carotene/testing';
 import type { Catalog } from '../catalog/contract.ts';
 import type { Payments } from '../payments/contract.ts';
-import { paymentKey } from './checkout.ts';
+import { paymentKey } from './checkout-saga.ts';
 import orders from './service.ts';
 
 const ann = { auth: { sub: 'usr_ann', roles: [], claims: {} } };
@@ -39,6 +39,8 @@ test('checkout reserves the stock, charges the total and confirms the order', as
   t = await start();
   assert.deepEqual(await t.call.checkout({ id: 'ord_1', card: CARD }, ann), { id: 'ord_1', status: 'CONFIRMED' });
   assert.deepEqual(called(), ['catalog.reserveStock', 'payments.charge']);
+  // every step call carries the saga's idempotency key for that step
+  assert.deepEqual(t.calls.map((c) => c.meta.idempotencyKey), ['checkout/ord_1/reserve', 'checkout/ord_1/charge']);
   assert.deepEqual(t.calls[0]!.input, { orderId: 'ord_1', items: [{ productId: 'p_001', qty: 2 }, { productId: 'p_002', qty: 1 }] });
   assert.deepEqual(t.calls[1]!.input, { key: paymentKey('ord_1'), orderId: 'ord_1', amount: 5570, card: CARD });
   assert.deepEqual(await statusOf('ord_1'), { status: 'CONFIRMED', reason: null });
@@ -61,6 +63,7 @@ test('a declined card fails the order and releases its stock', async () => {
   });
   assert.deepEqual(called(), ['catalog.reserveStock', 'payments.charge', 'catalog.releaseStock']);
   assert.deepEqual(t.calls[2]!.input, { orderId: 'ord_1' });
+  assert.equal(t.calls[2]!.meta.idempotencyKey, 'checkout/ord_1/reserve/compensate');
   assert.deepEqual(await statusOf('ord_1'), { status: 'FAILED', reason: 'card declined' });
   assert.equal((await t.call.getOrder({ id: 'ord_1' }, ann)).reason, 'card declined');
   assert.deepEqual(await t.published(), [{ type: 'orders.OrderFailed', key: 'ord_1', data: { orderId: 'ord_1', userId: 'usr_ann', reason: 'card declined' } }]);
@@ -76,33 +79,38 @@ test('out of stock fails the order without charging', async () => {
   assert.deepEqual(await statusOf('ord_1'), { status: 'FAILED', reason: 'out of stock' });
 });
 
-test('payments failing fails the order, refunds whatever may have gone through and releases the stock', async () => {
+test('payments failing for a while: the charge is retried with the same key and the order confirmed', async () => {
+  let failures = 0;
   t = await start({
     ...happy,
-    payments: { ...happy.payments, charge: () => { throw new Error('connection reset'); } },
+    payments: {
+      ...happy.payments,
+      charge: () => {
+        if (++failures <= 2) throw new Error('connection reset');
+        return { paymentId: 'pay_1', status: 'CHARGED' };
+      },
+    },
   });
-  assert.deepEqual(await t.call.checkout({ id: 'ord_1', card: CARD }, ann), { id: 'ord_1', status: 'FAILED', reason: 'payment unavailable' });
-  assert.deepEqual(called(), ['catalog.reserveStock', 'payments.charge', 'payments.refund', 'catalog.releaseStock']);
-  assert.deepEqual(t.calls[2]!.input, { key: paymentKey('ord_1') });
+  assert.deepEqual(await t.call.checkout({ id: 'ord_1', card: CARD }, ann), { id: 'ord_1', status: 'CONFIRMED' });
+  assert.deepEqual(called(), ['catalog.reserveStock', 'payments.charge', 'payments.charge', 'payments.charge']);
+  assert.deepEqual(new Set(t.calls.slice(1).map((c) => c.meta.idempotencyKey)), new Set(['checkout/ord_1/charge']));
 });
 
-test('the catalog being unreachable leaves the order PENDING, so checkout can be retried', async () => {
-  let up = false;
+test('the catalog being unreachable for a while: the reservation is retried and the order confirmed', async () => {
+  let down = 2;
   t = await start({
     ...happy,
     catalog: {
       ...happy.catalog,
       reserveStock: () => {
-        if (!up) throw new Error('connection refused');
+        if (down-- > 0) throw new Error('connection refused');
         return { reserved: true };
       },
     },
   });
-  await assert.rejects(t.call.checkout({ id: 'ord_1', card: CARD }, ann));
-  assert.deepEqual(await statusOf('ord_1'), { status: 'PENDING', reason: null });
-  assert.deepEqual(await t.published(), [], 'an unsettled order announces nothing');
-  up = true;
   assert.equal((await t.call.checkout({ id: 'ord_1', card: CARD }, ann)).status, 'CONFIRMED');
+  assert.deepEqual(called(), ['catalog.reserveStock', 'catalog.reserveStock', 'catalog.reserveStock', 'payments.charge']);
+  assert.deepEqual(await t.published(), [{ type: 'orders.OrderConfirmed', key: 'ord_1', data: { orderId: 'ord_1', userId: 'usr_ann', total: 5570, items: [{ productId: 'p_001', qty: 2 }, { productId: 'p_002', qty: 1 }] } }]);
 });
 
 test('a settled order cannot be checked out again', async () => {

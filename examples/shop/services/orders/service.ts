@@ -3,6 +3,7 @@ import { handler, implement } from 'carotene';
 import { Catalog } from '../catalog/contract.ts';
 import { Payments } from '../payments/contract.ts';
 import { checkout, checkoutPermissions } from './checkout.ts';
+import { CheckoutSaga } from './checkout-saga.ts';
 import { MAX_TOTAL, Orders } from './contract.ts';
 import { OrderConfirmed, OrderFailed, OrderPlaced } from './events.ts';
 import { migrations } from './migrations.ts';
@@ -12,6 +13,7 @@ export default implement(Orders, {
   stores: [OrderTable, OrderItemTable],
   integrations: [Catalog, Payments],
   publishes: [OrderPlaced, OrderConfirmed, OrderFailed],
+  sagas: [CheckoutSaga],
   migrations,
 }).handlers({
   createOrder: handler(

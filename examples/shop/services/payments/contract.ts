@@ -24,11 +24,14 @@ export const Payments = contract('payments', {
     errors: { KEY_REUSED: 422 },
     idempotent: true,
   }),
-  /** Gives a charge back. Refunding a declined charge changes nothing and says so. */
+  /**
+   * Gives a charge back. Refunding a declined charge changes nothing and says so. Refunding a
+   * key no charge has used yet voids it: a charge that arrives late with it is refused
+   * (KEY_REUSED), so an undone payment cannot happen after its undo.
+   */
   refund: rpc({
     input: z.object({ key: Key }),
-    output: z.object({ status: z.enum(['REFUNDED', 'DECLINED']) }),
-    errors: { NOT_FOUND: 404 },
+    output: z.object({ status: z.enum(['REFUNDED', 'DECLINED', 'VOIDED']) }),
     idempotent: true,
   }),
 });

@@ -60,9 +60,12 @@ test('refund gives a charge back once; a replayed charge still answers its first
   assert.equal((await t.store.payments.get('k1'))?.status, 'REFUNDED');
 });
 
-test('refund of a declined charge changes nothing; of an unknown key, NOT_FOUND', async () => {
+test('refund of a declined charge changes nothing; of an unknown key, voids it against a late charge', async () => {
   await t.call.charge({ key: 'k1', orderId: 'ord_1', amount: 2490, card: DECLINED_CARD });
   assert.deepEqual(await t.call.refund({ key: 'k1' }), { status: 'DECLINED' });
   assert.equal((await t.store.payments.get('k1'))?.status, 'DECLINED');
-  await assert.rejects(t.call.refund({ key: 'nope' }), { code: 'NOT_FOUND', status: 404 });
+  assert.deepEqual(await t.call.refund({ key: 'nope' }), { status: 'VOIDED' });
+  assert.deepEqual(await t.call.refund({ key: 'nope' }), { status: 'VOIDED' });
+  await assert.rejects(t.call.charge({ key: 'nope', orderId: 'ord_9', amount: 100, card: '4242424242424242' }), { code: 'KEY_REUSED' });
+  assert.equal((await t.store.payments.find({ orderId: 'ord_9' })).length, 0, 'the late charge took nothing');
 });

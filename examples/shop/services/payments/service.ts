@@ -18,6 +18,7 @@ export default implement(Payments, {
 }).handlers({
   charge: handler({ updates: [PaymentTable] }, async ({ key, orderId, amount, card }, ctx) => {
     const replay = (row: PaymentRow) => {
+      if (row.status === 'VOIDED') throw ctx.reject('KEY_REUSED', `Key '${key}' was voided by a refund before any charge with it arrived`);
       // A key names one payment; the same key for another order or amount is a caller bug.
       if (row.orderId !== orderId || row.amount !== amount) {
         throw ctx.reject('KEY_REUSED', `Key '${key}' was already used for a different payment (order ${row.orderId}, ${row.amount} cents)`);
@@ -48,7 +49,11 @@ export default implement(Payments, {
   refund: handler({ updates: [PaymentTable] }, async ({ key }, ctx) => {
     await ctx.store.payments.modify().set({ status: 'REFUNDED' }).where('key', '=', key).where('status', '=', 'CHARGED').execute();
     const row = await ctx.store.payments.get(key);
-    if (!row) throw ctx.reject('NOT_FOUND', `No payment with key '${key}'`);
-    return { status: row.status === 'DECLINED' ? 'DECLINED' : 'REFUNDED' };
+    if (!row) {
+      // No charge yet, but one may still be on its way (sent before the caller gave up): void the key.
+      await ctx.store.payments.insert({ key, id: `void_${randomUUID()}`, orderId: '', amount: 0, status: 'VOIDED', createdAt: new Date().toISOString() });
+      return { status: 'VOIDED' };
+    }
+    return { status: row.status === 'DECLINED' ? 'DECLINED' : row.status === 'VOIDED' ? 'VOIDED' : 'REFUNDED' };
   }),
 });

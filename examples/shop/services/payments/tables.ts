@@ -10,7 +10,8 @@ export const PaymentTable = table('payments', {
     orderId: z.string(),
     /** Cents. */
     amount: z.number().int(),
-    status: z.enum(['CHARGED', 'DECLINED', 'REFUNDED']),
+    /** VOIDED: refunded before any charge came; the key can no longer charge. */
+    status: z.enum(['CHARGED', 'DECLINED', 'REFUNDED', 'VOIDED']),
     createdAt: z.string(),
   }),
 });

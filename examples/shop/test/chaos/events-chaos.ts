@@ -6,12 +6,13 @@
 // replayed with `carrot events dlq replay` once the fault is gone.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { startShop, type RunningShop } from '../shop-process.ts';
+import { servicePid as pidOf } from '../../../../packages/carotene/test/support/service-pid.ts';
 
 const shopDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const carrot = join(shopDir, '..', '..', 'packages', 'carotene', 'bin', 'carrot.js');
@@ -29,19 +30,6 @@ type Row = Record<string, unknown>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const between = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
 
-/** The pid of one service process of this run, found by the environment carrot dev gave it. */
-function pidOf(service: string, dataDir: string): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
-      if (env.includes(`CAROTENE_SERVICE=${service}`) && env.includes(`CAROTENE_DATA_DIR=${dataDir}`)) return Number(entry);
-    } catch {
-      // gone, or not ours
-    }
-  }
-  return undefined;
-}
 
 /** A TCP proxy in front of NATS whose connections can all be cut at once. */
 async function natsProxy(target: URL): Promise<{ url: string; cut(): number; close(): Promise<void> }> {

@@ -2,10 +2,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppDef } from '../declare/app.ts';
 import { ENV, sqliteFile, toEnv } from '../runtime/process-env.ts';
-import type { Registry } from '../transport/transport.ts';
+import type { Registry, ServiceAddress } from '../transport/transport.ts';
 import { tlsFiles } from '../security/cert-paths.ts';
 import { GATEWAY_IDENTITY, SUPERVISOR_IDENTITY } from '../security/identity.ts';
 import type { ProcessSpec } from './supervisor.ts';
+
+/** The standard OpenTelemetry variable naming the OTLP/HTTP collector (`<url>/v1/traces`). */
+export const OTLP_ENDPOINT = 'OTEL_EXPORTER_OTLP_ENDPOINT';
 
 /** Name of the child process that runs the gateway (reserved: no service may take it). */
 export const GATEWAY = 'gateway';
@@ -27,10 +30,14 @@ export interface DevPlanInput {
   readonly appFile: string;
   readonly dataDir: string;
   readonly gateway: { readonly host: string; readonly port: number };
-  /** One port per service, in the app's order. */
+  /** One port per service instance, in the app's order (a scaled service takes several in a row). */
   readonly servicePorts: readonly number[];
+  /** Instances per service (`--scale catalog=2`); one when absent. */
+  readonly scale?: ReadonlyMap<string, number>;
   /** The environment children inherit (normally `process.env`). */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Where every process exports its traces (the dashboard): `OTEL_EXPORTER_OTLP_ENDPOINT`, unless `env` sets one. */
+  readonly otlpEndpoint?: string;
 }
 
 /** How a child is started: this Node, with tsx loaded, running a Carotene entry module. */
@@ -74,36 +81,47 @@ export function planDev(input: DevPlanInput): DevPlan {
   // database URLs are per service; one set in the parent's environment must not leak to all
   const base: Record<string, string | undefined> = {};
   for (const [key, value] of Object.entries(input.env)) if (!key.startsWith(ENV.databaseUrl)) base[key] = value;
+  // an endpoint the user set explicitly (a collector of their own) wins over the dashboard
+  if (input.otlpEndpoint && !input.env[OTLP_ENDPOINT]) base[OTLP_ENDPOINT] = input.otlpEndpoint;
 
   const gatewayHost = reachableHost(input.gateway.host);
   const gatewayUrl = `http://${gatewayHost}:${input.gateway.port}`;
-  const services: Record<string, { url: string }> = {};
+  const services: Record<string, ServiceAddress> = {};
   const specs: ProcessSpec[] = [];
   const databases: Array<{ service: string; where: string }> = [];
   const runtime = childCommand(RUNTIME_MAIN);
 
-  app.services.forEach((service, i) => {
-    const port = input.servicePorts[i];
-    if (port === undefined) throw new Error(`no port was reserved for service '${service.name}'`);
-    // services speak only mutual TLS, and in dev only on loopback
-    const url = `https://127.0.0.1:${port}`;
-    services[service.name] = { url };
+  let nextPort = 0;
+  for (const service of app.services) {
+    const count = input.scale?.get(service.name) ?? 1;
+    const urls: string[] = [];
     const dbVar = databaseEnvName(service.name);
     const databaseUrl = input.env[dbVar] || undefined;
     databases.push({ service: service.name, where: databaseUrl ? `PostgreSQL from ${dbVar}` : sqliteFile(dataDir, service.name) });
-    specs.push({
-      name: service.name,
-      ...runtime,
-      env: {
-        ...base,
-        ...toEnv({ appFile, service: service.name, host: '127.0.0.1', port, dataDir, registryFile, databaseUrl, logLevel, tls: tlsFiles(dataDir, service.name) }),
-      },
-      readyUrl: `${url}/ready`,
-      readyTls: tlsFiles(dataDir, SUPERVISOR_IDENTITY),
-      logFile: join(logsDir, `${service.name}.log`),
-      url,
-    });
-  });
+    for (let n = 1; n <= count; n += 1) {
+      const port = input.servicePorts[nextPort++];
+      if (port === undefined) throw new Error(`no port was reserved for service '${service.name}'`);
+      // services speak only mutual TLS, and in dev only on loopback
+      const url = `https://127.0.0.1:${port}`;
+      urls.push(url);
+      const name = instanceName(service.name, n);
+      specs.push({
+        name,
+        ...runtime,
+        env: {
+          ...base,
+          ...toEnv({ appFile, service: service.name, host: '127.0.0.1', port, dataDir, registryFile, databaseUrl, logLevel, tls: tlsFiles(dataDir, service.name) }),
+        },
+        readyUrl: `${url}/ready`,
+        readyTls: tlsFiles(dataDir, SUPERVISOR_IDENTITY),
+        logFile: join(logsDir, `${name}.log`),
+        url,
+        // more instances start once the first has migrated the shared database
+        ...(n > 1 ? { stage: EXTRA_INSTANCES_STAGE } : {}),
+      });
+    }
+    services[service.name] = { url: urls[0]!, instances: urls.map((url) => ({ url })) };
+  }
 
   specs.push({
     name: GATEWAY,
@@ -131,8 +149,16 @@ export function planDev(input: DevPlanInput): DevPlan {
   return { registry: { app: app.name, gateway: { url: gatewayUrl }, services }, registryFile, logsDir, dbDir, specs, databases };
 }
 
+/** Start stage of a scaled service's second and later instances: after the first ones, before the gateway. */
+export const EXTRA_INSTANCES_STAGE = 0.5;
+
+/** The process name of a service's `n`th instance: `catalog`, then `catalog#2`, `catalog#3`… */
+export function instanceName(service: string, n: number): string {
+  return n === 1 ? service : `${service}#${n}`;
+}
+
 /** A host to connect to for one the gateway listens on: wildcard addresses mean loopback. */
-function reachableHost(host: string): string {
+export function reachableHost(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
   if (host === '::') return '[::1]';
   return host.includes(':') ? `[${host}]` : host;

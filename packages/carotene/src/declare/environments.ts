@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { faultSchema, resilienceSchema } from './resilience-settings.ts';
 
 /** The environments `carrot build` generates a deployment for. */
 export const ENVIRONMENT_NAMES = ['development', 'staging', 'production'] as const;
@@ -94,6 +95,15 @@ export const environmentSchema = z.strictObject({
    * group keep a process of their own. See docs/monolith.md.
    */
   groups: z.record(z.string(), z.array(z.string()).min(1)).optional(),
+  /**
+   * Where traces go: an OTLP/HTTP collector's base URL (spans are POSTed as JSON to
+   * `<otlpEndpoint>/v1/traces`). `OTEL_EXPORTER_OTLP_ENDPOINT` overrides it. See docs/observability.md.
+   */
+  telemetry: z.strictObject({ otlpEndpoint: z.string().regex(/^https?:\/\/\S+$/, "must look like 'http://collector:4318'").optional() }).optional(),
+  /** Timeouts, retries, circuit breakers and bulkheads of integration calls. See docs/resilience.md. */
+  resilience: resilienceSchema.optional(),
+  /** Faults injected into calls into a service (latency, errors, dropped connections), for chaos tests. */
+  faults: z.array(faultSchema).optional(),
 });
 
 export const environmentsSchema = z.strictObject({

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { CaroteneError } from '../errors.ts';
 import type { Client, Contract } from './contract.ts';
 import type { EventDef, PayloadOf, PublishOptions } from './event.ts';
+import type { SagaInputOf, SagaOutcome, SagaRef, SagaStartOptions } from './saga-ref.ts';
 import type { KeyOf, RowOf, Table } from './table.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -17,6 +18,8 @@ export interface Permissions {
   readonly calls?: readonly Contract[];
   /** Events the handler may publish with `ctx.publish` (among the service's `publishes`). */
   readonly publishes?: readonly EventDef[];
+  /** Sagas the handler may start with `ctx.saga` / `ctx.startSaga` (among the service's `sagas`). */
+  readonly sagas?: readonly SagaRef[];
   /** Public route through the gateway, e.g. `'POST /api/orders/:id/checkout'`. */
   readonly route?: `${HttpMethod} /${string}`;
   /** Whether the gateway requires a verified token (default `'none'`). */
@@ -86,6 +89,12 @@ export type CallsOf<P> = { readonly [C in ListOf<P, 'calls'> as C['name']]: Clie
  */
 export type PublishOf<P> = <E extends ListOf<P, 'publishes'>>(event: E, payload: PayloadOf<E>, options?: PublishOptions) => Promise<void>;
 
+/** `ctx.saga`: starts a saga declared in `sagas` and waits for its outcome. */
+export type SagaOf<P> = <S extends ListOf<P, 'sagas'>>(saga: S, input: SagaInputOf<S>, options?: SagaStartOptions) => Promise<SagaOutcome>;
+
+/** `ctx.startSaga`: starts a saga declared in `sagas` and returns its instance id at once. */
+export type StartSagaOf<P> = <S extends ListOf<P, 'sagas'>>(saga: S, input: SagaInputOf<S>, options?: SagaStartOptions) => Promise<string>;
+
 type AuthOf<P> = P extends { readonly auth: 'required' } ? AuthClaims : P extends { readonly roles: readonly string[] } ? AuthClaims : AuthClaims | undefined;
 
 /** What a handler receives besides its input. */
@@ -112,6 +121,13 @@ export interface HandlerContext<P extends Permissions, E extends string, Cfg> {
    * a subscriber, which always runs in one): it commits with the handler's writes, or not at all.
    */
   readonly publish: PublishOf<P>;
+  /**
+   * Starts a saga of the handler's `sagas` and resolves with its outcome; when the call's
+   * deadline comes first, rejects with DEADLINE_EXCEEDED while the saga runs on.
+   */
+  readonly saga: SagaOf<P>;
+  /** Starts a saga of the handler's `sagas` in the background and returns its id. */
+  readonly startSaga: StartSagaOf<P>;
 }
 
 /** A handler as declared. Build it with {@link handler}. */

@@ -5,6 +5,8 @@ import type { DataOf, EventDef } from './event.ts';
 import type { HandlerDef, HandlerSlot, Log, Permissions, StoreOf } from './handler.ts';
 import { declaredAt } from './declared-at.ts';
 import { parseRoute, type Route } from './route.ts';
+import type { SagaDef, SagaPermissions } from './saga.ts';
+import type { SagaRef } from './saga-ref.ts';
 import type { SubscriberDef, SubscriberSlot } from './subscriber.ts';
 import type { Table } from './table.ts';
 
@@ -24,12 +26,28 @@ export interface StartContext<S extends readonly Table[], Cfg> {
   readonly log: Log;
 }
 
-type Allowed<S extends readonly Table[], G extends readonly Contract[], Pub extends readonly EventDef[] = readonly EventDef[]> = Permissions & {
+type Allowed<
+  S extends readonly Table[],
+  G extends readonly Contract[],
+  Pub extends readonly EventDef[] = readonly EventDef[],
+  Sg extends readonly SagaRef[] = readonly SagaRef[],
+> = Permissions & {
   readonly reads?: readonly S[number][];
   readonly updates?: readonly S[number][];
   readonly calls?: readonly G[number][];
   readonly publishes?: readonly Pub[number][];
+  readonly sagas?: readonly Sg[number][];
 };
+
+/** A saga a service may list: its permissions must fit the service's own. */
+export interface SagaSlot<S extends readonly Table[], G extends readonly Contract[], Pub extends readonly EventDef[]> extends SagaRef {
+  readonly permissions: SagaPermissions & {
+    readonly reads?: readonly S[number][];
+    readonly updates?: readonly S[number][];
+    readonly calls?: readonly G[number][];
+    readonly publishes?: readonly Pub[number][];
+  };
+}
 
 export type HandlerSlots<
   C extends Contract,
@@ -37,12 +55,13 @@ export type HandlerSlots<
   G extends readonly Contract[],
   Cfg,
   Pub extends readonly EventDef[] = readonly EventDef[],
+  Sg extends readonly SagaRef[] = readonly SagaRef[],
 > = {
   readonly [K in keyof C['functions']]: HandlerSlot<
     ParsedInputOf<C['functions'][K]>,
     OutputOf<C['functions'][K]>,
     ErrorsOf<C['functions'][K]>,
-    Allowed<S, G, Pub>,
+    Allowed<S, G, Pub, Sg>,
     Cfg
   >;
 };
@@ -55,8 +74,9 @@ export type SubscriberSlots<
   G extends readonly Contract[],
   Cfg,
   Pub extends readonly EventDef[],
+  Sg extends readonly SagaRef[] = readonly SagaRef[],
 > = {
-  readonly [N in Sub[number]['name']]: SubscriberSlot<DataOf<Extract<Sub[number], { name: N }>>, Allowed<S, G, Pub>, Cfg>;
+  readonly [N in Sub[number]['name']]: SubscriberSlot<DataOf<Extract<Sub[number], { name: N }>>, Allowed<S, G, Pub, Sg>, Cfg>;
 };
 
 /** A public route bound to the function that serves it. */
@@ -93,6 +113,8 @@ export interface ServiceDef<
   readonly subscribes: readonly EventDef[];
   /** The subscriber of each subscribed event, keyed by event type (`orders.OrderPlaced`). */
   readonly subscribers: Readonly<Record<string, AnySubscriber>>;
+  /** Sagas this service orchestrates; their instances live in its database. */
+  readonly sagas: readonly SagaDef[];
 }
 
 export interface ServiceOptions<
@@ -101,6 +123,7 @@ export interface ServiceOptions<
   Cfg,
   Pub extends readonly EventDef[] = readonly EventDef[],
   Sub extends readonly EventDef[] = readonly EventDef[],
+  Sg extends readonly SagaRef[] = readonly SagaRef[],
 > {
   /** Tables this service owns; no other service can reach them. */
   readonly stores?: S;
@@ -110,6 +133,8 @@ export interface ServiceOptions<
   readonly publishes?: Pub;
   /** Events of other services this one handles; give each a subscriber with `.subscriptions({...})`. */
   readonly subscribes?: Sub;
+  /** Sagas this service orchestrates (declared with `saga`); handlers start them with `ctx.saga`. */
+  readonly sagas?: Sg;
   /** Schema of this service's configuration (from the app config). */
   readonly config?: z.ZodType<Cfg>;
   readonly migrations?: Readonly<Record<string, Migration>>;
@@ -125,11 +150,12 @@ export interface ServiceBuilder<
   Cfg,
   Pub extends readonly EventDef[] = readonly EventDef[],
   Sub extends readonly EventDef[] = readonly EventDef[],
+  Sg extends readonly SagaRef[] = readonly SagaRef[],
 > {
-  handlers(handlers: HandlerSlots<C, S, G, Cfg, Pub>): ServiceDef<C, S, G, Cfg>;
+  handlers(handlers: HandlerSlots<C, S, G, Cfg, Pub, Sg>): ServiceDef<C, S, G, Cfg>;
   /** One subscriber per event in `subscribes`, before the handlers. */
-  subscriptions(subscribers: SubscriberSlots<Sub, S, G, Cfg, Pub>): {
-    handlers(handlers: HandlerSlots<C, S, G, Cfg, Pub>): ServiceDef<C, S, G, Cfg>;
+  subscriptions(subscribers: SubscriberSlots<Sub, S, G, Cfg, Pub, Sg>): {
+    handlers(handlers: HandlerSlots<C, S, G, Cfg, Pub, Sg>): ServiceDef<C, S, G, Cfg>;
   };
 }
 
@@ -151,7 +177,8 @@ export function implement<
   Cfg = undefined,
   const Pub extends readonly EventDef[] = [],
   const Sub extends readonly EventDef[] = [],
->(contract: C, options: ServiceOptions<S, G, Cfg, Pub, Sub> = {}): ServiceBuilder<C, S, G, Cfg, Pub, Sub> {
+  const Sg extends readonly SagaSlot<S, G, Pub>[] = [],
+>(contract: C, options: ServiceOptions<S, G, Cfg, Pub, Sub, Sg> = {}): ServiceBuilder<C, S, G, Cfg, Pub, Sub, Sg> {
   const erased = options as unknown as ServiceOptions<readonly Table[], readonly Contract[], unknown>;
   const source = declaredAt(new Error().stack);
   const build = (handlers: unknown, subscribers: unknown) =>
@@ -180,6 +207,8 @@ function buildService<C extends Contract>(
   const routes: PublicRoute[] = [];
   const publishes: readonly EventDef[] = options.publishes ?? [];
   const subscribes: readonly EventDef[] = options.subscribes ?? [];
+  const sagas = (options.sagas ?? []) as readonly SagaDef[];
+  checkSagas(sagas, stores, integrations, publishes, where);
   for (const e of publishes) {
     if (e.service !== contract.name) throw new TypeError(`${where}: publishes '${e.type}', which belongs to service '${e.service}'`);
   }
@@ -220,6 +249,9 @@ function buildService<C extends Contract>(
       if (!integrations.includes(c)) throw new TypeError(`${where}: handler '${fn}' calls '${c.name}', which is not in the service's integrations`);
     }
     checkPublishes(p, publishes, `${where}: handler '${fn}'`);
+    for (const sg of p.sagas ?? []) {
+      if (!sagas.includes(sg as SagaDef)) throw new TypeError(`${where}: handler '${fn}' starts saga '${sg.name}', which is not in the service's sagas`);
+    }
     if (p.route !== undefined) {
       const route = parseRoute(p.route, `${where}, handler '${fn}'`);
       const auth = p.roles && p.roles.length > 0 ? 'required' : (p.auth ?? 'none');
@@ -241,7 +273,25 @@ function buildService<C extends Contract>(
     publishes,
     subscribes,
     subscribers,
+    sagas,
   };
+}
+
+function checkSagas(sagas: readonly SagaDef[], stores: readonly Table[], integrations: readonly Contract[], publishes: readonly EventDef[], where: string): void {
+  const names = new Set<string>();
+  for (const sg of sagas) {
+    if (sg?.kind !== 'saga') throw new TypeError(`${where}: sagas must be declared with saga(...)`);
+    if (names.has(sg.name)) throw new TypeError(`${where}: saga '${sg.name}' is listed twice`);
+    names.add(sg.name);
+    const p = sg.permissions;
+    for (const t of [...(p.reads ?? []), ...(p.updates ?? [])]) {
+      if (!stores.includes(t)) throw new TypeError(`${where}: saga '${sg.name}' uses table '${t.name}', which is not in the service's stores`);
+    }
+    for (const c of p.calls ?? []) {
+      if (!integrations.includes(c)) throw new TypeError(`${where}: saga '${sg.name}' calls '${c.name}', which is not in the service's integrations`);
+    }
+    checkPublishes(p, publishes, `${where}: saga '${sg.name}'`);
+  }
 }
 
 function checkPublishes(p: Permissions, publishes: readonly EventDef[], where: string): void {

@@ -37,7 +37,7 @@ const CloudEventSchema = z.object({
 
 export const EventBatch = z.object({ events: z.array(CloudEventSchema).max(1000) });
 
-/** A fresh W3C traceparent; tracing (a later step) continues the caller's instead. */
+/** A fresh W3C traceparent, for an envelope built outside any span; `Outbox.publish` passes its producer span's. */
 export function newTraceparent(): string {
   return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
 }

@@ -9,6 +9,12 @@ export const OUTBOX = 'carotene_outbox';
 export const INBOX = 'carotene_inbox';
 export const DEAD_LETTERS = 'carotene_dead_letters';
 export const LEASES = 'carotene_event_leases';
+/** Saga instances of the sagas a service orchestrates (see src/sagas/). */
+export const SAGAS = 'carotene_sagas';
+/** Every try of every saga step and compensation, in order. */
+export const SAGA_STEPS = 'carotene_saga_steps';
+/** The first result of each call that carried an idempotency key, per caller and function. */
+export const IDEMPOTENCY = 'carotene_idempotency';
 
 /** One outbox row per event and destination (a subscribing service, or the broker). */
 export interface OutboxRow {
@@ -73,12 +79,40 @@ function migrations(engine: StoreEngine): Record<string, Migration> {
         await sql`create table ${sql.table(LEASES)} (name text primary key)`.execute(db);
       },
     },
+    '0002_sagas': {
+      async up(db: AnyDb) {
+        // step: the next step to run (running) or the next one to compensate (compensating)
+        await sql`create table ${sql.table(SAGAS)} (
+          id text primary key, saga text not null, status text not null, input text not null, results text not null,
+          step integer not null, failure text, deadline bigint not null, lease_owner text, lease_until bigint not null,
+          created_at bigint not null, updated_at bigint not null, ended_at bigint)`.execute(db);
+        await sql`create index carotene_sagas_unfinished on ${sql.table(SAGAS)} (lease_until) where ended_at is null`.execute(db);
+        await sql`create index carotene_sagas_created on ${sql.table(SAGAS)} (created_at)`.execute(db);
+        await sql`create table ${sql.table(SAGA_STEPS)} (
+          seq ${seq}, saga_id text not null, step text not null, phase text not null, attempt integer not null,
+          status text not null, idempotency_key text not null, output text, error text, started_at bigint not null, ended_at bigint)`.execute(db);
+        await sql`create index carotene_saga_steps_saga on ${sql.table(SAGA_STEPS)} (saga_id, seq)`.execute(db);
+      },
+    },
+    '0003_idempotency': {
+      async up(db: AnyDb) {
+        await sql`create table ${sql.table(IDEMPOTENCY)} (
+          caller text not null, fn text not null, key text not null, outcome text not null, result text,
+          created_at bigint not null, primary key (caller, fn, key))`.execute(db);
+      },
+    },
+    '0004_saga_trace': {
+      // the trace a saga was started in: its steps continue it, also after a restart
+      async up(db: AnyDb) {
+        await sql`alter table ${sql.table(SAGAS)} add column traceparent text`.execute(db);
+      },
+    },
   };
 }
 
 /**
- * Creates Carotene's own event tables (outbox, inbox, dead letters, relay leases) in a
- * service's database. They are versioned apart from the service's declared migrations
+ * Creates Carotene's own tables (outbox, inbox, dead letters, relay leases, saga instances
+ * and steps, idempotency keys) in a service's database. They are versioned apart from the service's declared migrations
  * (in `carotene_platform_migrations`), so a service's own migration names never clash.
  */
 export async function migrateEventTables(db: AnyDb, engine: StoreEngine, service: string): Promise<void> {

@@ -2,9 +2,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CorsOptions } from '../declare/app.ts';
 import { platformError } from '../errors.ts';
 
-const DEFAULT_HEADERS = ['authorization', 'content-type', 'x-request-id'];
+// traceparent/tracestate: a browser app that traces may continue its trace through the gateway
+const DEFAULT_HEADERS = ['authorization', 'content-type', 'x-request-id', 'traceparent', 'tracestate'];
 /** Response headers a browser script may read. */
-const EXPOSED = ['x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'retry-after'].join(', ');
+const EXPOSED = ['x-request-id', 'traceresponse', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'retry-after'].join(', ');
 
 /**
  * Cross-origin access for one app, as an `onRequest` step: adds the CORS headers to

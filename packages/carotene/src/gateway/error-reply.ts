@@ -74,6 +74,20 @@ export function errorBody(err: CaroteneError, requestId: string): ErrorBody {
   return { error: { code: err.code, message, requestId, ...(withDetails ? { details: err.details } : {}) } };
 }
 
+/**
+ * Seconds for the `Retry-After` header of a 503 that failed fast (an open circuit breaker or
+ * a full bulkhead behind the gateway says when to come back); undefined for anything else.
+ *
+ * ```ts
+ * retryAfterSeconds(err)  // 8 for details { state: 'open', retryAfterMs: 7_250 }
+ * ```
+ */
+export function retryAfterSeconds(err: CaroteneError): number | undefined {
+  if (err.code !== 'UNAVAILABLE') return undefined;
+  const ms = (err.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? Math.max(1, Math.ceil(ms / 1_000)) : undefined;
+}
+
 function clip(text: string): string {
   return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }

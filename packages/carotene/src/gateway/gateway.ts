@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../runtime/logger.ts';
 import type { CallMeta, Transport } from '../transport/transport.ts';
 import { checkUrlLength, clientErrorHandler, resolveLimits, serverOptions } from './client-limits.ts';
 import { corsHandler } from './cors.ts';
-import { errorBody, toCaroteneError } from './error-reply.ts';
+import { errorBody, retryAfterSeconds, toCaroteneError } from './error-reply.ts';
 import { createTokenVerifier, type TokenVerifier } from './jwt.ts';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
 import { assertAuthConfigured, authenticate } from './route-auth.ts';
@@ -14,6 +14,8 @@ import { rateLimitHeaders, ruleFor, type RateLimiter } from './rate-limit.ts';
 import { MemoryRateLimiter } from './rate-limit-memory.ts';
 import { RedisRateLimiter } from './rate-limit-redis.ts';
 import { routeInput } from './route-input.ts';
+import { gatewayDuration, gatewayRequests, METRICS_CONTENT_TYPE, renderMetrics } from '../telemetry/metrics.ts';
+import { endSpan, headersOf, isSpanContextValid, SpanKind, startRemoteChild, withSpan, type Span } from '../telemetry/spans.ts';
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -21,7 +23,7 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const DEADLINE_GRACE_MS = 250;
 const JSON_TYPE = 'application/json; charset=utf-8';
 /** The gateway's own endpoints; no service route may take them. */
-const PROBES: readonly string[] = ['/health', '/ready'];
+const PROBES: readonly string[] = ['/health', '/ready', '/metrics'];
 
 export interface CreateGatewayOptions {
   readonly app: AppDef;
@@ -95,6 +97,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   const challenge = `Bearer realm="${app.name.replace(/[^\x20-\x7e]|"/g, '')}"`;
   let state: 'idle' | 'listening' | 'closing' = 'idle';
   const errorCodes = new WeakMap<FastifyRequest, string>();
+  const spans = new WeakMap<FastifyRequest, Span>();
 
   const server = Fastify({
     logger: false,
@@ -115,12 +118,20 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   const sendError = (request: FastifyRequest, reply: FastifyReply, err: CaroteneError): FastifyReply => {
     errorCodes.set(request, err.code);
     if (err.code === 'UNAUTHENTICATED') reply.header('www-authenticate', challenge);
+    const retryAfter = retryAfterSeconds(err);
+    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
     const status = err.status >= 400 && err.status <= 599 ? err.status : 500;
     return reply.code(status).type(JSON_TYPE).send(JSON.stringify(errorBody(err, request.id)));
   };
 
   server.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    if (!PROBES.includes(pathOf(request.url))) {
+      const span = requestSpan(request);
+      spans.set(request, span);
+      const parent = headersOf(span, {}).traceparent;
+      if (parent) reply.header(TRACE_RESPONSE_HEADER, parent);
+    }
     if (state === 'closing' && !PROBES.includes(pathOf(request.url))) {
       throw platformError('UNAVAILABLE', 'The gateway is shutting down; retry the request', { service: 'gateway' });
     }
@@ -136,14 +147,25 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
 
   server.addHook('onResponse', async (request, reply) => {
     const code = errorCodes.get(request);
+    const span = spans.get(request);
+    const route = request.is404 ? null : (request.routeOptions.url ?? null);
+    if (span) {
+      span.setAttribute('http.response.status_code', reply.statusCode);
+      endSpan(span, reply.statusCode >= 500 ? { code, message: `status ${reply.statusCode}` } : undefined);
+      gatewayRequests.inc({ method: request.method, route: route ?? 'unmatched', status: String(reply.statusCode) });
+      gatewayDuration.observe({ method: request.method, route: route ?? 'unmatched' }, reply.elapsedTime / 1000);
+    }
+    const ids = span?.spanContext();
     const line = {
       method: request.method,
-      route: request.is404 ? null : (request.routeOptions.url ?? null),
+      route,
       path: pathOf(request.url),
       status: reply.statusCode,
       durationMs: Math.round(reply.elapsedTime * 10) / 10,
       requestId: request.id,
       ...(code === undefined ? {} : { error: code }),
+      // the access line is written after the span ended: name it explicitly
+      ...(ids && isSpanContextValid(ids) ? { trace_id: ids.traceId, span_id: ids.spanId } : {}),
     };
     log[reply.statusCode >= 500 ? 'error' : 'info'](line, 'request');
   });
@@ -163,6 +185,13 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   );
 
   server.get('/health', async () => ({ status: 'ok' }));
+  // for a scraper next to the gateway; a request that came through a proxy (the Ingress) is refused
+  server.get('/metrics', async (request, reply) => {
+    if (request.headers['x-forwarded-for'] !== undefined || request.headers.forwarded !== undefined) {
+      return sendError(request, reply, platformError('ROUTE_NOT_FOUND', 'No route GET /metrics', { service: 'gateway' }));
+    }
+    return reply.type(METRICS_CONTENT_TYPE).send(await renderMetrics());
+  });
   server.get('/ready', async (_request, reply) =>
     state === 'listening' ? { status: 'ok' } : reply.code(503).send({ status: state === 'idle' ? 'starting' : 'stopping' }),
   );
@@ -172,8 +201,10 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     const claims = await authenticate(route, request.headers.authorization, verifier, request.id);
     await limitRate(route, claims?.sub, request, reply);
     const input = routeInput(request.query, request.body, request.params);
-    const meta: CallMeta = { caller: 'gateway', requestId: request.id, deadline: now() + timeoutMs, auth: claims };
-    const output = await withinDeadline(transport.call(route.service, route.function, input, meta), timeoutMs);
+    const span = spans.get(request);
+    const meta: CallMeta = { caller: 'gateway', requestId: request.id, deadline: now() + timeoutMs, auth: claims, ...(span ? headersOf(span, {}) : {}) };
+    const call = () => transport.call(route.service, route.function, input, meta);
+    const output = await withinDeadline(span ? withSpan(span, call) : call(), timeoutMs);
     reply.code(route.status);
     if (route.status === 204) return reply.send();
     // serialized here so that a string output is still sent as JSON, not as text
@@ -216,6 +247,28 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
       return closed;
     },
   };
+}
+
+/** W3C Trace Context Level 2: tells the client which trace its request became. */
+const TRACE_RESPONSE_HEADER = 'traceresponse';
+
+/**
+ * The span of one public request: it continues a valid incoming `traceparent` (with its
+ * `tracestate`, bounded to the spec's limits) and starts a new trace otherwise.
+ */
+function requestSpan(request: FastifyRequest): Span {
+  const header = (name: string) => {
+    const value = request.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const route = request.routeOptions.url;
+  return startRemoteChild(`${request.method} ${route ?? 'unmatched'}`, SpanKind.SERVER, { traceparent: header('traceparent'), tracestate: header('tracestate') }, {
+    'carotene.service': 'gateway',
+    'http.request.method': request.method,
+    'url.path': pathOf(request.url),
+    ...(route ? { 'http.route': route } : {}),
+    'carotene.request_id': request.id,
+  });
 }
 
 function createLimiter(redis: { url: string; prefix?: string } | undefined): RateLimiter {

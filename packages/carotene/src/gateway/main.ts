@@ -4,8 +4,9 @@ import { loadApp, readRegistry } from '../runtime/load-app.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import { ENV, readProcessEnv, tlsOf, type ProcessEnv } from '../runtime/process-env.ts';
 import { watchCredentials, type CredentialSource } from '../security/credentials.ts';
-import { HttpTransport } from '../transport/http-transport.ts';
+import { HttpTransport, logInstanceChanges } from '../transport/http-transport.ts';
 import type { Registry } from '../transport/transport.ts';
+import { startTelemetry } from '../telemetry/start-telemetry.ts';
 import { createGateway, type Gateway } from './gateway.ts';
 
 /** Longest wait for in-flight requests after the request deadline itself, on shutdown. */
@@ -48,6 +49,9 @@ try {
   fatal(`gateway failed to start: ${(err as Error).message}`, err);
 }
 
+// spans, trace ids in logs, /metrics (docs/observability.md); flushed on the way out
+const telemetry = startTelemetry('gateway', app);
+
 let tls: CredentialSource;
 try {
   // the gateway calls services over mutual TLS with its own identity, `gateway`
@@ -58,7 +62,7 @@ try {
 } catch (err) {
   fatal(`gateway failed to start: ${(err as Error).message}`, err);
 }
-const transport = new HttpTransport({ caller: 'gateway', registry, tls });
+const transport = new HttpTransport({ caller: 'gateway', registry, tls, onInstanceChange: logInstanceChanges(log) });
 let gateway: Gateway;
 try {
   gateway = createGateway({ app, transport, logger: log });
@@ -90,6 +94,7 @@ const stop = (signal: string): void => {
   gateway
     .close()
     .then(() => transport.close())
+    .then(() => telemetry.shutdown())
     .then(
       () => {
         log.info({}, 'gateway stopped');

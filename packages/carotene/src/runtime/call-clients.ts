@@ -1,5 +1,7 @@
 import type { CallOptions, Contract } from '../declare/contract.ts';
 import { CaroteneError, platformError } from '../errors.ts';
+import { installedCallPolicies } from '../resilience/call-policies.ts';
+import { observedCall } from '../telemetry/observed-call.ts';
 import type { CallMeta, Transport } from '../transport/transport.ts';
 import { zodIssues } from './zod-issues.ts';
 
@@ -33,14 +35,25 @@ export async function callIntegration(
       details: zodIssues(checked.error).issues,
     });
   }
-  const timeout = options?.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-  const deadline = Math.min(meta.deadline, Date.now() + timeout);
-  const out = await transport.call(contract.name, fn, input, {
-    caller: self,
-    requestId: meta.requestId,
-    deadline,
-    auth: meta.auth,
-    idempotencyKey: options?.idempotencyKey,
+  // one client span and one metric sample per integration call, around its retries
+  const out = await observedCall(self, contract.name, fn, meta, (trace) => {
+    const send = (deadline: number): Promise<unknown> =>
+      transport.call(contract.name, fn, input, {
+        caller: self,
+        requestId: meta.requestId,
+        deadline,
+        auth: meta.auth,
+        idempotencyKey: options?.idempotencyKey,
+        ...trace,
+      });
+    // timeouts, retries, breaker and bulkhead of this process (docs/resilience.md); none in test harnesses
+    const policies = installedCallPolicies();
+    return policies
+      ? policies.call(
+          { caller: self, callee: contract.name, fn, idempotent: rpc.idempotent || options?.idempotencyKey !== undefined, deadline: meta.deadline, timeoutMs: options?.timeoutMs },
+          send,
+        )
+      : send(Math.min(meta.deadline, Date.now() + (options?.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS)));
   });
   const parsed = rpc.output.safeParse(out);
   if (!parsed.success) {

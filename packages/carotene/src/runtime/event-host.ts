@@ -6,8 +6,8 @@ import { EventBatch } from '../events/envelope.ts';
 import type { EventTransport } from '../events/event-transport.ts';
 import { Inbox } from '../events/inbox.ts';
 import { InboxWorker, type RetryPolicy } from '../events/inbox-worker.ts';
+import { watchServiceTables } from '../events/event-metrics.ts';
 import { Outbox, OUTBOX_CHANNEL } from '../events/outbox.ts';
-import { listen } from '../events/pg-listener.ts';
 import { OutboxRelay } from '../events/relay.ts';
 import type { StoreDriver } from '../store/driver.ts';
 import type { Transport } from '../transport/transport.ts';
@@ -76,6 +76,8 @@ export class EventHost {
   worker: InboxWorker | undefined;
   readonly #o: EventHostOptions;
   #listener: { close(): Promise<void> } | undefined;
+  /** Stops exporting the outbox, dead letters and pool as metrics. */
+  readonly #unwatch: () => void;
 
   private constructor(o: EventHostOptions, transport: EventTransport) {
     this.#o = o;
@@ -83,6 +85,7 @@ export class EventHost {
     const { store, def, log } = o;
     this.relay = new OutboxRelay({ db: store.db, engine: store.kind, transport, log: log.child({ part: 'relay' }) });
     this.outbox = new Outbox({ engine: store.kind, destinationsOf: (t) => transport.destinationsOf(t), onCommit: () => this.relay.wake() });
+    this.#unwatch = watchServiceTables(def.name, store);
     this.inbox = new Inbox({ db: store.db, service: def.name, subscribes: def.subscribes, onAccepted: () => this.worker?.wake() });
   }
 
@@ -118,11 +121,14 @@ export class EventHost {
     }
     this.relay.start();
     if (store.kind === 'postgres' && this.#o.databaseUrl) {
+      // loaded on demand, like the PostgreSQL driver: a process on SQLite never loads pg
+      const { listen } = await import('../events/pg-listener.ts');
       this.#listener = listen(this.#o.databaseUrl, OUTBOX_CHANNEL, () => this.relay.wake(), log);
     }
   }
 
   async close(): Promise<void> {
+    this.#unwatch();
     await this.#listener?.close();
     await this.relay.close();
     await this.transport.close();

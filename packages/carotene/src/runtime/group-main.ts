@@ -2,12 +2,15 @@
 // as `carrot dev --monolith` / `--group` (or a container) starts it. The members come from
 // CAROTENE_SERVICES; everything else is the same environment as one service's process.
 import { watchCredentials } from '../security/credentials.ts';
-import { HttpTransport } from '../transport/http-transport.ts';
+import { HttpTransport, logInstanceChanges } from '../transport/http-transport.ts';
 import { GROUP_ENV, readGroupEnv } from './group-env.ts';
 import { startGroupHost } from './group-host.ts';
 import { loadApp, readRegistry } from './load-app.ts';
 import { stopOnSignals } from './stop-on-signals.ts';
+import { setupResilience } from '../resilience/setup-resilience.ts';
+import { ENVIRONMENT_ENV } from './event-host.ts';
 import { createLogger } from './logger.ts';
+import { startTelemetry } from '../telemetry/start-telemetry.ts';
 import { readProcessEnv, sqliteFile, tlsOf } from './process-env.ts';
 
 const env = readProcessEnv();
@@ -18,6 +21,10 @@ try {
   if (!members) throw new Error(`${GROUP_ENV.services} is not set: this entry runs a group of services`);
   const app = await loadApp(env.appFile);
   const registry = await readRegistry(env.registryFile);
+  // one tracer for the process; each span names its service (docs/observability.md)
+  const telemetry = startTelemetry(env.service, app);
+  // timeouts, retries, breakers and bulkheads of ctx.call, and injected faults (docs/resilience.md)
+  setupResilience({ app, environment: process.env[ENVIRONMENT_ENV] || 'development', dataDir: env.dataDir, log });
   // each member keeps its own identity: its own certificate on its listener and on its calls out
   const credentials = new Map(
     members.map((m) => {
@@ -33,7 +40,7 @@ try {
   const group = await startGroupHost({
     app,
     services: members.map((m) => m.service),
-    remote: (service) => new HttpTransport({ caller: service, registry, tls: credentials.get(service)! }),
+    remote: (service) => new HttpTransport({ caller: service, registry, tls: credentials.get(service)!, onInstanceChange: logInstanceChanges(log) }),
     hostOptions: (service, transport) => {
       const m = members.find((x) => x.service === service)!;
       return {
@@ -49,7 +56,7 @@ try {
     },
   });
   log.info({ services: members.map((m) => m.service) }, 'group running');
-  stopOnSignals(log, () => group.close());
+  stopOnSignals(log, () => group.close().finally(() => telemetry.shutdown()));
 } catch (err) {
   const e = err as { code?: string; message?: string };
   log.fatal({ code: e.code, err }, `${env.service} failed to start: ${e.message ?? String(err)}`);

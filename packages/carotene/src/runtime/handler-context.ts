@@ -3,8 +3,13 @@ import type { Kysely } from 'kysely';
 import type { Contract } from '../declare/contract.ts';
 import type { EventDef, PublishOptions } from '../declare/event.ts';
 import type { AuthClaims, Log } from '../declare/handler.ts';
+import type { SagaOutcome, SagaRef, SagaStartOptions } from '../declare/saga-ref.ts';
+import type { SagaRunner } from '../sagas/saga-runner.ts';
 import { CaroteneError, platformError } from '../errors.ts';
 import type { CallMeta, Transport } from '../transport/transport.ts';
+import { headersOf, inSpan, SpanKind } from '../telemetry/spans.ts';
+import { logWithTrace } from '../telemetry/trace-log.ts';
+import type { TraceHeaders } from '../telemetry/trace-context.ts';
 import { createCallAccess } from './call-clients.ts';
 
 /** Everything a handler's context is built from that does not change between calls. */
@@ -28,13 +33,17 @@ export interface HandlerBinding {
   readonly publishes?: readonly EventDef[];
   /** Where `ctx.publish` writes: the service's outbox (absent when the service publishes nothing). */
   readonly events?: EventSink;
+  /** Sagas the handler declared in `sagas`. */
+  readonly sagas?: readonly SagaRef[];
+  /** The service's saga runner (absent when it declares no sagas). */
+  readonly sagaRunner?: SagaRunner | undefined;
 }
 
 /** The service's outbox, as a handler context sees it. */
 export interface EventSink {
   /** Validates and writes one event in `trx`. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  publish(trx: Kysely<any>, event: EventDef, payload: unknown, options: PublishOptions | undefined, owner: string): Promise<void>;
+  publish(trx: Kysely<any>, event: EventDef, payload: unknown, options: PublishOptions | undefined, owner: string, trace?: TraceHeaders): Promise<void>;
   /** Called after a transaction that published committed: wakes the relay. */
   committed(): void;
 }
@@ -45,6 +54,8 @@ interface ActiveTransaction {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly trx: Kysely<any>;
   published: number;
+  /** The span the transaction runs in (a publish's parent), handed on explicitly. */
+  readonly trace: TraceHeaders;
 }
 
 const active = new AsyncLocalStorage<ActiveTransaction>();
@@ -54,6 +65,7 @@ export class HandlerContextImpl {
   readonly #binding: HandlerBinding;
   readonly #meta: CallMeta;
   #call: object | undefined;
+  #log: Log | undefined;
   #signal: AbortSignal | undefined;
   /** Set for subscribers, which run whole inside the inbox transaction. */
   readonly #outer: ActiveTransaction | undefined;
@@ -64,13 +76,17 @@ export class HandlerContextImpl {
     this.#binding = binding;
     this.#meta = meta;
     if (outerTransaction) {
-      this.#outer = { owner: this, trx: outerTransaction, published: 0 };
+      this.#outer = { owner: this, trx: outerTransaction, published: 0, trace: meta };
       this.#outerStore = binding.storeIn(outerTransaction);
     }
   }
 
   get store(): object {
     return this.#outerStore ?? this.#binding.store;
+  }
+  /** Events published in the transaction the context was made in (a subscriber's, a keyed call's). */
+  get publishedInOuterTransaction(): number {
+    return this.#outer?.published ?? 0;
   }
   get call(): object {
     this.#call ??= createCallAccess(this.#binding.calls, this.#binding.transport, this.#meta, this.#binding.service, this.#binding.owner);
@@ -99,7 +115,9 @@ export class HandlerContextImpl {
     return this.#signal;
   }
   get log(): Log {
-    return this.#binding.log;
+    // made on first use: most calls never log
+    this.#log ??= logWithTrace(this.#binding.log, this.#meta);
+    return this.#log;
   }
 
   reject(code: string, message: string, details?: unknown): CaroteneError {
@@ -117,12 +135,32 @@ export class HandlerContextImpl {
     // a subscriber is in a transaction already: its writes join it
     if (this.#outerStore) return fn(this.#outerStore);
     let tx: ActiveTransaction | undefined;
-    const result = await this.#binding.db.transaction().execute((trx) => {
-      tx = { owner: this, trx, published: 0 };
-      return active.run(tx, () => fn(this.#binding.storeIn(trx)));
-    });
+    const attributes = { 'carotene.service': this.#binding.service, 'db.operation.name': 'transaction' };
+    const result = await inSpan(`${this.#binding.owner} transaction`, SpanKind.INTERNAL, this.#meta, attributes, (span) =>
+      this.#binding.db.transaction().execute((trx) => {
+        tx = { owner: this, trx, published: 0, trace: headersOf(span, this.#meta) };
+        return active.run(tx, () => fn(this.#binding.storeIn(trx)));
+      }),
+    );
     if (tx && tx.published > 0) this.#binding.events?.committed();
     return result;
+  }
+
+  /** `ctx.saga`: starts a declared saga and waits for its outcome within the call's deadline. */
+  readonly saga = async (saga: SagaRef, input: unknown, options?: SagaStartOptions): Promise<SagaOutcome> => {
+    const runner = this.#sagaRunner(saga);
+    return runner.wait(await runner.start(saga, input, options, this.#meta), this.#meta.deadline);
+  };
+
+  /** `ctx.startSaga`: starts a declared saga and returns its id. */
+  readonly startSaga = async (saga: SagaRef, input: unknown, options?: SagaStartOptions): Promise<string> => this.#sagaRunner(saga).start(saga, input, options, this.#meta);
+
+  #sagaRunner(saga: SagaRef): SagaRunner {
+    const runner = this.#binding.sagaRunner;
+    if (!runner || !this.#binding.sagas?.includes(saga)) {
+      throw platformError('PERMISSION_DENIED', `${this.#binding.owner} may not start saga '${saga.name}': add it to the handler's sagas (and the service's)`);
+    }
+    return runner;
   }
 
   /** `ctx.publish`: into the outbox, in the transaction the handler is in. */
@@ -139,7 +177,7 @@ export class HandlerContextImpl {
         `${owner} published '${event.type}' outside ctx.transaction; publish inside it, so the event commits with the handler's writes or not at all`,
       );
     }
-    await sink.publish(tx.trx, event, payload, options, owner);
+    await sink.publish(tx.trx, event, payload, options, owner, tx.trace);
     tx.published++;
   };
 }

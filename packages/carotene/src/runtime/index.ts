@@ -7,4 +7,7 @@ export { startGroupHost, type GroupHost, type GroupHostOptions } from './group-h
 export { HttpTransport, type HttpTransportOptions } from '../transport/http-transport.ts';
 export { InProcessTransport, LocalServices, type LocalService } from '../transport/in-process-transport.ts';
 export { RoutingTransport } from '../transport/routing-transport.ts';
-export type { CallMeta, Registry, Transport } from '../transport/transport.ts';
+export type { CallMeta, Registry, ServiceAddress, Transport } from '../transport/transport.ts';
+export { breakerStates, onBreakerStateChange, type BreakerState, type BreakerStateChange } from '../resilience/breaker-hooks.ts';
+export { CallPolicies, installCallPolicies } from '../resilience/call-policies.ts';
+export { setupResilience } from '../resilience/setup-resilience.ts';

@@ -4,11 +4,19 @@ import type { AppDef } from '../declare/app.ts';
 import { platformError } from '../errors.ts';
 import type { Registry } from '../transport/transport.ts';
 
+/** App modules bundled into the process (see the CLI's process bundle), by file path. */
+const preloaded = new Map<string, { default?: unknown }>();
+
+/** Hands `loadApp` an app module imported already, so it is not imported again by path. */
+export function preloadApp(file: string, mod: { default?: unknown }): void {
+  preloaded.set(file, mod);
+}
+
 /** Imports an app module and checks that its default export is `app({...})`. */
 export async function loadApp(file: string): Promise<AppDef> {
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    mod = preloaded.get(file) ?? ((await import(pathToFileURL(file).href)) as { default?: unknown });
   } catch (err) {
     throw platformError('INVALID_CONFIG', `could not load the app module ${file}: ${(err as Error).message}`, { cause: err });
   }

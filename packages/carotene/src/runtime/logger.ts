@@ -1,8 +1,12 @@
 import { pino, type Logger } from 'pino';
+import { activeIds } from '../telemetry/spans.ts';
 
 export type { Logger };
 
-/** JSON lines on stdout, one field set for every Carotene process. */
+/**
+ * JSON lines on stdout, one field set for every Carotene process. A line written while a
+ * span is active carries its `trace_id` and `span_id`, so logs and traces join.
+ */
 export function createLogger(service: string, level = 'info', destination?: pino.DestinationStream): Logger {
   return pino(
     {
@@ -11,6 +15,8 @@ export function createLogger(service: string, level = 'info', destination?: pino
       messageKey: 'msg',
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label, number) => ({ level: number, levelName: label }) },
+      // a fresh object each time: pino merges the line's fields into what the mixin returns
+      mixin: () => activeIds() ?? {},
     },
     destination,
   );

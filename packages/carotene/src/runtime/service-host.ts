@@ -64,6 +64,7 @@ export async function startServiceHost(options: HostOptions): Promise<ServiceHos
     server = new RpcServer({ service: def.name, handler: runtime, ready: readiness(store, def), tls: options.tls, app: app.name });
     const url = await server.listen(options.host, options.port);
     await events.start(runtime);
+    runtime.sagas?.resume();
     log.info({ url, engine: store.kind, events: events.transport.kind }, 'service listening');
     const eventHost = events;
     const rpc = server;
@@ -71,6 +72,7 @@ export async function startServiceHost(options: HostOptions): Promise<ServiceHos
       url,
       runtime,
       async close() {
+        await runtime.sagas?.close();
         await rpc.close();
         await eventHost.close();
         await options.transport.close();

@@ -10,6 +10,11 @@ import { isUniqueViolation } from '../store/store-errors.ts';
 import type { CallMeta, Transport } from '../transport/transport.ts';
 import type { CallerCheck } from './caller-policy.ts';
 import { HandlerContextImpl, type EventSink, type HandlerBinding } from './handler-context.ts';
+import { IdempotentCalls } from './idempotency.ts';
+import { sagaRunnerFor } from './saga-bindings.ts';
+import type { SagaRunner } from '../sagas/saga-runner.ts';
+import { eventsHandled, handlerDuration, handlerRequests } from '../telemetry/metrics.ts';
+import { endSpan, headersOf, logIds, SpanKind, startRemoteChild, startSpan, withSpan, type Span } from '../telemetry/spans.ts';
 import type { Logger } from './logger.ts';
 import { zodIssues } from './zod-issues.ts';
 
@@ -36,6 +41,8 @@ export interface IncomingEvent {
   readonly time: string;
   readonly schemaversion: number;
   readonly data: unknown;
+  /** The publisher's trace context (W3C), which the subscriber's span continues. */
+  readonly traceparent?: string;
 }
 
 /** A runtime function whose name starts with `$` (e.g. `$deliver`): not part of any contract. */
@@ -56,6 +63,10 @@ export class ServiceRuntime {
   readonly #subscribers = new Map<string, BoundSubscriber>();
   readonly #reserved = new Map<string, ReservedFunction>();
   readonly #authorizeCaller: CallerCheck | undefined;
+  readonly #keys: IdempotentCalls;
+  readonly #events: EventSink | undefined;
+  /** Runs the service's sagas; undefined when it declares none. */
+  readonly sagas: SagaRunner | undefined;
 
   /**
    * `authorizeCaller` refuses callers the declared graph does not allow (see
@@ -85,9 +96,12 @@ export class ServiceRuntime {
         events,
       };
     };
+    this.#keys = new IdempotentCalls(store.db);
+    this.#events = events;
+    this.sagas = sagaRunnerFor({ def, db: store.db, transport, log, bind: (sg) => bind(`${def.name}.saga(${sg.name})`, `saga(${sg.name})`, sg.permissions, {}, { saga: sg.name }) });
     for (const [fn, h] of Object.entries(def.handlers)) {
       const rpc = def.contract.functions[fn]!;
-      const binding = bind(`${def.name}.${fn}`, fn, h.permissions, rpc.errors, { handler: fn });
+      const binding = { ...bind(`${def.name}.${fn}`, fn, h.permissions, rpc.errors, { handler: fn }), sagas: h.permissions.sagas ?? [], sagaRunner: this.sagas };
       const p = h.permissions;
       const needsUser = p.auth === 'required' || (p.roles?.length ?? 0) > 0 ? (p.roles ?? []) : undefined;
       this.#handlers.set(fn, { rpc, needsUser, run: h.run as BoundHandler['run'], binding });
@@ -104,18 +118,30 @@ export class ServiceRuntime {
   readonly fullStore: object;
 
   async invoke(fn: string, rawInput: unknown, meta: CallMeta): Promise<unknown> {
+    // runtime functions (`$deliver`) get no span: the events they carry get their own
+    if (fn.startsWith('$')) return this.#observed(fn, rawInput, meta, undefined);
+    const span = startSpan(`${this.def.name}.${fn}`, SpanKind.SERVER, meta, { 'carotene.service': this.def.name, 'carotene.caller': meta.caller, 'rpc.method': fn });
+    // the handler's own calls continue this span, whether or not async context reaches them
+    return withSpan(span, () => this.#observed(fn, rawInput, { ...meta, ...headersOf(span, meta) }, span));
+  }
+
+  /** Runs a call with its log line, metrics and span outcome. */
+  async #observed(fn: string, rawInput: unknown, meta: CallMeta, span: Span | undefined): Promise<unknown> {
     const started = performance.now();
-    let code: string | undefined;
+    let error: CaroteneError | undefined;
     try {
       return await this.#invoke(fn, rawInput, meta);
     } catch (err) {
-      const error = this.#normalize(err, fn);
-      code = error.code;
+      error = this.#normalize(err, fn);
       throw error;
     } finally {
-      const entry = { handler: fn, caller: meta.caller, requestId: meta.requestId, durationMs: +(performance.now() - started).toFixed(2) };
-      if (code === undefined) this.#log.info(entry, 'call');
-      else this.#log.warn({ ...entry, code }, 'call failed');
+      const seconds = (performance.now() - started) / 1000;
+      const entry = { handler: fn, caller: meta.caller, requestId: meta.requestId, durationMs: +(seconds * 1000).toFixed(2), ...(span ? logIds(span) : {}) };
+      if (error === undefined) this.#log.info(entry, 'call');
+      else this.#log.warn({ ...entry, code: error.code }, 'call failed');
+      handlerRequests.inc({ service: this.def.name, handler: fn, status: String(error?.status ?? 200), code: error?.code ?? 'OK' });
+      handlerDuration.observe({ service: this.def.name, handler: fn }, seconds);
+      if (span) endSpan(span, error);
     }
   }
 
@@ -130,6 +156,27 @@ export class ServiceRuntime {
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async handleEvent(trx: Kysely<any>, event: IncomingEvent, attempt: number): Promise<void> {
+    const span = startRemoteChild(`${this.def.name} handle ${event.type}`, SpanKind.CONSUMER, event, {
+      'carotene.service': this.def.name,
+      'messaging.system': 'carotene',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': event.type,
+      'messaging.message.id': event.id,
+      'carotene.event.attempt': attempt,
+    });
+    try {
+      await withSpan(span, () => this.#handleEvent(trx, event, attempt, span));
+      endSpan(span);
+      eventsHandled.inc({ service: this.def.name, type: event.type, outcome: 'ok' });
+    } catch (err) {
+      endSpan(span, err as { code?: unknown; message?: unknown });
+      eventsHandled.inc({ service: this.def.name, type: event.type, outcome: 'error' });
+      throw err;
+    }
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async #handleEvent(trx: Kysely<any>, event: IncomingEvent, attempt: number, span: Span): Promise<void> {
     const s = this.#subscribers.get(event.type);
     if (!s) throw platformError('UNKNOWN_FUNCTION', `'${this.def.name}' has no subscriber for '${event.type}'`);
     const data = s.event.schema.safeParse(event.data);
@@ -137,7 +184,7 @@ export class ServiceRuntime {
       throw platformError('INVALID_EVENT', `'${event.type}' ${event.id} does not match the subscribed schema: ${zodIssues(data.error).text}`);
     }
     const publisher = event.source.replace(/^\/services\//, '');
-    const meta: CallMeta = { caller: publisher, requestId: event.id, deadline: Date.now() + 60_000 };
+    const meta: CallMeta = { caller: publisher, requestId: event.id, deadline: Date.now() + 60_000, ...headersOf(span, event) };
     const ctx = new HandlerContextImpl(s.binding, meta, trx);
     const message: EventMessage = {
       id: event.id,
@@ -169,14 +216,25 @@ export class ServiceRuntime {
       const { issues, text } = zodIssues(input.error);
       throw platformError('INVALID_INPUT', `invalid input for ${this.def.name}.${fn}: ${text}`, { details: issues });
     }
-    const ctx = new HandlerContextImpl(h.binding, meta);
-    const out = await h.run(input.data, ctx as never);
-    const output = h.rpc.output.safeParse(out);
-    if (!output.success) {
-      this.#log.error({ handler: fn, issues: zodIssues(output.error).issues }, 'handler output does not match its contract');
-      throw platformError('INVALID_OUTPUT', `${this.def.name}.${fn} produced output that does not match its contract`);
-    }
-    return output.data;
+    let published = 0;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const run = async (trx?: Kysely<any>) => {
+      const ctx = new HandlerContextImpl(h.binding, meta, trx);
+      const out = await h.run(input.data, ctx as never);
+      published = ctx.publishedInOuterTransaction;
+      const output = h.rpc.output.safeParse(out);
+      if (!output.success) {
+        this.#log.error({ handler: fn, issues: zodIssues(output.error).issues }, 'handler output does not match its contract');
+        throw platformError('INVALID_OUTPUT', `${this.def.name}.${fn} produced output that does not match its contract`);
+      }
+      return output.data;
+    };
+    // a keyed call runs once, in one transaction with its key (docs/sagas.md, idempotency)
+    if (meta.idempotencyKey === undefined) return run();
+    const out = await this.#keys.once({ caller: meta.caller, fn, key: meta.idempotencyKey }, run);
+    // the key's transaction committed with events in it: wake the relay (a replay published nothing)
+    if (published > 0) this.#events?.committed();
+    return out;
   }
 
   #normalize(err: unknown, fn: string): CaroteneError {

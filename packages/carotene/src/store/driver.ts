@@ -15,6 +15,8 @@ export interface StoreDriver {
   readonly db: Kysely<any>;
   /** Resolves when the database answers a query; throws UNAVAILABLE otherwise (for `/ready`). */
   ping(): Promise<void>;
+  /** Connections of the pool, for metrics (PostgreSQL; SQLite has one connection and no pool). */
+  poolStats?(): { total: number; idle: number; waiting: number };
   /** Closes every connection. Safe to call more than once. */
   close(): Promise<void>;
 }

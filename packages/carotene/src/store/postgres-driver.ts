@@ -65,6 +65,7 @@ export async function openPostgres(url: string): Promise<StoreDriver> {
   return {
     kind: 'postgres',
     db,
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async ping() {
       try {
         await sql`select 1`.execute(db);

@@ -26,7 +26,7 @@ export function openSqlite(file: string): StoreDriver {
   }
   // SQLite cannot bind booleans; the plugin stores them as 1/0 for every query, not only handles'
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a driver serves whatever tables the migrations made
-  const db = new Kysely<any>({ dialect: new SqliteDialect({ database }), plugins: [new SqliteBooleans()] });
+  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: immediateTransactions(database) }), plugins: [new SqliteBooleans()] });
   let closed: Promise<void> | undefined;
 
   return {
@@ -43,5 +43,17 @@ export function openSqlite(file: string): StoreDriver {
       closed ??= db.destroy();
       return closed;
     },
+  };
+}
+
+/**
+ * Several processes may write one file (`carrot dev --scale`). A deferred transaction that
+ * reads, then writes, fails at once with "database is locked" when another process wrote in
+ * between; taking the write lock at `begin` makes it wait (up to the busy timeout) instead.
+ */
+function immediateTransactions(database: Database.Database): { prepare: Database.Database['prepare']; close(): void } {
+  return {
+    prepare: ((source: string) => database.prepare(source === 'begin' ? 'begin immediate' : source)) as Database.Database['prepare'],
+    close: () => database.close(),
   };
 }

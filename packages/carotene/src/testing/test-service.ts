@@ -110,6 +110,8 @@ export async function testService<C extends Contract, S extends readonly Table[]
     const runtime = new ServiceRuntime({ def: erased, store, transport, config, log, events: outbox });
     const full = runtime.fullStore as Record<string, { insert(row: unknown): Promise<unknown> }>;
     if (options.onStart !== false) await erased.onStart?.({ store: full as never, config, log });
+    // sagas started by handlers run here against the mocks; unfinished ones resume like in a host
+    runtime.sagas?.resume();
     for (const [tableName, rows] of Object.entries((options.given ?? {}) as Record<string, readonly unknown[]>)) {
       for (const row of rows) await full[tableName]!.insert(row);
     }
@@ -143,7 +145,10 @@ export async function testService<C extends Contract, S extends readonly Table[]
           await trx.updateTable(INBOX).set({ status: 'done', attempts: 1, handled_at: Date.now() }).where('id', '=', envelope.id).execute();
         });
       },
-      close: () => store.close(),
+      async close() {
+        await runtime.sagas?.close();
+        await store.close();
+      },
     };
   } catch (err) {
     await store.close();

@@ -5,6 +5,8 @@ import type { TLSSocket } from 'node:tls';
 import { CaroteneError, isCaroteneError, platformError } from '../errors.ts';
 import type { CredentialSource } from '../security/credentials.ts';
 import { identityFromSan } from '../security/identity.ts';
+import { installedFaults, withFaults } from '../resilience/fault-injector.ts';
+import { METRICS_CONTENT_TYPE, renderMetrics } from '../telemetry/metrics.ts';
 import type { CallMeta } from './transport.ts';
 import { decodeAuth, DEFAULT_DEADLINE_MS, HEADER, MAX_DEADLINE_MS, RPC_PREFIX } from './wire.ts';
 
@@ -88,6 +90,12 @@ export class RpcServer {
     const url = req.url ?? '/';
     if (req.method === 'POST' && url.startsWith(RPC_PREFIX)) return this.#rpc(req, res, url.slice(RPC_PREFIX.length));
     if (req.method === 'GET' && url === '/health') return send(res, 200, { status: 'ok', service: this.#options.service });
+    if (req.method === 'GET' && url === '/metrics') {
+      // any identity of the app may read them (the supervisor presents `carrot`)
+      const text = await renderMetrics();
+      res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+      return void res.end(text);
+    }
     if (req.method === 'GET' && url === '/ready') {
       const probe = await this.#options.ready();
       return send(res, probe.ok ? 200 : 503, { status: probe.ok ? 'ready' : 'not ready', service: this.#options.service, checks: probe.checks });
@@ -110,7 +118,14 @@ export class RpcServer {
       } catch {
         throw platformError('MALFORMED_REQUEST', 'the request body is not valid JSON');
       }
-      const output = await this.#options.handler.invoke(decodeURIComponent(fn), input, meta);
+      const name = decodeURIComponent(fn);
+      // injected faults (docs/resilience.md): a drop cuts the connection without an answer
+      const drop = (): never => {
+        req.socket.destroy();
+        throw platformError('UNAVAILABLE', `fault injected: connection to ${this.#options.service}.${name} dropped`);
+      };
+      const invoke = () => this.#options.handler.invoke(name, input, meta);
+      const output = await withFaults(installedFaults()?.plan(this.#options.service, name), this.#options.service, name, drop, invoke);
       if (output === undefined) {
         res.writeHead(204).end();
       } else {
@@ -134,6 +149,8 @@ export class RpcServer {
       deadline: Date.now() + budget,
       auth: auth ? decodeAuth(auth) : undefined,
       idempotencyKey: headerValue(req, HEADER.idempotencyKey),
+      traceparent: headerValue(req, HEADER.traceparent),
+      tracestate: headerValue(req, HEADER.tracestate),
     };
   }
 

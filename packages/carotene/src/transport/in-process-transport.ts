@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { CaroteneError, isCaroteneError, platformError } from '../errors.ts';
+import { installedFaults, withFaults } from '../resilience/fault-injector.ts';
 import type { CallMeta, Transport } from './transport.ts';
 import { MAX_DEADLINE_MS } from './wire.ts';
 
@@ -70,8 +71,14 @@ export class InProcessTransport implements Transport {
       deadline: Math.min(meta.deadline, now + MAX_DEADLINE_MS),
       auth: meta.auth === undefined ? undefined : copy(meta.auth),
       idempotencyKey: meta.idempotencyKey,
+      traceparent: meta.traceparent,
+      tracestate: meta.tracestate,
     };
-    const running = detached(() => target.invoke(fn, copy(input), calleeMeta));
+    // injected faults apply here as in the callee's server; a drop is what the caller would see
+    const drop = (): never => {
+      throw platformError('UNAVAILABLE', `${service} is unreachable (fault injected: connection dropped)`, { service });
+    };
+    const running = detached(() => withFaults(installedFaults()?.plan(service, fn), service, fn, drop, () => target.invoke(fn, copy(input), calleeMeta)));
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(

@@ -11,6 +11,8 @@ export const HEADER = {
   auth: 'carotene-auth',
   idempotencyKey: 'idempotency-key',
   requestId: 'x-request-id',
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
 } as const;
 
 export const RPC_PREFIX = '/rpc/';

@@ -53,6 +53,14 @@ describe('carrot build refuses, with the app file, the service and where it was 
     ]);
   });
 
+  it('a saga touching what its service does not declare, and a handler starting a saga its service does not list', async () => {
+    assert.deepEqual(await refused('saga-permissions'), [
+      "<app>: service 'orders' (<fixtures>/saga-permissions.ts:13), saga 'pay-v2': calls 'payments', which the service does not declare; add its contract to implement(..., { integrations: [...] }) [saga-permissions]",
+      "<app>: service 'orders' (<fixtures>/saga-permissions.ts:13), saga 'pay-v2': uses table 'orders', which is not in the service's stores [saga-permissions]",
+      "<app>: service 'orders' (<fixtures>/saga-permissions.ts:13), handler 'checkout': starts saga 'pay', which the service does not list; add it to implement(..., { sagas: [...] }) [saga-permissions]",
+    ]);
+  });
+
   it('a public route declared twice', async () => {
     assert.deepEqual(await refused('duplicate-route'), [
       "<app>: service 'payments' (<fixtures>/duplicate-route.ts:8), handler 'charge': public route 'GET /api/products/:productId' is already served by catalog.getProduct [duplicate-route]",

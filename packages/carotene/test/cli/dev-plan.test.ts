@@ -26,9 +26,41 @@ test('the registry names every service as https on 127.0.0.1 and a reachable gat
   assert.deepEqual(plan.registry, {
     app: 'shop',
     gateway: { url: 'http://127.0.0.1:8080' },
-    services: { users: { url: 'https://127.0.0.1:41001' }, 'order-history': { url: 'https://127.0.0.1:41002' } },
+    services: {
+      users: { url: 'https://127.0.0.1:41001', instances: [{ url: 'https://127.0.0.1:41001' }] },
+      'order-history': { url: 'https://127.0.0.1:41002', instances: [{ url: 'https://127.0.0.1:41002' }] },
+    },
   });
   assert.equal(plan.registryFile, '/apps/shop/.carotene/registry.json');
+});
+
+test('--scale runs more instances of a service: each its own process and port, all in the registry, started after the first', () => {
+  const scaled = planDev({
+    app: shop,
+    appFile: '/apps/shop/app.ts',
+    dataDir: '/apps/shop/.carotene',
+    gateway: { host: '127.0.0.1', port: 8080 },
+    servicePorts: [41001, 41002, 41003, 41004],
+    scale: new Map([['users', 3]]),
+    env: {},
+  });
+  assert.deepEqual(scaled.registry.services.users, {
+    url: 'https://127.0.0.1:41001',
+    instances: [{ url: 'https://127.0.0.1:41001' }, { url: 'https://127.0.0.1:41002' }, { url: 'https://127.0.0.1:41003' }],
+  });
+  assert.equal(scaled.registry.services['order-history']?.url, 'https://127.0.0.1:41004');
+  assert.deepEqual(
+    scaled.specs.map((s) => [s.name, s.stage ?? 0, s.env.CAROTENE_SERVICE, s.env.CAROTENE_PORT]),
+    [
+      ['users', 0, 'users', '41001'],
+      ['users#2', 0.5, 'users', '41002'],
+      ['users#3', 0.5, 'users', '41003'],
+      ['order-history', 0, 'order-history', '41004'],
+      ['gateway', 1, 'gateway', '8080'],
+    ],
+  );
+  assert.equal(scaled.specs[1]!.logFile, '/apps/shop/.carotene/logs/users#2.log');
+  assert.equal(scaled.databases.length, 2, 'one database per service, whatever its instances');
 });
 
 test('services start first, each as node --import tsx runtime/main.ts, then the gateway', () => {

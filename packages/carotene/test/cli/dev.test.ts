@@ -47,7 +47,7 @@ test('carrot dev runs the app, restarts a killed service, and Ctrl-C stops every
   assert.match(stdout, /^database {3}echo: .*\/db\/echo\.sqlite$/m);
 
   const registry = JSON.parse(readFileSync(join(dataDir, 'registry.json'), 'utf8')) as unknown;
-  assert.deepEqual(registry, { app: 'echo-app', gateway: { url: gateway.url }, services: { echo: { url: echo.url } } });
+  assert.deepEqual(registry, { app: 'echo-app', gateway: { url: gateway.url }, services: { echo: { url: echo.url, instances: [{ url: echo.url }] } } });
   // the service speaks only mutual TLS; the gateway is the one plain, public listener
   assert.match(echo.url ?? '', /^https:/);
   assert.match(gateway.url ?? '', /^http:/);

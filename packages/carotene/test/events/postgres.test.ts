@@ -1,36 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { after } from 'node:test';
-import { sql } from 'kysely';
 import { openStore } from '../../src/store/driver.ts';
 import { Cluster } from './cluster.ts';
 import { eventsApp } from './fixture.ts';
 import { eventsSuite } from './events-suite.ts';
 import { natsUrl, natsReachable } from './nats.ts';
-import { connectAdmin, databaseUrl, missingServer } from '../support/postgres.ts';
+import { connectAdmin, missingServer, scratchDatabases } from '../support/postgres.ts';
 
 const connected = await connectAdmin();
 
 if ('unreachable' in connected) {
   missingServer('events on postgres', `PostgreSQL not reachable: ${connected.unreachable}`);
 } else {
-  const server = connected.admin;
-  const created: string[] = [];
-  after(async () => {
-    for (const db of created) await sql`drop database if exists ${sql.id(db)} with (force)`.execute(server.db);
-    await server.close();
-  });
+  const database = scratchDatabases(connected.admin);
   // each service of each test gets a fresh database, as each service has its own in production
   // (a restarted service opens the same database again)
   const opener = () => {
     const run = randomBytes(5).toString('hex');
     return (service: string) => open(`carotene_ev_${run}_${service.replace(/-/g, '_')}`);
   };
-  const open = async (database: string) => {
-    if (!created.includes(database)) {
-      await sql`create database ${sql.id(database)}`.execute(server.db);
-      created.push(database);
-    }
-    const url = databaseUrl(database);
+  const open = async (name: string) => {
+    const url = await database(name);
     return { store: await openStore({ url }), url };
   };
   eventsSuite('direct delivery, PostgreSQL', async () => new Cluster(eventsApp('events-test'), { transport: 'direct' }, opener()));

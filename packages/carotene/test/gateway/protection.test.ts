@@ -186,6 +186,7 @@ describe('gateway CORS', () => {
     assert.equal(res.headers.get('access-control-allow-credentials'), 'true');
     assert.match(res.headers.get('access-control-allow-methods') ?? '', /POST/);
     assert.match(res.headers.get('access-control-allow-headers') ?? '', /authorization/);
+    assert.match(res.headers.get('access-control-allow-headers') ?? '', /traceparent, tracestate/);
     assert.equal(res.headers.get('access-control-max-age'), '60');
   });
 
@@ -200,6 +201,8 @@ describe('gateway CORS', () => {
     const ok = await fetch(`${gw.url}/api/things`, { headers: { origin: 'https://shop.example' } });
     assert.equal(ok.headers.get('access-control-allow-origin'), 'https://shop.example');
     assert.match(ok.headers.get('access-control-expose-headers') ?? '', /x-request-id/);
+    // a browser app may read which trace its request became
+    assert.match(ok.headers.get('access-control-expose-headers') ?? '', /traceresponse/);
     const other = await fetch(`${gw.url}/api/things`, { headers: { origin: 'https://evil.example' } });
     assert.equal(other.headers.get('access-control-allow-origin'), null);
   });

@@ -5,7 +5,7 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { Environment, ServiceSettings } from '../environment.ts';
-import { configMapName, labels, selector, SERVICE_PORT, type Component } from './labels.ts';
+import { configMapName, GATEWAY_PORT, labels, selector, SERVICE_PORT, type Component } from './labels.ts';
 import { imageOf, podVolumes, processEnv, SECURITY_CONTEXT, tlsProbeCommand, VOLUME_MOUNTS, type ImageLayout } from './pod-spec.ts';
 
 export interface WorkloadInput {
@@ -72,7 +72,7 @@ export function podDeployment(
       selector: { matchLabels: selector(app, name) },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
       template: {
-        metadata: { labels: labels(app, name, component) },
+        metadata: { labels: labels(app, name, component), ...scrapeAnnotations(component) },
         spec: {
           serviceAccountName: name,
           automountServiceAccountToken: false,
@@ -85,6 +85,17 @@ export function podDeployment(
       },
     },
   });
+}
+
+/**
+ * Where Prometheus finds a pod's metrics (the `prometheus.io/*` annotations of the usual
+ * scrape configuration): the gateway in plain HTTP, a service over HTTPS on its mTLS port,
+ * which the scrape job reaches with a client certificate from the app's CA (docs/observability.md).
+ */
+function scrapeAnnotations(component: Component): { annotations?: Record<string, string> } {
+  if (component === 'gateway') return { annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(GATEWAY_PORT), 'prometheus.io/path': '/metrics' } };
+  if (component !== 'service') return {};
+  return { annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/scheme': 'https', 'prometheus.io/port': String(SERVICE_PORT), 'prometheus.io/path': '/metrics' } };
 }
 
 export function clusterService(input: WorkloadInput, component: Component, port: { name: string; port: number }): Service {

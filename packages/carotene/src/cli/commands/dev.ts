@@ -1,13 +1,17 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { AppDef } from '../../declare/app.ts';
 import { findAppFile, loadApp } from '../app-module.ts';
 import { CliError, parseOrUsage, UsageError, type CliIo, type Command } from '../command.ts';
 import { ensureCertificates } from '../../security/cert-store.ts';
 import { certsDir } from '../../security/cert-paths.ts';
-import { identitiesOf, planDev, type DevPlan } from '../dev-plan.ts';
+import { startDashboard, type RunningDashboard } from '../../dashboard/start-dashboard.ts';
+import { databaseEnvName, identitiesOf, planDev, reachableHost, type DevPlan } from '../dev-plan.ts';
+import { bundledPlan } from '../process-bundle.ts';
 import { applyGroups, resolveGroups, type ServiceGroup } from '../group-plan.ts';
 import { reservePorts } from '../ports.ts';
+import { resolveScale } from '../scale-plan.ts';
 import { StartupError, Supervisor } from '../supervisor.ts';
 
 const USAGE = `Usage: carrot dev [appDir] [options]
@@ -27,6 +31,11 @@ Options:
   --group <g>=<s,s> Run these services in one process, e.g. --group core=users,catalog
                     (repeatable); services in no group keep a process of their own
   --separate        One process per service, whatever the app's development environment says
+  --scale <s>=<n>   Run n instances of service s, e.g. --scale catalog=2 (repeatable); callers
+                    balance across them and route around one that fails
+  --dashboard-port <n>  Port of the dev dashboard (default 9400, or a free one when 9400
+                    is taken; 0 picks a free one); every process exports its traces to it
+  --no-dashboard    Do not serve the dashboard
   -h, --help        Show this help
 
 Environment:
@@ -55,11 +64,16 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
         monolith: { type: 'boolean' },
         separate: { type: 'boolean' },
         group: { type: 'string', multiple: true },
+        scale: { type: 'string', multiple: true },
+        'dashboard-port': { type: 'string' },
+        'no-dashboard': { type: 'boolean' },
       },
     }),
   );
   if (positionals.length > 1) throw new UsageError(`expected one app folder, got ${positionals.length}: ${positionals.join(' ')}`);
   const portFlag = values.port === undefined ? undefined : parsePort(values.port);
+  const dashboardPort = values['dashboard-port'] === undefined ? undefined : parsePort(values['dashboard-port'], '--dashboard-port');
+  if (dashboardPort !== undefined && values['no-dashboard']) throw new UsageError('--dashboard-port and --no-dashboard do not go together');
   if (values.host === '') throw new UsageError('--host needs a value');
 
   const appFile = findAppFile(positionals[0] ?? '.');
@@ -68,28 +82,49 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
   const groups = processGroups(() => resolveGroups(app, { monolith: values.monolith, separate: values.separate, groupFlags: values.group, environment: process.env.CAROTENE_ENVIRONMENT }));
   const dataDir = resolve(values['data-dir'] ?? join(appDir, '.carotene'));
   const host = values.host ?? app.gateway.host ?? '127.0.0.1';
-  const ports = await reservePorts({ host, port: portFlag ?? app.gateway.port ?? 8080 }, app.services.length);
-
-  const plan = applyGroups(planDev({ app, appFile, dataDir, gateway: { host, port: ports.gateway }, servicePorts: ports.services, env: process.env }), groups);
-  await mkdir(plan.logsDir, { recursive: true });
-  await mkdir(plan.dbDir, { recursive: true });
-  await writeJsonAtomically(plan.registryFile, plan.registry);
-  const certs = await ensureCertificates(dataDir, app.name, identitiesOf(app));
-  if (certs.createdCa) io.out(`carrot dev: created the certificate authority of '${app.name}' in ${certsDir(dataDir)}`);
-  else if (certs.issued.length > 0) io.out(`carrot dev: issued certificates for ${certs.issued.join(', ')}`);
-
-  io.out(`carrot dev: starting '${app.name}' (${app.services.length} service${app.services.length === 1 ? '' : 's'}${inProcesses(plan)} and the gateway)`);
-  const supervisor = new Supervisor(plan.specs, { print: io.out });
-  const stopped = stopOnSignals(supervisor, io);
+  let scale: Map<string, number>;
   try {
-    await supervisor.start();
+    scale = resolveScale(app, { flags: values.scale ?? [], groups, environment: process.env.CAROTENE_ENVIRONMENT });
   } catch (err) {
-    stopped.dispose();
-    if (err instanceof StartupError) throw new CliError(err.message);
-    throw err;
+    throw err instanceof TypeError ? new UsageError(err.message) : err;
   }
-  if (!supervisor.stopping) printWhere(plan, io);
-  return stopped.code;
+  const instances = app.services.reduce((sum, s) => sum + (scale.get(s.name) ?? 1), 0);
+  const ports = await reservePorts({ host, port: portFlag ?? app.gateway.port ?? 8080 }, instances);
+
+  const registryFile = join(dataDir, 'registry.json');
+  // listening before anything starts, so the processes export their first spans to it
+  const dashboard = values['no-dashboard']
+    ? undefined
+    : await openDashboard({ app, dataDir, registryFile, gatewayUrl: `http://${reachableHost(host)}:${ports.gateway}`, port: dashboardPort });
+  // closed however this ends, so a failed start leaves no listener behind
+  try {
+    const otlpEndpoint = dashboard?.url;
+    const planned = applyGroups(planDev({ app, appFile, dataDir, gateway: { host, port: ports.gateway }, servicePorts: ports.services, scale, env: process.env, ...(otlpEndpoint ? { otlpEndpoint } : {}) }), groups);
+    // children run one bundled JavaScript file each: twice as fast to start as under tsx, and lighter
+    const { plan, fallback } = await bundledPlan(planned, appFile, dataDir);
+    if (fallback) io.err(`carrot dev: could not bundle the app (${fallback}); the processes run under tsx`);
+    await mkdir(plan.logsDir, { recursive: true });
+    await mkdir(plan.dbDir, { recursive: true });
+    await writeJsonAtomically(plan.registryFile, plan.registry);
+    const certs = await ensureCertificates(dataDir, app.name, identitiesOf(app));
+    if (certs.createdCa) io.out(`carrot dev: created the certificate authority of '${app.name}' in ${certsDir(dataDir)}`);
+    else if (certs.issued.length > 0) io.out(`carrot dev: issued certificates for ${certs.issued.join(', ')}`);
+
+    io.out(`carrot dev: starting '${app.name}' (${app.services.length} service${app.services.length === 1 ? '' : 's'}${inProcesses(plan)} and the gateway)`);
+    const supervisor = new Supervisor(plan.specs, { print: io.out });
+    const stopped = stopOnSignals(supervisor, io);
+    try {
+      await supervisor.start();
+    } catch (err) {
+      stopped.dispose();
+      if (err instanceof StartupError) throw new CliError(err.message);
+      throw err;
+    }
+    if (!supervisor.stopping) printWhere(plan, io, dashboard?.url);
+    return await stopped.code;
+  } finally {
+    await dashboard?.close();
+  }
 }
 
 /** Resolves with the exit code once a signal has stopped everything. */
@@ -122,7 +157,7 @@ function stopOnSignals(supervisor: Supervisor, io: CliIo): { code: Promise<numbe
   return { code, dispose };
 }
 
-function printWhere(plan: DevPlan, io: CliIo): void {
+function printWhere(plan: DevPlan, io: CliIo, dashboardUrl: string | undefined): void {
   // relative when inside the working folder, absolute otherwise (no ../../tmp/...)
   const rel = (p: string): string => {
     const r = relative(process.cwd(), p);
@@ -130,6 +165,7 @@ function printWhere(plan: DevPlan, io: CliIo): void {
   };
   io.out('');
   io.out(`gateway    ${plan.registry.gateway.url}`);
+  if (dashboardUrl) io.out(`dashboard  ${dashboardUrl}`);
   io.out(`logs       ${rel(plan.logsDir)}/${inProcesses(plan) === '' ? '<service>' : '<process>'}.log`);
   for (const db of plan.databases) io.out(`database   ${db.service}: ${db.where.startsWith('/') ? rel(db.where) : db.where}`);
   io.out(`registry   ${rel(plan.registryFile)}`);
@@ -152,10 +188,28 @@ function inProcesses(plan: DevPlan): string {
   return services === plan.databases.length ? '' : ` in ${services} process${services === 1 ? '' : 'es'}`;
 }
 
-function parsePort(text: string): number {
+function parsePort(text: string, flag = '--port'): number {
   const port = Number(text);
-  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got '${text}'`);
+  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`${flag} must be a number from 0 to 65535, got '${text}'`);
   return port;
+}
+
+/** Default port of the dev dashboard. */
+const DASHBOARD_PORT = 9400;
+
+/**
+ * The dashboard on the asked port, or on 9400; when 9400 is taken (another app's `carrot
+ * dev`), on a free one: the URL is printed either way. A port asked for explicitly must be free.
+ */
+async function openDashboard(o: { app: AppDef; dataDir: string; registryFile: string; gatewayUrl: string; port: number | undefined }): Promise<RunningDashboard> {
+  const start = (port: number) => startDashboard({ app: o.app, dataDir: o.dataDir, registryFile: o.registryFile, gatewayUrl: o.gatewayUrl, port, databaseUrlOf: (s) => process.env[databaseEnvName(s)] || undefined });
+  try {
+    return await start(o.port ?? DASHBOARD_PORT);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    if (o.port !== undefined) throw new CliError(`the dashboard port ${o.port} is taken; pick another with --dashboard-port, or 0 for any`);
+    return start(0);
+  }
 }
 
 /** Readers never see half a registry: write beside it, then rename over it. */

@@ -4,7 +4,9 @@ import { certs } from './certs.ts';
 import { contracts } from './contracts.ts';
 import { dev } from './dev.ts';
 import { events } from './events.ts';
+import { faults } from './faults.ts';
+import { sagas } from './sagas.ts';
 import { status } from './status.ts';
 
 /** Every `carrot` command; a new one is a file in this folder and a line here. */
-export const commands: readonly Command[] = [dev, certs, build, contracts, status, events];
+export const commands: readonly Command[] = [dev, certs, build, contracts, status, events, faults, sagas];

@@ -1,0 +1,118 @@
+import {
+  context,
+  createTraceState,
+  isSpanContextValid,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
+import { boundTracestate, formatTraceparent, parseTraceparent, type TraceHeaders } from './trace-context.ts';
+
+export { isSpanContextValid, SpanKind, type Span };
+
+/** The instrumentation scope of every Carotene span. */
+const SCOPE = 'carotene';
+
+function tracer() {
+  return trace.getTracer(SCOPE);
+}
+
+/**
+ * The context a span continues when its parent arrived from another process: a valid
+ * `traceparent` (with its bounded `tracestate`), or a fresh root when it is absent or invalid.
+ */
+export function remoteContext(carried: TraceHeaders): Context {
+  const parent = parseTraceparent(carried.traceparent);
+  if (!parent) return ROOT_CONTEXT; // an invalid traceparent takes its tracestate with it
+  const state = boundTracestate(carried.tracestate);
+  return trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: parent.traceId,
+    spanId: parent.spanId,
+    traceFlags: parent.flags & 1,
+    isRemote: true,
+    ...(state === undefined ? {} : { traceState: createTraceState(state) }),
+  });
+}
+
+/**
+ * Starts a span whose parent is the active span of this process when there is one, else
+ * the trace context `carried` in from elsewhere.
+ *
+ * ```ts
+ * const span = startSpan('orders.checkout', SpanKind.SERVER, meta, { 'carotene.service': 'orders' });
+ * ```
+ */
+export function startSpan(name: string, kind: SpanKind, carried: TraceHeaders, attributes: Attributes): Span {
+  const active = context.active();
+  const parent = trace.getSpan(active) && isSpanContextValid(trace.getSpanContext(active)!) ? active : remoteContext(carried);
+  return tracer().startSpan(name, { kind, attributes }, parent);
+}
+
+/** Starts a span that continues only the `carried` context, whatever is active (a request from outside, an event). */
+export function startRemoteChild(name: string, kind: SpanKind, carried: TraceHeaders, attributes: Attributes): Span {
+  return tracer().startSpan(name, { kind, attributes }, remoteContext(carried));
+}
+
+/** Runs `fn` with `span` active, so that logs, calls and nested spans inside see it. */
+export function withSpan<T>(span: Span, fn: () => T): T {
+  return context.with(trace.setSpan(context.active(), span), fn);
+}
+
+/**
+ * The headers that continue `span` in the next process. A span that records nothing and
+ * has no valid context (no tracing set up) passes on what came in (`fallback`), so the
+ * trace still connects across processes that trace.
+ */
+export function headersOf(span: Span, fallback: TraceHeaders): TraceHeaders {
+  const sc = span.spanContext();
+  if (!isSpanContextValid(sc)) {
+    // what came in travels on only if it is valid, as a span would have continued it
+    return parseTraceparent(fallback.traceparent) ? { traceparent: fallback.traceparent?.trim(), tracestate: boundTracestate(fallback.tracestate) } : {};
+  }
+  return { traceparent: formatTraceparent({ traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags }), tracestate: sc.traceState?.serialize() || undefined };
+}
+
+/** Ends `span`, marking it failed with the error's code and message when there is one. */
+export function endSpan(span: Span, error?: { code?: unknown; message?: unknown }): void {
+  if (error !== undefined) {
+    if (typeof error.code === 'string') span.setAttribute('carotene.error.code', error.code);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: typeof error.message === 'string' ? error.message : String(error) });
+  }
+  span.end();
+}
+
+/**
+ * Runs `fn` in a new span (child of the active one, else of `carried`) and ends it with
+ * `fn`'s outcome.
+ *
+ * ```ts
+ * await inSpan('transaction', SpanKind.INTERNAL, meta, { 'carotene.service': 'orders' }, () => db.transaction().execute(work));
+ * ```
+ */
+export async function inSpan<T>(name: string, kind: SpanKind, carried: TraceHeaders, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> {
+  const span = startSpan(name, kind, carried, attributes);
+  try {
+    const result = await withSpan(span, () => fn(span));
+    endSpan(span);
+    return result;
+  } catch (err) {
+    endSpan(span, err as { code?: unknown; message?: unknown });
+    throw err;
+  }
+}
+
+/** Trace and span id of `span` for a log line; none when it has no valid context. */
+export function logIds(span: Span): { trace_id: string; span_id: string } | Record<string, never> {
+  const sc = span.spanContext();
+  return isSpanContextValid(sc) ? { trace_id: sc.traceId, span_id: sc.spanId } : {};
+}
+
+/** Trace and span id of the active span, for log lines; `undefined` when none is active. */
+export function activeIds(): { trace_id: string; span_id: string } | undefined {
+  const sc = trace.getSpanContext(context.active());
+  return sc && isSpanContextValid(sc) ? { trace_id: sc.traceId, span_id: sc.spanId } : undefined;
+}

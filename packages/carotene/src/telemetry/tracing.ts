@@ -1,0 +1,98 @@
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type Sampler,
+} from '@opentelemetry/sdk-trace-base';
+
+/** The standard variable naming the OTLP/HTTP collector; traces go to `<it>/v1/traces`. */
+export const OTLP_ENDPOINT_ENV = 'OTEL_EXPORTER_OTLP_ENDPOINT';
+
+export interface TracingOptions {
+  /** `service.name` of this process's spans (a service, a group, or `gateway`). */
+  readonly service: string;
+  /** OTLP/HTTP base URL; no exporter (and no recording) when absent. */
+  readonly endpoint?: string | undefined;
+  /** Share of new traces recorded when exporting, 0 to 1 (default 1); a caller's sampled flag is followed. */
+  readonly sampleRatio?: number | undefined;
+  /** Extra resource attributes, e.g. `{ 'carotene.app': 'shop' }`. */
+  readonly attributes?: Readonly<Record<string, string>>;
+}
+
+let followsAsyncCode = false;
+
+/**
+ * True while spans are exported: then the active span follows async code and log lines
+ * get their ids from it. Otherwise the ids must be handed on explicitly.
+ */
+export function activeSpanFollowsAsyncCode(): boolean {
+  return followsAsyncCode;
+}
+
+/** Tracing of one process, started. */
+export interface Tracing {
+  /** True when spans are recorded and exported. */
+  readonly exporting: boolean;
+  /** Exports what is buffered, stops, and unregisters the globals (so tracing may start again). */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Sets up OpenTelemetry for this process: an AsyncLocalStorage context manager (so the
+ * active span follows async code), W3C trace context, and a tracer provider. With an
+ * endpoint, spans are recorded (following the caller's sampled flag) and exported over
+ * OTLP/HTTP JSON in batches. Without one, nothing is recorded or exported and no context
+ * manager runs: spans only carry ids, handed on explicitly, so trace ids still reach the
+ * call log lines and the next process at almost no cost.
+ *
+ * ```ts
+ * const tracing = startTracing({ service: 'orders', endpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT });
+ * process.on('SIGTERM', () => void tracing.shutdown());
+ * ```
+ */
+export function startTracing(options: TracingOptions): Tracing {
+  const endpoint = options.endpoint?.trim().replace(/\/+$/, '');
+  const exporting = Boolean(endpoint);
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': options.service, ...options.attributes }),
+    sampler: exporting ? new ParentBasedSampler({ root: rootSampler(options.sampleRatio) }) : new AlwaysOffSampler(),
+    spanProcessors: exporting
+      ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }), { scheduledDelayMillis: 500, maxQueueSize: 8192, maxExportBatchSize: 512 })]
+      : [],
+  });
+  // Following the active span through async code costs a promise hook on every promise
+  // (AsyncLocalStorage on Node 20): only worth it when spans are recorded. Without it the
+  // runtime still hands each span's context on explicitly (calls, transactions, events).
+  if (exporting) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  followsAsyncCode = exporting;
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(provider);
+  let stopped: Promise<void> | undefined;
+  return {
+    exporting,
+    shutdown() {
+      stopped ??= provider
+        .shutdown()
+        .catch(() => undefined)
+        .then(() => {
+          followsAsyncCode = false;
+          trace.disable();
+          propagation.disable();
+          context.disable();
+        });
+      return stopped;
+    },
+  };
+}
+
+function rootSampler(ratio: number | undefined): Sampler {
+  return ratio === undefined || ratio >= 1 ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(Math.max(0, ratio));
+}
