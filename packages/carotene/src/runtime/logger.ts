@@ -13,11 +13,24 @@ export function createLogger(service: string, level = 'info', destination?: pino
       level,
       base: { service },
       messageKey: 'msg',
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTime,
       formatters: { level: (label, number) => ({ level: number, levelName: label }) },
       // a fresh object each time: pino merges the line's fields into what the mixin returns
       mixin: () => activeIds() ?? {},
     },
     destination,
   );
+}
+
+let lastMs = 0;
+let lastTime = '';
+
+/** pino's `isoTime`, formatted once per millisecond: busy services write many lines a millisecond. */
+function isoTime(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return lastTime;
 }

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { CaroteneError, isCaroteneError, platformError } from '../errors.ts';
 import { installedFaults, withFaults } from '../resilience/fault-injector.ts';
+import { jsonCopy as copy } from './json-copy.ts';
 import type { CallMeta, Transport } from './transport.ts';
 import { MAX_DEADLINE_MS } from './wire.ts';
 
@@ -100,11 +101,6 @@ export class InProcessTransport implements Transport {
   async close(): Promise<void> {
     // nothing to release: the services belong to their hosts
   }
-}
-
-/** A JSON round trip: what the HTTP transport does to every value, minus the bytes. */
-function copy<T>(value: T): T {
-  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
 }
 
 /**
