@@ -5,6 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { stopProcess } from '../../../packages/carotene/test/support/stop-process.ts';
 
 const shopDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const carrot = join(shopDir, '..', '..', 'packages', 'carotene', 'bin', 'carrot.js');
@@ -57,15 +59,54 @@ export async function startShop(extraArgs: readonly string[] = [], timeoutMs = 6
     url,
     dataDir,
     output: () => out,
-    async stop() {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
+    stop: () => stopProcess(child, exited),
   };
+}
+
+export type Row = Record<string, unknown>;
+
+/** An answer of the shop's public API: the status (0 when none came) and the JSON body (`{}` when not JSON). */
+export interface ApiAnswer {
+  readonly status: number;
+  readonly body: Row;
+}
+
+/**
+ * A JSON client for the shop's public API at `baseUrl`.
+ *
+ * ```ts
+ * const api = shopApi(shop.url);
+ * const { status, body } = await api('POST', '/api/users/login', { email, password });
+ * ```
+ */
+export function shopApi(baseUrl: string, defaultTimeoutMs = 15_000) {
+  return async (method: string, path: string, body?: unknown, token?: string, timeoutMs = defaultTimeoutMs): Promise<ApiAnswer> => {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (token) headers.authorization = `Bearer ${token}`;
+    try {
+      const res = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+      const text = await res.text();
+      try {
+        return { status: res.status, body: text ? (JSON.parse(text) as Row) : {} };
+      } catch {
+        return { status: res.status, body: {} }; // an HTML or empty error page: keep the status
+      }
+    } catch {
+      return { status: 0, body: {} };
+    }
+  };
+}
+
+/** Rows of one service's SQLite database in `dataDir`, read-only, while the shop runs. */
+export function queryShopDb(dataDir: string, service: string, sql: string): Row[] {
+  const db = new Database(join(dataDir, 'db', `${service}.sqlite`), { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    return db.prepare(sql).all() as Row[];
+  } finally {
+    db.close();
+  }
 }
 
 async function ready(url: string): Promise<boolean> {

@@ -10,8 +10,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
-import { startShop, type RunningShop } from '../shop-process.ts';
+import { queryShopDb, shopApi, startShop, type Row, type RunningShop } from '../shop-process.ts';
 import { servicePid as pidOf } from '../../../../packages/carotene/test/support/service-pid.ts';
 
 const shopDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -25,7 +24,6 @@ export interface ChaosOptions {
   readonly log?: (line: string) => void;
 }
 
-type Row = Record<string, unknown>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const between = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
@@ -61,16 +59,6 @@ async function natsProxy(target: URL): Promise<{ url: string; cut(): number; clo
   };
 }
 
-function query(dataDir: string, service: string, sql: string): Row[] {
-  const db = new Database(join(dataDir, 'db', `${service}.sqlite`), { readonly: true, fileMustExist: true });
-  try {
-    db.pragma('busy_timeout = 5000');
-    return db.prepare(sql).all() as Row[];
-  } finally {
-    db.close();
-  }
-}
-
 function carrotCli(args: readonly string[]): { code: number | null; out: string } {
   const r = spawnSync(process.execPath, [carrot, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
@@ -93,20 +81,7 @@ export async function eventsChaos(options: ChaosOptions): Promise<void> {
     shop = await startShop();
     const running = shop;
     log('shop ready');
-    const api = async (method: string, path: string, body?: unknown, token?: string) => {
-      const headers: Record<string, string> = {};
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      if (token) headers.authorization = `Bearer ${token}`;
-      const res = await fetch(`${running.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
-      const text = await res.text();
-      let json: Row = {};
-      try {
-        json = text ? (JSON.parse(text) as Row) : {};
-      } catch {
-        // an HTML or empty error page: keep the status
-      }
-      return { status: res.status, body: json };
-    };
+    const api = shopApi(running.url);
     const email = `chaos-${Date.now()}@shop.test`;
     assert.equal((await api('POST', '/api/users/register', { email, password: 'chaos password', name: 'Chaos' })).status, 201);
     const token = String((await api('POST', '/api/users/login', { email, password: 'chaos password' })).body.token);
@@ -172,7 +147,7 @@ export async function eventsChaos(options: ChaosOptions): Promise<void> {
 
     // let everything restart and drain, then hold the books to the exact expectation
     const expectation = () => {
-      const orders = query(running.dataDir, 'orders', 'select id, userId, status from orders');
+      const orders = queryShopDb(running.dataDir, 'orders', 'select id, userId, status from orders');
       const expected = new Map<string, number>();
       for (const o of orders) {
         expected.set(`${String(o.id)}:ORDER_PLACED`, 1);
@@ -180,18 +155,18 @@ export async function eventsChaos(options: ChaosOptions): Promise<void> {
         if (o.status === 'FAILED') expected.set(`${String(o.id)}:ORDER_FAILED`, 1);
       }
       const sold = new Map<string, number>();
-      for (const r of query(running.dataDir, 'orders', "select i.productId, sum(i.qty) as qty from order_items i join orders o on o.id = i.orderId where o.status = 'CONFIRMED' group by i.productId")) {
+      for (const r of queryShopDb(running.dataDir, 'orders', "select i.productId, sum(i.qty) as qty from order_items i join orders o on o.id = i.orderId where o.status = 'CONFIRMED' group by i.productId")) {
         sold.set(String(r.productId), Number(r.qty));
       }
       return { orders, expected, sold };
     };
     const actual = () => {
       const got = new Map<string, number>();
-      for (const n of query(running.dataDir, 'notifications', 'select orderId, kind, count(*) as n from notifications group by orderId, kind')) {
+      for (const n of queryShopDb(running.dataDir, 'notifications', 'select orderId, kind, count(*) as n from notifications group by orderId, kind')) {
         got.set(`${String(n.orderId)}:${String(n.kind)}`, Number(n.n));
       }
       const sold = new Map<string, number>();
-      for (const p of query(running.dataDir, 'catalog', 'select id, sold from products where sold > 0')) sold.set(String(p.id), Number(p.sold));
+      for (const p of queryShopDb(running.dataDir, 'catalog', 'select id, sold from products where sold > 0')) sold.set(String(p.id), Number(p.sold));
       return { got, sold };
     };
     const sorted = (m: Map<string, number>) => [...m.entries()].sort(([a], [b]) => a.localeCompare(b));
@@ -213,7 +188,7 @@ export async function eventsChaos(options: ChaosOptions): Promise<void> {
     assert.ok(e.orders.length >= options.orders / 3, `enough orders committed despite the chaos (${e.orders.length})`);
     assert.ok(e.orders.some((o) => o.status === 'CONFIRMED') && e.orders.some((o) => o.status === 'FAILED'), 'both outcomes happened');
     for (const service of ['notifications', 'catalog']) {
-      const left = query(running.dataDir, service, "select status, count(*) as n from carotene_inbox where status != 'done' group by status");
+      const left = queryShopDb(running.dataDir, service, "select status, count(*) as n from carotene_inbox where status != 'done' group by status");
       assert.deepEqual(left, [], `${service}: nothing pending or dead in the inbox`);
     }
 
@@ -238,14 +213,14 @@ export async function eventsChaos(options: ChaosOptions): Promise<void> {
     assert.equal(dead[0]!.type, 'orders.OrderPlaced');
     assert.equal(dead[0]!.key, poisoned);
     assert.match(String(dead[0]!.error), /failing on purpose/);
-    assert.equal(query(running.dataDir, 'notifications', `select count(*) as n from notifications where orderId = '${poisoned}'`)[0]!.n, 0);
+    assert.equal(queryShopDb(running.dataDir, 'notifications', `select count(*) as n from notifications where orderId = '${poisoned}'`)[0]!.n, 0);
     rmSync(faultFile, { force: true });
     const replay = carrotCli(['events', 'dlq', 'replay', '--all', shopDir, '--data-dir', running.dataDir, '--service', 'notifications']);
     assert.equal(replay.code, 0, replay.out);
     assert.match(replay.out, new RegExp(`replayed ${String(dead[0]!.id)}`));
     let notified = 0;
     for (const until3 = Date.now() + 15_000; Date.now() < until3 && notified === 0; await sleep(200)) {
-      notified = Number(query(running.dataDir, 'notifications', `select count(*) as n from notifications where orderId = '${poisoned}'`)[0]!.n);
+      notified = Number(queryShopDb(running.dataDir, 'notifications', `select count(*) as n from notifications where orderId = '${poisoned}'`)[0]!.n);
     }
     assert.equal(notified, 1, 'the replayed event notified once');
     assert.match(dlq().out, /^$/m);

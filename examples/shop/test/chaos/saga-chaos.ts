@@ -4,11 +4,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { startShop, type RunningShop } from '../shop-process.ts';
+import { queryShopDb, shopApi, startShop, type Row, type RunningShop } from '../shop-process.ts';
 import { servicePid as pidOf } from '../../../../packages/carotene/test/support/service-pid.ts';
-
-export type Row = Record<string, unknown>;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const CARD = '4242424242424242';
@@ -61,33 +58,8 @@ export async function startSagaShop(env: Record<string, string> = {}): Promise<S
   } finally {
     process.env = saved;
   }
-  const api = async (method: string, path: string, body?: unknown, token?: string, timeoutMs = 20_000) => {
-    const headers: Record<string, string> = {};
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (token) headers.authorization = `Bearer ${token}`;
-    try {
-      const res = await fetch(`${shop.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-      const text = await res.text();
-      let json: Row = {};
-      try {
-        json = text ? (JSON.parse(text) as Row) : {};
-      } catch {
-        // not JSON: keep the status
-      }
-      return { status: res.status, body: json };
-    } catch {
-      return { status: 0, body: {} };
-    }
-  };
-  const query = (service: string, sql: string): Row[] => {
-    const db = new Database(join(shop.dataDir, 'db', `${service}.sqlite`), { readonly: true, fileMustExist: true });
-    try {
-      db.pragma('busy_timeout = 5000');
-      return db.prepare(sql).all() as Row[];
-    } finally {
-      db.close();
-    }
-  };
+  const api = shopApi(shop.url, 20_000);
+  const query = (service: string, sql: string): Row[] => queryShopDb(shop.dataDir, service, sql);
   const email = `saga-${Date.now()}@shop.test`;
   assert.equal((await api('POST', '/api/users/register', { email, password: 'saga password', name: 'Saga' })).status, 201);
   const token = String((await api('POST', '/api/users/login', { email, password: 'saga password' })).body.token);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { servicePid } from '../support/service-pid.ts';
+import { stopProcess } from '../support/stop-process.ts';
 export { servicePid };
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -59,14 +60,7 @@ export async function startShopWithDashboard(env: Record<string, string> = {}, t
         dashboard,
         dataDir,
         output: () => out,
-        async stop() {
-          if (child.exitCode !== null) return child.exitCode;
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-          const code = await exited;
-          clearTimeout(timer);
-          return code;
-        },
+        stop: () => stopProcess(child, exited),
       };
     }
     if (child.exitCode !== null) throw new Error(`carrot dev exited with ${child.exitCode}:\n${out}`);
