@@ -26,6 +26,8 @@ export interface StoreOptions {
   readonly url?: string;
   /** SQLite file (its folder is created), or `':memory:'`; used when `url` is not PostgreSQL. */
   readonly file?: string;
+  /** When a SQLite commit reaches the disk (default `normal`; see `SqliteSynchronous`). */
+  readonly synchronous?: 'normal' | 'full';
 }
 
 const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
@@ -49,5 +51,5 @@ export async function openStore(options: StoreOptions): Promise<StoreDriver> {
     throw platformError('INVALID_CONFIG', `store url scheme '${scheme}:' is not supported; use postgres:// or give a SQLite file`);
   }
   if (!options.file) throw platformError('INVALID_CONFIG', 'a store needs a postgres:// url or a SQLite file');
-  return (await import('./sqlite-driver.ts')).openSqlite(options.file);
+  return (await import('./sqlite-driver.ts')).openSqlite(options.file, options.synchronous);
 }
