@@ -138,10 +138,10 @@ export function planDev(input: DevPlanInput): DevPlan {
         databaseUrl: undefined,
         logLevel,
         tls: tlsFiles(dataDir, GATEWAY_IDENTITY),
+        awaitServicesMs: GATEWAY_AWAITS_SERVICES_MS,
       }),
     },
     readyUrl: `${gatewayUrl}/ready`,
-    stage: 1,
     logFile: join(logsDir, `${GATEWAY}.log`),
     url: gatewayUrl,
   });
@@ -149,7 +149,14 @@ export function planDev(input: DevPlanInput): DevPlan {
   return { registry: { app: app.name, gateway: { url: gatewayUrl }, services }, registryFile, logsDir, dbDir, specs, databases };
 }
 
-/** Start stage of a scaled service's second and later instances: after the first ones, before the gateway. */
+/**
+ * The gateway starts together with the services (loading its code while they load theirs)
+ * and listens once every instance in the registry answers ready, so its `/ready` still means
+ * the whole app can take requests. After this long it listens anyway, with a warning.
+ */
+export const GATEWAY_AWAITS_SERVICES_MS = 30_000;
+
+/** Start stage of a scaled service's second and later instances: after the first ones. */
 export const EXTRA_INSTANCES_STAGE = 0.5;
 
 /** The process name of a service's `n`th instance: `catalog`, then `catalog#2`, `catalog#3`… */

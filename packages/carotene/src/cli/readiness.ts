@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { TlsFiles } from '../security/credentials.ts';
 
 /**
@@ -11,12 +12,12 @@ import type { TlsFiles } from '../security/credentials.ts';
  */
 export function probe(url: string, timeoutMs = 1_000, tls?: TlsFiles): Promise<number | string> {
   return new Promise((resolve) => {
-    let credentials: { ca: string; cert: string; key: string; minVersion: 'TLSv1.3'; checkServerIdentity: () => undefined } | undefined;
+    let credentials: { secureContext: SecureContext; minVersion: 'TLSv1.3'; checkServerIdentity: () => undefined } | undefined;
     if (url.startsWith('https:')) {
       if (!tls) return resolve('no client certificate for an https probe');
       try {
         // the service is found by port on loopback; its identity is checked by the calls, not here
-        credentials = { ca: readFileSync(tls.ca, 'utf8'), cert: readFileSync(tls.cert, 'utf8'), key: readFileSync(tls.key, 'utf8'), minVersion: 'TLSv1.3', checkServerIdentity: () => undefined };
+        credentials = { secureContext: contextOf(tls), minVersion: 'TLSv1.3', checkServerIdentity: () => undefined };
       } catch (err) {
         return resolve((err as NodeJS.ErrnoException).code ?? (err as Error).message);
       }
@@ -31,6 +32,21 @@ export function probe(url: string, timeoutMs = 1_000, tls?: TlsFiles): Promise<n
     req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
     req.end();
   });
+}
+
+/** The last TLS context built, by the content of its files. */
+let cached: { pem: string; context: SecureContext } | undefined;
+
+/**
+ * The client TLS context of `tls`. The files are read on every probe, so rotated ones are
+ * picked up; the context (parsing the key, a few milliseconds) is built only when they changed:
+ * `carrot dev` probes every service ten times a second while they start.
+ */
+function contextOf(tls: TlsFiles): SecureContext {
+  const [ca, cert, key] = [readFileSync(tls.ca, 'utf8'), readFileSync(tls.cert, 'utf8'), readFileSync(tls.key, 'utf8')];
+  const pem = `${ca}\0${cert}\0${key}`;
+  if (cached?.pem !== pem) cached = { pem, context: createSecureContext({ ca, cert, key, minVersion: 'TLSv1.3' }) };
+  return cached.context;
 }
 
 /** Describes the last probe answer for a human: `HTTP 503` or `ECONNREFUSED`. */

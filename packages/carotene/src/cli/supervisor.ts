@@ -15,8 +15,8 @@ export interface ProcessSpec extends RunSpec {
   readonly url?: string;
   /**
    * Start order: every process of a stage is spawned together, and the next stage only once
-   * all of them are ready (default 0). The gateway is a later stage than the services, so it
-   * never opens the door to services still starting.
+   * all of them are ready (default 0). A scaled service's extra instances are a later stage
+   * than its first one, which migrates the database they share.
    */
   readonly stage?: number;
 }

@@ -8,6 +8,7 @@ import { HttpTransport, logInstanceChanges } from '../transport/http-transport.t
 import type { Registry } from '../transport/transport.ts';
 import { startTelemetry } from '../telemetry/start-telemetry.ts';
 import { createGateway, type Gateway } from './gateway.ts';
+import { servicesReady } from './services-ready.ts';
 
 /** Longest wait for in-flight requests after the request deadline itself, on shutdown. */
 const DRAIN_SLACK_MS = 5_000;
@@ -69,6 +70,9 @@ try {
 } catch (err) {
   fatal(`gateway failed to start: ${(err as Error).message}`, err);
 }
+
+// `carrot dev` starts the gateway together with the services: it opens once they are ready
+if (env.awaitServicesMs !== undefined) await servicesReady(registry, tls, { withinMs: env.awaitServicesMs, log });
 
 let url: string;
 try {

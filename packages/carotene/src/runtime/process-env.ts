@@ -26,6 +26,11 @@ export interface ProcessEnv {
    * (default: `<dataDir>/certs/ca-bundle.pem`, `<service>.crt`, `<service>.key`).
    */
   readonly tls?: TlsFiles;
+  /**
+   * Gateway only: wait up to this long for every service in the registry to answer ready
+   * before listening (`carrot dev` starts the gateway together with the services).
+   */
+  readonly awaitServicesMs?: number;
 }
 
 export const ENV = {
@@ -40,6 +45,7 @@ export const ENV = {
   tlsCa: 'CAROTENE_TLS_CA',
   tlsCert: 'CAROTENE_TLS_CERT',
   tlsKey: 'CAROTENE_TLS_KEY',
+  awaitServicesMs: 'CAROTENE_AWAIT_SERVICES_MS',
 } as const;
 
 export function readProcessEnv(env: NodeJS.ProcessEnv = process.env): ProcessEnv {
@@ -53,6 +59,11 @@ export function readProcessEnv(env: NodeJS.ProcessEnv = process.env): ProcessEnv
     throw platformError('INVALID_CONFIG', `${ENV.port} must be a port number, got '${env[ENV.port]}'`);
   }
   const dataDir = need(ENV.dataDir);
+  const awaitText = env[ENV.awaitServicesMs];
+  const awaitServicesMs = awaitText ? Number(awaitText) : undefined;
+  if (awaitServicesMs !== undefined && !(Number.isInteger(awaitServicesMs) && awaitServicesMs >= 0)) {
+    throw platformError('INVALID_CONFIG', `${ENV.awaitServicesMs} must be a number of milliseconds, got '${awaitText}'`);
+  }
   return {
     appFile: need(ENV.appFile),
     service: need(ENV.service),
@@ -63,6 +74,7 @@ export function readProcessEnv(env: NodeJS.ProcessEnv = process.env): ProcessEnv
     databaseUrl: env[ENV.databaseUrl] || undefined,
     logLevel: env[ENV.logLevel] || 'info',
     tls: tlsFromEnv(env, dataDir, need(ENV.service)),
+    ...(awaitServicesMs === undefined ? {} : { awaitServicesMs }),
   };
 }
 
@@ -87,6 +99,7 @@ export function toEnv(p: ProcessEnv): Record<string, string> {
     [ENV.logLevel]: p.logLevel,
   };
   if (p.databaseUrl) out[ENV.databaseUrl] = p.databaseUrl;
+  if (p.awaitServicesMs !== undefined) out[ENV.awaitServicesMs] = String(p.awaitServicesMs);
   if (p.tls) {
     out[ENV.tlsCa] = p.tls.ca;
     out[ENV.tlsCert] = p.tls.cert;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { AppDef } from '../../src/declare/app.ts';
-import { databaseEnvName, GATEWAY_MAIN, planDev, RUNTIME_MAIN } from '../../src/cli/dev-plan.ts';
+import { databaseEnvName, GATEWAY_AWAITS_SERVICES_MS, GATEWAY_MAIN, planDev, RUNTIME_MAIN } from '../../src/cli/dev-plan.ts';
 import { readProcessEnv } from '../../src/runtime/process-env.ts';
 
 // planDev reads only names from the services
@@ -56,14 +56,14 @@ test('--scale runs more instances of a service: each its own process and port, a
       ['users#2', 0.5, 'users', '41002'],
       ['users#3', 0.5, 'users', '41003'],
       ['order-history', 0, 'order-history', '41004'],
-      ['gateway', 1, 'gateway', '8080'],
+      ['gateway', 0, 'gateway', '8080'],
     ],
   );
   assert.equal(scaled.specs[1]!.logFile, '/apps/shop/.carotene/logs/users#2.log');
   assert.equal(scaled.databases.length, 2, 'one database per service, whatever its instances');
 });
 
-test('services start first, each as node --import tsx runtime/main.ts, then the gateway', () => {
+test('services and the gateway start together, each as node --import tsx <entry>', () => {
   assert.deepEqual(plan.specs.map((s) => s.name), ['users', 'order-history', 'gateway']);
   for (const spec of plan.specs) {
     assert.equal(spec.command, process.execPath);
@@ -98,6 +98,8 @@ test('each child gets the process-env contract for its own service', () => {
   assert.equal(gateway?.host, '0.0.0.0');
   assert.equal(gateway?.port, 8080);
   assert.equal(gateway?.databaseUrl, undefined);
+  // the gateway starts with the services and listens once they answer ready
+  assert.equal(gateway?.awaitServicesMs, GATEWAY_AWAITS_SERVICES_MS);
   // the parent's environment is inherited, but no database URL leaks to another service
   assert.equal(plan.specs[0]?.env['PATH'], '/usr/bin');
   for (const spec of plan.specs) assert.equal(spec.env['CAROTENE_DATABASE_URL_ORDER_HISTORY'], undefined);
@@ -109,4 +111,12 @@ test('databases are listed per service: SQLite by default, PostgreSQL when its v
     { service: 'users', where: join('/apps/shop/.carotene', 'db', 'users.sqlite') },
     { service: 'order-history', where: 'PostgreSQL from CAROTENE_DATABASE_URL_ORDER_HISTORY' },
   ]);
+});
+
+test('a wait for the services that is not a number of milliseconds is a typed configuration error', () => {
+  const env = { ...plan.specs[2]!.env } as NodeJS.ProcessEnv;
+  for (const bad of ['soon', '-5', '1.5']) {
+    assert.throws(() => readProcessEnv({ ...env, CAROTENE_AWAIT_SERVICES_MS: bad }), (err: Error & { code?: string }) => err.code === 'INVALID_CONFIG' && err.message.includes(`got '${bad}'`));
+  }
+  assert.equal(readProcessEnv({ ...env, CAROTENE_AWAIT_SERVICES_MS: '0' }).awaitServicesMs, 0);
 });
