@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { ServiceBroker } from 'moleculer';
 import { mkdtempSync, rmSync } from 'node:fs';
+import * as http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -51,12 +52,12 @@ interface Contender {
 let counter = 0;
 const meta = (): CallMeta => ({ caller: 'client', requestId: `bench-${++counter}`, deadline: Date.now() + 10_000 });
 
-async function carotene(dataDir: string): Promise<Contender> {
+async function carotene(dataDir: string, connections?: number): Promise<Contender> {
   const child = await startChild(server('carotene'), { BENCH_DATA_DIR: dataDir });
   const tls = fixedCredentials(readCredentials(tlsFiles(dataDir, 'client')));
-  const transport = new HttpTransport({ caller: 'client', registry: { app: 'bench', gateway: { url: 'https://127.0.0.1:1' }, services: { echo: { url: String(child.info.url) } } }, tls });
+  const transport = new HttpTransport({ caller: 'client', registry: { app: 'bench', gateway: { url: 'https://127.0.0.1:1' }, services: { echo: { url: String(child.info.url) } } }, tls, connections });
   return {
-    name: 'Carotene (mTLS, validation both ends, deadline, call log)',
+    name: connections === undefined ? NAMES[0]! : `candidate: Carotene with ${connections} connections`,
     // what ctx.call.echo.echo(order) runs in a handler
     call: (payload) => callIntegration(transport, Echo, 'echo', payload, undefined, meta(), 'client'),
     close: async () => {
@@ -98,6 +99,32 @@ async function bareHttps(dataDir: string): Promise<Contender> {
     },
     close: async () => {
       await pool.close();
+      await child.stop();
+    },
+  };
+}
+
+/** Candidate only (BENCH_RPC_CANDIDATES=1): bare HTTP/2 with mutual TLS, `sessions` sessions, logged but not in the tables. */
+async function bareH2(dataDir: string, sessions: number): Promise<Contender> {
+  const child = await startChild(server('bare-h2'), { BENCH_DATA_DIR: dataDir });
+  const { ca, cert, key } = readCredentials(tlsFiles(dataDir, 'client'));
+  const clients = Array.from({ length: sessions }, () => http2.connect(String(child.info.url), { ca, cert, key, minVersion: 'TLSv1.3', checkServerIdentity: () => undefined }));
+  let next = 0;
+  return {
+    name: `candidate: bare node:http2 with mutual TLS, ${sessions} session${sessions > 1 ? 's' : ''}`,
+    call: (payload) =>
+      new Promise((resolve, reject) => {
+        const stream = clients[next++ % sessions]!.request({ ':method': 'POST', ':path': '/echo', 'content-type': 'application/json' });
+        const chunks: Buffer[] = [];
+        let status = 0;
+        stream.on('response', (h) => (status = Number(h[':status'])));
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => (status === 200 ? resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))) : reject(new Error(`status ${status}`))));
+        stream.on('error', reject);
+        stream.end(JSON.stringify(payload));
+      }),
+    close: async () => {
+      for (const c of clients) c.close();
       await child.stop();
     },
   };
@@ -214,6 +241,10 @@ export const rpc: Scenario = {
     const contenders: Contender[] = [];
     try {
       for (const start of [() => carotene(dataDir), () => bareHttps(dataDir), bareHttp, grpcJs, moleculerTcp]) contenders.push(await start());
+      if (process.env.BENCH_RPC_CANDIDATES) {
+        for (const n of [2, 4]) contenders.push(await carotene(dataDir, n));
+        for (const n of [1, 4]) contenders.push(await bareH2(dataDir, n));
+      }
       const figures: Record<string, Figures[]> = {};
       for (const [size, payload] of Object.entries(PAYLOADS)) {
         log(`rpc: payload ${size} (${JSON.stringify(payload).length} bytes of JSON)`);
@@ -237,7 +268,8 @@ function report(figures: Record<string, Figures[]>, local: { carotene: number; m
   const rows: string[][] = [];
   for (const [size, list] of Object.entries(figures)) {
     const bare = list[2]!;
-    list.forEach((f, i) => {
+    // candidates measured beside the contenders (BENCH_RPC_CANDIDATES) are logged, not tabled
+    list.slice(0, NAMES.length).forEach((f, i) => {
       rows.push([size, NAMES[i]!, ms(f.p50), ms(f.p99), ratio(f.p50, bare.p50), perSecond(f.rate), ratio(f.rate, bare.rate)]);
     });
   }
@@ -262,7 +294,7 @@ function report(figures: Record<string, Figures[]>, local: { carotene: number; m
   const body = [
     `Every server runs in its own process; the client is the bench process. One at a time: ${LIMITS.latency.rounds} × ${LIMITS.latency.count.toLocaleString('en-US')} calls per contender and payload, the rounds interleaved, after ${LIMITS.warmup.count.toLocaleString('en-US')} warm-up calls. In flight: ${LIMITS.throughput.inFlight} calls kept outstanding for ${LIMITS.throughput.maxMs / 1000} s, median of ${LIMITS.throughput.rounds} rounds. The payload is an order (id, customer, items, note): 115 bytes of JSON with one item, 956 with eighteen; grpc-js carries the same fields as a protobuf message, Moleculer validates them with its own validator.`,
     '',
-    'The Carotene call is what `ctx.call.echo.echo(order)` runs: the input checked against the contract, the deadline carried, HTTPS with mutual TLS 1.3 (each side presents its certificate, the callee checks the caller is allowed by the declared graph), the input checked again and the handler run by the callee, one JSON log line written, and the output checked at both ends. The bare mutual-TLS contender uses the same certificates and TLS 1.3, so the gap between it and Carotene is Carotene\'s own work, and the gap between it and bare HTTP is the cost of mutual TLS. HTTP and undici pools use 32 connections; grpc-js one HTTP/2 channel; Moleculer one TCP connection.',
+    'The Carotene call is what `ctx.call.echo.echo(order)` runs: the input checked against the contract, the deadline carried, `carotene-rpc/1` frames over mutual TLS 1.3 (each side presents its certificate, the callee checks the caller is allowed by the declared graph; calls multiplexed on one connection), the input checked again and the handler run by the callee, one JSON log line written, and the output checked at both ends. The bare mutual-TLS contender uses the same certificates and TLS 1.3, so the gap between it and Carotene is Carotene\'s own work, and the gap between it and bare HTTP is the cost of mutual TLS. Carotene uses one connection per callee instance; the undici pools 32 connections; grpc-js one HTTP/2 channel; Moleculer one TCP connection.',
     '',
     markdownTable(['payload', 'contender', 'p50', 'p99', 'p50 vs bare', `${LIMITS.throughput.inFlight} in flight`, 'vs bare'], rows),
     '',

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import { CaroteneError, isCaroteneError, platformError } from '../errors.ts';
 import type { CredentialSource } from '../security/credentials.ts';
@@ -8,7 +9,9 @@ import { identityFromSan } from '../security/identity.ts';
 import { installedFaults, withFaults } from '../resilience/fault-injector.ts';
 import { METRICS_CONTENT_TYPE, renderMetrics } from '../telemetry/metrics.ts';
 import type { CallMeta } from './transport.ts';
-import { decodeAuth, DEFAULT_DEADLINE_MS, HEADER, MAX_DEADLINE_MS, RPC_PREFIX } from './wire.ts';
+import { RPC_ALPN } from './frames.ts';
+import { RpcSession, type IncomingCall } from './rpc-session.ts';
+import { callBudget, checkAuth, decodeAuth, HEADER, RPC_PREFIX } from './wire.ts';
 
 export interface RpcHandler {
   invoke(fn: string, input: unknown, meta: CallMeta): Promise<unknown>;
@@ -37,28 +40,42 @@ export const NO_IDENTITY = '(no identity)';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * The service's one listener, HTTPS with mutual TLS 1.3: internal RPC plus `/health` and
- * `/ready`. A connection is accepted only with a certificate from the app's CA; the caller
- * of every call is the identity in that certificate (never a header). Credentials reload
- * in place when they rotate. It counts calls in flight so that shutdown can wait for them.
+ * The service's one listener, TLS 1.3 with mutual authentication, speaking two protocols
+ * chosen by ALPN: `carotene-rpc/1` (internal calls multiplexed as frames on long-lived
+ * connections, what {@link HttpTransport} uses) and `http/1.1` (`POST /rpc/<fn>`, `/health`,
+ * `/ready`, `/metrics`, for curl, probes and older callers). A connection is accepted only
+ * with a certificate from the app's CA; the caller of every call is the identity in that
+ * certificate (never a header or a frame). Credentials reload in place when they rotate. It
+ * counts calls in flight on both protocols so that shutdown can wait for them.
  */
 export class RpcServer {
   readonly server: Server;
   readonly #options: RpcServerOptions;
   readonly #identities = new WeakMap<TLSSocket, string>();
+  readonly #sessions = new Set<RpcSession>();
   readonly #unsubscribe: () => void;
+  readonly #bodyLimit: number;
   #inFlight = 0;
+  #closing = false;
   #drained: (() => void) | undefined;
 
   constructor(options: RpcServerOptions) {
     this.#options = options;
+    this.#bodyLimit = options.bodyLimit ?? 4 * 1024 * 1024;
     const { ca, cert, key } = options.tls.current();
     this.server = createServer(
-      { ca, cert, key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', keepAliveTimeout: 65_000 },
+      { ca, cert, key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', keepAliveTimeout: 65_000, ALPNProtocols: [RPC_ALPN, 'http/1.1'] },
       (req, res) => {
         this.#route(req, res).catch((err: unknown) => send(res, 500, { error: platformError('INTERNAL', 'request failed', { cause: err }).toJSON() }));
       },
     );
+    // the HTTPS server hands every secured socket to its HTTP parser; ours go to a session
+    const [http] = this.server.listeners('secureConnection') as Array<(socket: TLSSocket) => void>;
+    this.server.removeAllListeners('secureConnection');
+    this.server.on('secureConnection', (socket: TLSSocket) => {
+      if (socket.alpnProtocol !== RPC_ALPN) return http!.call(this.server, socket);
+      this.#session(socket);
+    });
     // new handshakes use the new credentials; open connections keep theirs
     this.#unsubscribe = options.tls.onChange((next) => this.server.setSecureContext({ ca: next.ca, cert: next.cert, key: next.key }));
   }
@@ -77,13 +94,51 @@ export class RpcServer {
   /** Stops accepting, lets calls in flight finish (up to `graceMs`), then closes every socket. */
   async close(graceMs = 10_000): Promise<void> {
     this.#unsubscribe();
+    this.#closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    for (const session of this.#sessions) session.goAway();
     if (this.#inFlight > 0) {
       await Promise.race([new Promise<void>((resolve) => (this.#drained = resolve)), sleep(graceMs)]);
     }
+    // clients close their connections once told to go away and answered; a moment for that
+    if (this.#sessions.size > 0) await Promise.race([Promise.all([...this.#sessions].map((s) => once(s.socket, 'close'))), sleep(200)]);
     this.server.closeAllConnections();
+    for (const session of this.#sessions) session.socket.destroy();
     await closed;
+  }
+
+  #session(socket: TLSSocket): void {
+    const session = new RpcSession(socket, {
+      bodyLimit: this.#bodyLimit,
+      serve: (call) => this.#serveFrame(socket, call),
+    });
+    this.#sessions.add(session);
+    socket.once('close', () => this.#sessions.delete(session));
+    if (this.#closing) session.goAway();
+  }
+
+  #serveFrame(socket: TLSSocket, call: IncomingCall): Promise<readonly [number, string]> {
+    const { head, body } = call;
+    const requestId = typeof head.requestId === 'string' && REQUEST_ID.test(head.requestId) ? head.requestId : randomUUID();
+    return this.#serve(head.fn, call.drop, () => {
+      let input: unknown;
+      try {
+        input = body.length === 0 ? undefined : JSON.parse(body.toString('utf8'));
+      } catch {
+        throw platformError('MALFORMED_REQUEST', 'the call\'s input is not valid JSON');
+      }
+      const meta: CallMeta = {
+        caller: this.#caller(socket),
+        requestId,
+        deadline: Date.now() + callBudget(head.timeout),
+        auth: head.auth === undefined ? undefined : checkAuth(head.auth, 'the call\'s auth'),
+        idempotencyKey: optionalString(head.idempotencyKey),
+        traceparent: optionalString(head.traceparent),
+        tracestate: optionalString(head.tracestate),
+      };
+      return { meta, input };
+    });
   }
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -105,48 +160,53 @@ export class RpcServer {
   }
 
   async #rpc(req: IncomingMessage, res: ServerResponse, fn: string): Promise<void> {
-    this.#inFlight++;
     const requestId = headerValue(req, HEADER.requestId);
     const id = requestId && REQUEST_ID.test(requestId) ? requestId : randomUUID();
     res.setHeader(HEADER.requestId, id);
-    try {
+    const drop = () => void req.socket.destroy();
+    const [status, body] = await this.#serve(safeDecode(fn), drop, async () => {
       const meta = this.#meta(req, id);
-      const body = await readBody(req, this.#options.bodyLimit ?? 4 * 1024 * 1024);
-      let input: unknown;
+      const text = await readBody(req, this.#bodyLimit);
       try {
-        input = body.length === 0 ? undefined : JSON.parse(body);
+        return { meta, input: text.length === 0 ? undefined : JSON.parse(text) };
       } catch {
         throw platformError('MALFORMED_REQUEST', 'the request body is not valid JSON');
       }
-      const name = decodeURIComponent(fn);
+    });
+    if (res.headersSent || req.socket.destroyed) return;
+    if (status === 204) return void res.writeHead(204).end();
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  /** Runs one call of either protocol; the answer as status and JSON body text (empty: no output). */
+  async #serve(name: string, drop: () => void, request: () => { meta: CallMeta; input: unknown } | Promise<{ meta: CallMeta; input: unknown }>): Promise<readonly [number, string]> {
+    this.#inFlight++;
+    const service = this.#options.service;
+    try {
+      const { meta, input } = await request();
       // injected faults (docs/resilience.md): a drop cuts the connection without an answer
-      const drop = (): never => {
-        req.socket.destroy();
-        throw platformError('UNAVAILABLE', `fault injected: connection to ${this.#options.service}.${name} dropped`);
+      const dropped = (): never => {
+        drop();
+        throw platformError('UNAVAILABLE', `fault injected: connection to ${service}.${name} dropped`);
       };
       const invoke = () => this.#options.handler.invoke(name, input, meta);
-      const output = await withFaults(installedFaults()?.plan(this.#options.service, name), this.#options.service, name, drop, invoke);
-      if (output === undefined) {
-        res.writeHead(204).end();
-      } else {
-        send(res, 200, output);
-      }
+      const output = await withFaults(installedFaults()?.plan(service, name), service, name, dropped, invoke);
+      return output === undefined ? [204, ''] : [200, JSON.stringify(output)];
     } catch (err) {
-      const error = isCaroteneError(err) ? err : platformError('INTERNAL', `${this.#options.service} failed`, { cause: err });
-      send(res, error.status, { error: withOrigin(error, this.#options.service).toJSON() });
+      const error = isCaroteneError(err) ? err : platformError('INTERNAL', `${service} failed`, { cause: err });
+      return [error.status, JSON.stringify({ error: withOrigin(error, service).toJSON() })];
     } finally {
       if (--this.#inFlight === 0) this.#drained?.();
     }
   }
 
   #meta(req: IncomingMessage, requestId: string): CallMeta {
-    const timeout = Number(headerValue(req, HEADER.timeout) ?? DEFAULT_DEADLINE_MS);
-    const budget = Number.isFinite(timeout) && timeout >= 0 ? Math.min(timeout, MAX_DEADLINE_MS) : DEFAULT_DEADLINE_MS;
     const auth = headerValue(req, HEADER.auth);
     return {
       caller: this.#caller(req.socket as TLSSocket),
       requestId,
-      deadline: Date.now() + budget,
+      deadline: Date.now() + callBudget(headerValue(req, HEADER.timeout)),
       auth: auth ? decodeAuth(auth) : undefined,
       idempotencyKey: headerValue(req, HEADER.idempotencyKey),
       traceparent: headerValue(req, HEADER.traceparent),
@@ -167,6 +227,19 @@ export class RpcServer {
 
 function withOrigin(err: CaroteneError, service: string): CaroteneError {
   return err.service !== undefined ? err : new CaroteneError(err.code, err.message, { status: err.status, domain: err.domain, service, details: err.details });
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** A function name from a URL path; a bad escape stays as it is (and is then unknown). */
+function safeDecode(fn: string): string {
+  try {
+    return decodeURIComponent(fn);
+  } catch {
+    return fn;
+  }
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {

@@ -1,17 +1,18 @@
 import type { PeerCertificate } from 'node:tls';
-import { Pool } from 'undici';
-import { CaroteneError, errorFromWire, platformError } from '../errors.ts';
+import { errorFromWire, platformError } from '../errors.ts';
 import type { CredentialSource } from '../security/credentials.ts';
 import { identityFromSan, spiffeId } from '../security/identity.ts';
+import type { CallHead } from './frames.ts';
 import { InstanceSet, type Instance } from './instance-set.ts';
+import { ConnectionError, DeadlineError, DeadlineSweep, type Reply } from './rpc-connection.ts';
+import { RpcPeer } from './rpc-peer.ts';
 import { instanceUrls, type CallMeta, type Registry, type Transport } from './transport.ts';
-import { encodeAuth, HEADER, RPC_PREFIX } from './wire.ts';
 
 export interface HttpTransportOptions {
   /** Name this process calls as. */
   readonly caller: string;
   readonly registry: Registry;
-  /** Sockets kept open per callee (default 32). */
+  /** Most connections kept open per callee instance (default 1); calls are multiplexed on them. */
   readonly connections?: number;
   /** This process's certificate and key (its identity is `caller`), and the CAs it trusts. */
   readonly tls: CredentialSource;
@@ -20,24 +21,27 @@ export interface HttpTransportOptions {
 }
 
 /**
- * Internal calls over HTTPS/1.1 with mutual TLS 1.3 and a keep-alive pool per callee. The
- * client presents its own certificate and accepts the callee only if the callee's
- * certificate names the identity it meant to call (`spiffe://<app>/<service>`), so a
- * registry pointing at the wrong process cannot receive the call. When the credentials
- * rotate, pools are rebuilt: calls in flight finish on the old connections. A service with
- * several instances (`instances` in the registry) gets a pool per instance; each call goes to
- * the one with the fewest calls outstanding, and one that fails is ejected until its
- * `/health` answers again (see {@link InstanceSet}).
+ * Internal calls over mutual TLS 1.3 to each service's one port, speaking `carotene-rpc/1`
+ * (negotiated by ALPN; see frames.ts and docs/transport.md): calls are frames with call ids,
+ * multiplexed on a few long-lived connections per callee instance, their writes coalesced per
+ * tick, their deadlines checked by one sweep. The client presents its own certificate and
+ * accepts the callee only if the callee's certificate names the identity it meant to call
+ * (`spiffe://<app>/<service>`), so a registry pointing at the wrong process cannot receive the
+ * call. When the credentials rotate, new connections are made: calls in flight finish on the
+ * old ones. A service with several instances (`instances` in the registry) gets connections
+ * per instance; each call goes to the one with the fewest calls outstanding, and one that
+ * fails is ejected until it answers a ping again (see {@link InstanceSet}).
  */
 export class HttpTransport implements Transport {
   readonly #options: HttpTransportOptions;
-  readonly #sets = new Map<string, InstanceSet<Pool>>();
+  readonly #sets = new Map<string, InstanceSet<RpcPeer>>();
+  readonly #sweep = new DeadlineSweep();
   readonly #unsubscribe: () => void;
 
   constructor(options: HttpTransportOptions) {
     this.#options = options;
     this.#unsubscribe = options.tls.onChange(() => {
-      for (const set of this.#sets.values()) for (const pool of set.reconnect()) void pool.close().catch(() => undefined);
+      for (const set of this.#sets.values()) for (const peer of set.reconnect()) void peer.drain();
     });
   }
 
@@ -45,62 +49,61 @@ export class HttpTransport implements Transport {
     const set = this.#instances(service);
     const remaining = meta.deadline - Date.now();
     if (remaining <= 0) throw platformError('DEADLINE_EXCEEDED', `no time left to call ${service}.${fn}`, { service });
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      [HEADER.timeout]: String(remaining),
-      [HEADER.requestId]: meta.requestId,
+    const head: CallHead = {
+      fn,
+      timeout: remaining,
+      requestId: meta.requestId,
+      auth: meta.auth,
+      idempotencyKey: meta.idempotencyKey,
+      traceparent: meta.traceparent,
+      tracestate: meta.tracestate,
     };
-    if (meta.auth) headers[HEADER.auth] = encodeAuth(meta.auth);
-    if (meta.idempotencyKey) headers[HEADER.idempotencyKey] = meta.idempotencyKey;
-    if (meta.traceparent) headers[HEADER.traceparent] = meta.traceparent;
-    if (meta.tracestate) headers[HEADER.tracestate] = meta.tracestate;
-    const signal = AbortSignal.timeout(remaining);
     const body = input === undefined ? '' : JSON.stringify(input);
-    const tried = new Set<Instance<Pool>>();
+    const tried = new Set<Instance<RpcPeer>>();
     for (;;) {
       const instance = set.pick(tried);
       tried.add(instance);
+      let reply: Reply;
       try {
-        return await set.run(instance, async ({ pool }) => {
-          const res = await pool.request({ method: 'POST', path: RPC_PREFIX + encodeURIComponent(fn), headers, body, signal });
-          const text = await res.body.text();
-          if (res.statusCode === 204) return undefined;
-          const answer = parseJson(text);
-          if (res.statusCode === 200 && answer.ok) return answer.value;
-          throw errorFromWire(answer.ok ? answer.value : null, res.statusCode, service);
-        });
+        reply = await set.run(instance, ({ pool }) => pool.call(head, body, meta.deadline));
       } catch (err) {
-        if (err instanceof CaroteneError) throw err;
-        if (signal.aborted) {
+        if (err instanceof DeadlineError) {
           set.eject(instance, 'timeout');
           throw platformError('DEADLINE_EXCEEDED', `${service}.${fn} did not answer within ${remaining} ms`, { service });
         }
-        const code = (err as { code?: string }).code ?? (err as Error).message;
+        const code = err instanceof ConnectionError ? err.code : ((err as { code?: string }).code ?? (err as Error).message);
         set.eject(instance, code);
-        // refused: nothing was sent, so another instance may take the call whatever it does
-        if (code === 'ECONNREFUSED' && tried.size < set.instances.length) continue;
-        const reason = code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /is not spiffe:/.test((err as Error).message) ? `${code}: ${(err as Error).message}` : code;
+        // not sent (refused): the call never ran, so another instance may take it whatever it does
+        if (err instanceof ConnectionError && !err.sent && tried.size < set.instances.length) continue;
+        const message = (err as Error).message;
+        const reason = code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'EPROTO' || /is not spiffe:|closed the connection/.test(message) ? `${code}: ${message}` : code;
         throw platformError('UNAVAILABLE', `${service} is unreachable (${reason})`, { service, cause: err });
       }
+      if (reply.status === 204) return undefined;
+      const answer = parseJson(reply.body);
+      if (reply.status === 200 && answer.ok) return answer.value;
+      throw errorFromWire(answer.ok ? answer.value : null, reply.status, service);
     }
   }
 
   async close(): Promise<void> {
     this.#unsubscribe();
-    await Promise.all([...this.#sets.values()].flatMap((set) => set.close().map((p) => p.close())));
+    await Promise.all([...this.#sets.values()].flatMap((set) => set.close().map((peer) => peer.drain())));
     this.#sets.clear();
+    this.#sweep.stop();
   }
 
   /** The instances of `service`, balanced by least outstanding calls (see {@link InstanceSet}). */
-  #instances(service: string): InstanceSet<Pool> {
+  #instances(service: string): InstanceSet<RpcPeer> {
     let set = this.#sets.get(service);
     if (!set) {
       const entry = this.#options.registry.services[service];
       if (!entry) throw platformError('UNAVAILABLE', `no address is registered for service '${service}'`, { service });
-      set = new InstanceSet<Pool>({
+      set = new InstanceSet<RpcPeer>({
         urls: instanceUrls(entry),
         connect: (url) => this.#connect(service, url),
-        healthy: (instance) => healthy(instance.pool),
+        // an ejected instance is back when it answers a ping within a second
+        healthy: (instance) => instance.pool.ping(1_000),
         onChange: this.#options.onInstanceChange && ((e) => this.#options.onInstanceChange?.({ service, ...e })),
       });
       this.#sets.set(service, set);
@@ -108,14 +111,15 @@ export class HttpTransport implements Transport {
     return set;
   }
 
-  #connect(service: string, url: string): Pool {
+  #connect(service: string, url: string): RpcPeer {
     const { ca, cert, key } = this.#options.tls.current();
     const app = this.#options.registry.app;
     const expected = spiffeId(app, service);
-    return new Pool(url, {
-      connections: this.#options.connections ?? 32,
-      keepAliveTimeout: 30_000,
-      connect: {
+    return new RpcPeer({
+      url,
+      connections: this.#options.connections ?? 1,
+      sweep: this.#sweep,
+      tls: {
         ca,
         cert,
         key,
@@ -139,13 +143,6 @@ export class HttpTransport implements Transport {
  */
 export function logInstanceChanges(log: { warn(fields: object, message: string): void }): NonNullable<HttpTransportOptions['onInstanceChange']> {
   return (e) => log.warn({ event: 'instance', ...e }, `${e.service} at ${e.url} ${e.ejected ? `is out of rotation (${e.reason})` : 'is back in rotation'}`);
-}
-
-/** An ejected instance is back when its `/health` answers 200 within a second. */
-async function healthy(pool: Pool): Promise<boolean> {
-  const res = await pool.request({ method: 'GET', path: '/health', signal: AbortSignal.timeout(1_000) });
-  await res.body.dump();
-  return res.statusCode === 200;
 }
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {

@@ -27,13 +27,26 @@ export function encodeAuth(auth: AuthClaims): string {
 }
 
 export function decodeAuth(header: string): AuthClaims {
+  let value: unknown;
   try {
-    const value = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as Partial<AuthClaims>;
-    if (typeof value.sub === 'string' && Array.isArray(value.roles) && typeof value.claims === 'object' && value.claims !== null) {
-      return { sub: value.sub, roles: value.roles.filter((r): r is string => typeof r === 'string'), claims: value.claims };
-    }
+    value = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
   } catch {
     // fall through to the typed error
   }
-  throw platformError('MALFORMED_REQUEST', `header ${HEADER.auth} is not valid encoded claims`);
+  return checkAuth(value, `header ${HEADER.auth}`);
+}
+
+/** `value` as verified end-user claims, or MALFORMED_REQUEST naming `where` it came from. */
+export function checkAuth(value: unknown, where: string): AuthClaims {
+  const v = value as Partial<AuthClaims> | null;
+  if (typeof v === 'object' && v !== null && typeof v.sub === 'string' && Array.isArray(v.roles) && typeof v.claims === 'object' && v.claims !== null) {
+    return { sub: v.sub, roles: v.roles.filter((r): r is string => typeof r === 'string'), claims: v.claims };
+  }
+  throw platformError('MALFORMED_REQUEST', `${where} is not valid encoded claims`);
+}
+
+/** The budget of a call: `timeout` ms when it is a sane number, capped; the default otherwise. */
+export function callBudget(timeout: unknown): number {
+  const ms = typeof timeout === 'number' ? timeout : Number(timeout ?? DEFAULT_DEADLINE_MS);
+  return Number.isFinite(ms) && ms >= 0 ? Math.min(ms, MAX_DEADLINE_MS) : DEFAULT_DEADLINE_MS;
 }

@@ -1,0 +1,110 @@
+import type { TLSSocket } from 'node:tls';
+import { platformError } from '../errors.ts';
+import { encodeControl, encodeReply, FRAME, FrameReader, FrameWriter, HEAD_ALLOWANCE, type CallHead, type Frame } from './frames.ts';
+
+/** One call read off a connection, for the server to run and answer. */
+export interface IncomingCall {
+  readonly head: CallHead;
+  readonly body: Buffer;
+  /** Cuts the whole connection without an answer (an injected `drop` fault). */
+  readonly drop: () => void;
+}
+
+export interface RpcSessionOptions {
+  /** Largest accepted body: a larger CALL is answered PAYLOAD_TOO_LARGE and skipped. */
+  readonly bodyLimit: number;
+  /** Runs a call; resolves with the HTTP-equivalent status and the JSON body text. */
+  readonly serve: (call: IncomingCall) => Promise<readonly [number, string]>;
+  /** Told when the peer sent bytes that are not frames (the connection is then closed). */
+  readonly onMalformed?: (reason: string) => void;
+}
+
+/**
+ * The server side of one `carotene-rpc/1` connection: reads CALL frames, runs them
+ * concurrently, and writes each REPLY as its call ends, corked per tick. Bytes that cannot be
+ * frames close this connection (with a GOAWAY that says why) and nothing else; a call over
+ * the body limit is answered PAYLOAD_TOO_LARGE and the connection goes on.
+ */
+export class RpcSession {
+  readonly socket: TLSSocket;
+  readonly #options: RpcSessionOptions;
+  readonly #writer: FrameWriter;
+  #calls = 0;
+  #goingAway = false;
+
+  constructor(socket: TLSSocket, options: RpcSessionOptions) {
+    this.socket = socket;
+    this.#options = options;
+    this.#writer = new FrameWriter(socket);
+    const reader = new FrameReader(options.bodyLimit + HEAD_ALLOWANCE, {
+      frame: (frame) => this.#frame(frame),
+      oversize: (type, id, length) => {
+        if (type !== FRAME.CALL) return this.#malformed(`a frame of type ${type} and ${length} bytes is over the limit`);
+        const err = platformError('PAYLOAD_TOO_LARGE', `the call of ${length} bytes is over the limit of ${options.bodyLimit}`);
+        this.#writer.write(encodeReply(id, err.status, JSON.stringify({ error: err.toJSON() })));
+      },
+      malformed: (reason) => this.#malformed(reason),
+    });
+    socket.setNoDelay(true);
+    // a peer that vanished without a word is found out and its connection closed
+    socket.setKeepAlive(true, 30_000);
+    socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    // a peer that vanished is not an error of the server
+    socket.on('error', () => undefined);
+  }
+
+  /** Calls running on this connection. */
+  get calls(): number {
+    return this.#calls;
+  }
+
+  /**
+   * Asks the peer to send no more calls here; calls that still arrive are REFUSED, not run, so
+   * the peer may send them elsewhere. The peer closes the connection once its calls are answered.
+   */
+  goAway(): void {
+    if (this.#goingAway) return;
+    this.#goingAway = true;
+    this.#writer.write(encodeControl(FRAME.GOAWAY, 0));
+  }
+
+  #frame(frame: Frame): void {
+    switch (frame.type) {
+      case FRAME.CALL:
+        return this.#call(frame);
+      case FRAME.PING:
+        return this.#writer.write(encodeControl(FRAME.PONG, frame.id));
+      default:
+        return this.#malformed(`a client may not send a frame of type ${frame.type}`);
+    }
+  }
+
+  #call(frame: Frame): void {
+    if (this.#goingAway) return this.#writer.write(encodeControl(FRAME.REFUSED, frame.id, 'the server is shutting down'));
+    const { payload, id } = frame;
+    const headLength = payload.length >= 4 ? payload.readUInt32BE(0) : -1;
+    if (headLength < 0 || headLength > payload.length - 4) return this.#malformed(`call ${id} has a head of ${headLength} bytes in a frame of ${payload.length}`);
+    let head: CallHead;
+    try {
+      head = JSON.parse(payload.toString('utf8', 4, 4 + headLength)) as CallHead;
+    } catch {
+      return this.#malformed(`the head of call ${id} is not JSON`);
+    }
+    if (typeof head !== 'object' || head === null || typeof head.fn !== 'string') return this.#malformed(`the head of call ${id} names no function`);
+    this.#calls++;
+    const call = { head, body: payload.subarray(4 + headLength), drop: () => this.socket.destroy() };
+    void this.#options.serve(call).then(([status, body]) => {
+      this.#calls--;
+      this.#writer.write(encodeReply(id, status, body));
+    });
+  }
+
+  #malformed(reason: string): void {
+    this.#options.onMalformed?.(reason);
+    const err = platformError('MALFORMED_REQUEST', `carotene-rpc/1: ${reason}; the connection is closed`);
+    this.#writer.write(encodeControl(FRAME.GOAWAY, 0, JSON.stringify({ error: err.toJSON() })));
+    this.socket.end();
+    // calls still running on this connection lose their answers, like a closed HTTP socket's
+    setTimeout(() => this.socket.destroy(), 1_000).unref();
+  }
+}
