@@ -24,7 +24,7 @@ export interface InstanceSetOptions<P> {
  * The instances of one service and how calls are spread over them: each call goes to the
  * admitted instance with the fewest calls outstanding (ties broken at random, so two idle
  * instances share the load). An instance that failed at the connection level is ejected and
- * its health is probed with backoff until it answers, then it is re-admitted. When every
+ * its health is probed with backoff until it answers (a ping, with HttpTransport), then it is re-admitted. When every
  * instance is ejected, calls still go to the one ejected longest ago: better a likely failure
  * than a certain one.
  *
@@ -46,6 +46,8 @@ export class InstanceSet<P> {
 
   /** The instance for the next call, other than those in `tried` when there is another. */
   pick(tried: ReadonlySet<Instance<P>> = new Set()): Instance<P> {
+    // the usual case, and every rule below picks it anyway
+    if (this.instances.length === 1) return this.instances[0]!;
     const fresh = this.instances.filter((i) => !tried.has(i));
     const candidates = fresh.length > 0 ? fresh : this.instances;
     const admitted = candidates.filter((i) => !i.ejected);

@@ -79,7 +79,8 @@ export class RpcConnection {
     this.#socket.on('error', (err: Error & { code?: string }) => {
       // before the handshake nothing was sent, so the call may go elsewhere
       const code = err.code ?? err.message;
-      this.#fail(new ConnectionError(code, err.message, this.#secure || code !== 'ECONNREFUSED', err));
+      const message = /no application protocol/.test(err.message) ? `the server does not speak ${RPC_ALPN} (it refused the protocol at the handshake: an older Carotene?)` : err.message;
+      this.#fail(new ConnectionError(code, message, this.#secure || code !== 'ECONNREFUSED', err));
     });
     this.#socket.on('close', () => this.#fail(new ConnectionError('ECONNRESET', this.#goAwayReason ?? 'the connection closed before the answer', true)));
   }

@@ -5,6 +5,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { connect, type TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
@@ -192,6 +194,36 @@ describe('carotene-rpc/1', () => {
       assert.deepEqual(await c.call('echo', 'echo', { text: 'again' }, meta()), { text: 'again', caller: 'relay' });
     } finally {
       installFaults(undefined);
+    }
+  });
+
+  it('opens new connections when the credentials rotate; calls in flight finish on the old one', async () => {
+    let current = creds('relay');
+    const listeners: Array<(c: typeof current) => void> = [];
+    const source = { current: () => current, onChange: (l: (c: typeof current) => void) => (listeners.push(l), () => undefined), close: () => undefined };
+    const c = new HttpTransport({ caller: 'relay', registry: registry as Registry, tls: source });
+    clients.push(c);
+    const inFlight = c.call('echo', 'slow', { ms: 200 }, meta());
+    await new Promise((r) => setTimeout(r, 50));
+    // a certificate of another identity makes the change visible to the callee
+    current = creds('gateway');
+    for (const l of listeners) l(current);
+    await assert.rejects(c.call('echo', 'echo', { text: 'x' }, meta()), (err) => isCaroteneError(err, 'CALLER_NOT_ALLOWED') && /'gateway' may not call/.test(err.message));
+    assert.equal(typeof ((await inFlight) as { deadline: number }).deadline, 'number', 'the call on the old connection was answered');
+  });
+
+  it('says so when the server does not speak carotene-rpc/1', async () => {
+    const old = createServer({ ...creds('echo'), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' }, (_req, res) => res.end('{}'));
+    await new Promise<void>((resolve) => old.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(old.address() as AddressInfo).port}`;
+    try {
+      await assert.rejects(client({ app: 'fixture', gateway: { url: '' }, services: { echo: { url } } }).call('echo', 'echo', { text: 'x' }, meta()), (err) => {
+        assert.ok(isCaroteneError(err, 'UNAVAILABLE'));
+        assert.match(err.message, /does not speak carotene-rpc\/1/);
+        return true;
+      });
+    } finally {
+      old.close();
     }
   });
 
