@@ -1,5 +1,5 @@
 // Start-up and memory: time from spawning `carrot dev` for the shop until the gateway
-// answers ready (it starts only after every service is ready), and RSS per process.
+// answers ready (it listens only once every service is ready), and RSS per process.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +14,8 @@ const root = new URL('../..', import.meta.url).pathname;
 const carrot = join(root, 'packages', 'carotene', 'bin', 'carrot.js');
 const shopDir = join(root, 'examples', 'shop');
 const LIMITS = { rounds: 3, readyWithinMs: 60_000, settleMs: 1_000 };
+/** The bundle cache of these starts: empty at first, so the first start builds the bundles. */
+const CACHE_ENV = 'CAROTENE_BUNDLE_CACHE';
 const TARGET = { readyMs: 3_000, rssBytes: 60 * 1024 * 1024 };
 
 interface Round {
@@ -59,11 +61,11 @@ function rssOf(pid: number): number {
   return Number(kb ?? 0) * 1024;
 }
 
-async function oneStart(): Promise<Round> {
+async function oneStart(cacheDir: string): Promise<Round> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'carotene-bench-start-'));
   const t0 = performance.now();
-  const child = spawn(process.execPath, [carrot, 'dev', shopDir, '--port', String(port), '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(process.execPath, [carrot, 'dev', shopDir, '--port', String(port), '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', [CACHE_ENV]: cacheDir } });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -94,11 +96,21 @@ export const startup: Scenario = {
   name: 'startup',
   describe: '`carrot dev` for the shop until every service is ready, and RSS per process',
   async run(log) {
+    // a cache of its own: the first start builds the process bundles (as after a code change),
+    // the others reuse them (a restart with unchanged code); other runs' caches stay untouched
+    const cacheDir = mkdtempSync(join(tmpdir(), 'carotene-bench-cache-'));
+    let cold: Round;
     const rounds: Round[] = [];
-    for (let i = 0; i < LIMITS.rounds; i++) {
-      const r = await oneStart();
-      log(`  start ${i + 1}: ready in ${ms(r.readyMs)}; ${[...r.rss].map(([n, b]) => `${n} ${megabytes(b)}`).join(', ')}`);
-      rounds.push(r);
+    try {
+      cold = await oneStart(cacheDir);
+      log(`  start 0 (bundles built): ready in ${ms(cold.readyMs)}; ${[...cold.rss].map(([n, b]) => `${n} ${megabytes(b)}`).join(', ')}`);
+      for (let i = 0; i < LIMITS.rounds; i++) {
+        const r = await oneStart(cacheDir);
+        log(`  start ${i + 1}: ready in ${ms(r.readyMs)}; ${[...r.rss].map(([n, b]) => `${n} ${megabytes(b)}`).join(', ')}`);
+        rounds.push(r);
+      }
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
     }
     const readyMs = median(rounds.map((r) => r.readyMs));
     const names = [...rounds[0]!.rss.keys()];
@@ -107,10 +119,11 @@ export const startup: Scenario = {
     const largest = Math.max(...services.map(([, b]) => b));
     const summary: SummaryRow[] = [
       { measure: 'shop ready after `carrot dev`', carotene: ms(readyMs), reference: '', ratio: '', target: '≤ 3 s', met: readyMs <= TARGET.readyMs },
+      { measure: 'the same, bundles built (code changed)', carotene: ms(cold.readyMs), reference: '', ratio: '', target: '≤ 3 s', met: cold.readyMs <= TARGET.readyMs },
       { measure: 'RSS of the largest service process', carotene: megabytes(largest), reference: '', ratio: '', target: '≤ 60 MB', met: largest <= TARGET.rssBytes },
     ];
     const body = [
-      `\`carrot dev examples/shop\` on a fresh data folder each time (so certificates are issued and migrations run), from spawning the command until the gateway's \`/ready\` answers 200 (\`carrot dev\` starts the gateway only once every service is ready), polled every 20 ms; median of ${LIMITS.rounds} starts: **${ms(readyMs)}** (each: ${rounds.map((r) => ms(r.readyMs)).join(', ')}). RSS is read from /proc ${LIMITS.settleMs / 1000} s after ready, median of the starts.`,
+      `\`carrot dev examples/shop\` on a fresh data folder each time (so certificates are issued and migrations run), from spawning the command until the gateway's \`/ready\` answers 200 (the gateway starts with the services and listens once every service is ready), polled every 20 ms. The process bundles are cached across runs, keyed by the content of their sources: a first start with an empty cache builds them (**${ms(cold.readyMs)}**, as after a code change); median of the ${LIMITS.rounds} starts after it, which reuse them: **${ms(readyMs)}** (each: ${rounds.map((r) => ms(r.readyMs)).join(', ')}). RSS is read from /proc ${LIMITS.settleMs / 1000} s after ready, median of those ${LIMITS.rounds} starts.`,
       '',
       markdownTable(['process', 'RSS'], [...rss].map(([n, b]) => [n, megabytes(b)])),
       '',

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /** What a cached build recorded: the files it read (with their content hashes) and what it wrote. */
 interface Manifest {
@@ -83,12 +83,18 @@ export class BundleCache {
   }
 }
 
+/** Names the folder of `carrot dev`'s bundle cache, instead of the default below. */
+export const BUNDLE_CACHE_ENV = 'CAROTENE_BUNDLE_CACHE';
+
 /**
- * Where `carrot dev` keeps its bundles: `node_modules/.cache/carotene` of the nearest folder
- * above the app that has a `node_modules` (the convention of babel-loader, ESLint and AVA),
- * else the system's temporary folder.
+ * Where `carrot dev` keeps its bundles: `$CAROTENE_BUNDLE_CACHE` when set, else
+ * `node_modules/.cache/carotene/bundles` of the nearest folder above the app that has a
+ * `node_modules` (the convention of babel-loader, ESLint and AVA), else the system's
+ * temporary folder.
  */
-export function defaultCacheDir(appFile: string): string {
+export function defaultCacheDir(appFile: string, env: NodeJS.ProcessEnv = process.env): string {
+  const given = env[BUNDLE_CACHE_ENV];
+  if (given) return resolve(given);
   for (let dir = dirname(appFile); ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'node_modules'))) return join(dir, 'node_modules', '.cache', 'carotene', 'bundles');
     if (dirname(dir) === dir) return join(tmpdir(), 'carotene-bundles');

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { childCommand, GATEWAY_MAIN, RUNTIME_MAIN, type DevPlan } from '../../src/cli/dev-plan.ts';
+import { defaultCacheDir } from '../../src/cli/bundle-cache.ts';
 import { bundledPlan, bundleEntries } from '../../src/cli/process-bundle.ts';
 import type { ProcessSpec } from '../../src/cli/supervisor.ts';
 
@@ -91,4 +92,11 @@ test('an app that cannot be bundled keeps the tsx commands and says why', async 
   const { plan: same, fallback } = bundledPlan(original, await bundleEntries(broken, [printApp], cacheDir));
   assert.equal(same, original);
   assert.match(fallback ?? '', /Build failed|Expected/);
+});
+
+test('the bundle cache lives in node_modules/.cache above the app, or where CAROTENE_BUNDLE_CACHE says', () => {
+  assert.equal(defaultCacheDir(shopApp, {}), fileURLToPath(new URL('../../../../node_modules/.cache/carotene/bundles', import.meta.url)));
+  assert.equal(defaultCacheDir(shopApp, { CAROTENE_BUNDLE_CACHE: 'some/where' }), resolve('some/where'));
+  // no node_modules anywhere above: the system's temporary folder
+  assert.equal(defaultCacheDir('/nowhere-with-modules/app.ts', {}), join(tmpdir(), 'carotene-bundles'));
 });

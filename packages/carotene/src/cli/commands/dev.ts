@@ -43,7 +43,9 @@ Environment:
                                    for order-history); SQLite under <data-dir>/db otherwise
   CAROTENE_LOG_LEVEL               Log level of every process (default info)
   CAROTENE_ENVIRONMENT             Environment of the app config whose monolith/groups apply
-                                   (default development)`;
+                                   (default development)
+  CAROTENE_BUNDLE_CACHE            Folder of the cached process bundles (default
+                                   node_modules/.cache/carotene/bundles above the app)`;
 
 export const dev: Command = {
   name: 'dev',
