@@ -163,8 +163,7 @@ export class RpcServer {
     const requestId = headerValue(req, HEADER.requestId);
     const id = requestId && REQUEST_ID.test(requestId) ? requestId : randomUUID();
     res.setHeader(HEADER.requestId, id);
-    const drop = () => void req.socket.destroy();
-    const [status, body] = await this.#serve(safeDecode(fn), drop, async () => {
+    const [status, body] = await this.#serve(safeDecode(fn), () => void req.socket.destroy(), async () => {
       const meta = this.#meta(req, id);
       const text = await readBody(req, this.#bodyLimit);
       try {
@@ -184,14 +183,16 @@ export class RpcServer {
     this.#inFlight++;
     const service = this.#options.service;
     try {
-      const { meta, input } = await request();
-      // injected faults (docs/resilience.md): a drop cuts the connection without an answer
-      const dropped = (): never => {
-        drop();
-        throw platformError('UNAVAILABLE', `fault injected: connection to ${service}.${name} dropped`);
-      };
-      const invoke = () => this.#options.handler.invoke(name, input, meta);
-      const output = await withFaults(installedFaults()?.plan(service, name), service, name, dropped, invoke);
+      const requested = request();
+      const { meta, input } = requested instanceof Promise ? await requested : requested;
+      const plan = installedFaults()?.plan(service, name);
+      // no closures per call unless a fault is planned (docs/resilience.md): a drop cuts the connection without an answer
+      const output = plan
+        ? await withFaults(plan, service, name, () => {
+            drop();
+            throw platformError('UNAVAILABLE', `fault injected: connection to ${service}.${name} dropped`);
+          }, () => this.#options.handler.invoke(name, input, meta))
+        : await this.#options.handler.invoke(name, input, meta);
       return output === undefined ? [204, ''] : [200, JSON.stringify(output)];
     } catch (err) {
       const error = isCaroteneError(err) ? err : platformError('INTERNAL', `${service} failed`, { cause: err });

@@ -31,6 +31,7 @@ export class RpcSession {
   readonly #writer: FrameWriter;
   #calls = 0;
   #goingAway = false;
+  readonly #drop = (): void => void this.socket.destroy();
 
   constructor(socket: TLSSocket, options: RpcSessionOptions) {
     this.socket = socket;
@@ -92,7 +93,7 @@ export class RpcSession {
     }
     if (typeof head !== 'object' || head === null || typeof head.fn !== 'string') return this.#malformed(`the head of call ${id} names no function`);
     this.#calls++;
-    const call = { head, body: payload.subarray(4 + headLength), drop: () => this.socket.destroy() };
+    const call = { head, body: payload.subarray(4 + headLength), drop: this.#drop };
     void this.#options.serve(call).then(([status, body]) => {
       this.#calls--;
       this.#writer.write(encodeReply(id, status, body));
