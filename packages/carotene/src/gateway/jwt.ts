@@ -6,6 +6,9 @@ import { CaroteneError, platformError } from '../errors.ts';
 /** Asymmetric only: `none` and HMAC (where a public key could double as the secret) are refused. */
 export const ACCEPTED_ALGORITHMS = ['ES256', 'EdDSA', 'RS256'] as const;
 
+/** Longest token (in characters) the verified-token cache holds. */
+const MAX_CACHED_TOKEN = 4096;
+
 export interface TokenVerifierOptions {
   readonly auth: GatewayAuth;
   /** Fetches the JSON Web Key Set (`{ keys: [...] }`) from the function `auth.jwks` names. */
@@ -16,17 +19,29 @@ export interface TokenVerifierOptions {
   /** A token naming an unknown key triggers a fetch at most this often (default 30 s). */
   readonly unknownKeyCooldownMs?: number;
   readonly onStaleKeys?: (err: unknown) => void;
+  /** Verified tokens remembered at most (default 10 000); 0 verifies every token every time. */
+  readonly cacheSize?: number;
 }
 
 /** Verifies end-user tokens and turns them into the claims a handler sees as `ctx.auth`. */
 export interface TokenVerifier {
   /** Resolves with the claims, or rejects with UNAUTHENTICATED (bad token) or UNAVAILABLE (no keys). */
   verify(token: string, requestId: string): Promise<AuthClaims>;
+  /** Tokens whose verification is remembered right now (for tests). */
+  readonly cachedTokens: number;
 }
 
 interface KeySet {
   readonly keys: JWTVerifyGetKey;
   readonly fetchedAt: number;
+  /** Tokens these keys verified, by the whole token string; dropped with the key set. */
+  readonly verified: Map<string, Verified>;
+}
+
+interface Verified {
+  readonly claims: AuthClaims;
+  /** Epoch ms after which the token is checked again: its `exp` at the latest. */
+  readonly until: number;
 }
 
 /**
@@ -34,6 +49,14 @@ interface KeySet {
  * TTL and, for key rotation, when a token names a key the cache does not hold (at most
  * once per cooldown, so random `kid`s cannot make the gateway hammer the key service).
  * If a refresh fails while keys are cached, the cached keys keep serving.
+ *
+ * A signature check costs far more than the rest of a request through the gateway, and a
+ * client sends the same token with every request, so a token that verified is remembered,
+ * by its exact string, until its `exp` (never longer) or until the key set is fetched
+ * again, whichever comes first; a refreshed key set starts with no verified tokens, so a
+ * retired key stops verifying as soon as it would without the cache. Only tokens that
+ * verified are remembered, at most `cacheSize` of them (the oldest make room), and only
+ * tokens up to 4 KB.
  *
  * ```ts
  * const verifier = createTokenVerifier({ auth, now: Date.now,
@@ -45,6 +68,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const { auth, now } = options;
   const ttl = options.keysTtlMs ?? 5 * 60_000;
   const cooldown = options.unknownKeyCooldownMs ?? 30_000;
+  const cacheSize = options.cacheSize ?? 10_000;
   let current: KeySet | undefined;
   let nextRefresh = 0;
   let lastAttempt = Number.NEGATIVE_INFINITY;
@@ -66,7 +90,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     } catch (err) {
       throw unavailable(`${where} returned an invalid key set`, err);
     }
-    current = { keys, fetchedAt: now() };
+    current = { keys, fetchedAt: now(), verified: new Map() };
     nextRefresh = current.fetchedAt + ttl;
     return current;
   };
@@ -92,19 +116,45 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   };
 
   const check = async (token: string, set: KeySet): Promise<AuthClaims> => {
+    const at = now();
     const { payload } = await jwtVerify(token, set.keys, {
       issuer: auth.issuer,
       audience: auth.audience,
       algorithms: [...ACCEPTED_ALGORITHMS],
-      currentDate: new Date(now()),
+      currentDate: new Date(at),
       clockTolerance: 5,
     });
-    return toClaims(payload);
+    const claims = toClaims(payload);
+    remember(set.verified, token, claims, at);
+    return claims;
+  };
+
+  const remember = (verified: Map<string, Verified>, token: string, claims: AuthClaims, at: number): void => {
+    // a long token is checked every time, so the cache stays within cacheSize × 4 KB
+    if (cacheSize <= 0 || token.length > MAX_CACHED_TOKEN) return;
+    // no exp: checked again when the key set is, as a bound on how long it is trusted
+    const until = typeof claims.claims.exp === 'number' ? Math.min(claims.claims.exp * 1000, at + ttl) : at + ttl;
+    if (until <= at) return;
+    if (verified.size >= cacheSize) verified.delete(verified.keys().next().value!);
+    verified.set(token, { claims, until });
+  };
+
+  const recalled = (set: KeySet, token: string): AuthClaims | undefined => {
+    const hit = set.verified.get(token);
+    if (hit === undefined) return undefined;
+    if (now() < hit.until) return hit.claims;
+    set.verified.delete(token);
+    return undefined;
   };
 
   return {
+    get cachedTokens() {
+      return current?.verified.size ?? 0;
+    },
     async verify(token, requestId) {
       const set = await keySet(requestId);
+      const known = recalled(set, token);
+      if (known) return known;
       try {
         return await check(token, set);
       } catch (err) {
@@ -129,7 +179,8 @@ function toClaims(payload: JWTPayload): AuthClaims {
   if (!Array.isArray(roles) || !roles.every((r): r is string => typeof r === 'string')) {
     throw unauthenticated("Token's 'roles' claim must be an array of strings");
   }
-  return { sub: payload.sub, roles, claims: payload };
+  // frozen: one verified token's claims serve every request that carries it
+  return Object.freeze({ sub: payload.sub, roles: Object.freeze(roles), claims: Object.freeze(payload) });
 }
 
 /** Says what was wrong with a token, without repeating anything secret. */

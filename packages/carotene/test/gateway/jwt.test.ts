@@ -5,7 +5,8 @@ import { before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { platformError } from '../../src/errors.ts';
 import { createGateway } from '../../src/gateway/index.ts';
-import { AUDIENCE, captureLogger, FakeTransport, ISSUER, signingKey, signToken, testApp, type SigningKey } from './fixtures.ts';
+import { createTokenVerifier } from '../../src/gateway/jwt.ts';
+import { AUDIENCE, authOptions, captureLogger, FakeTransport, ISSUER, signingKey, signToken, testApp, type SigningKey } from './fixtures.ts';
 
 const START = 1_750_000_000_000;
 
@@ -252,5 +253,79 @@ describe('gateway key set', () => {
     );
     assert.deepEqual(results.map((r) => r.statusCode), [200, 200, 200, 200, 200]);
     assert.equal(transport.keyFetches(), 1);
+  });
+});
+
+describe('gateway verified-token cache', () => {
+  /** A verifier on its own, over a key service serving `keys`, with a clock the test moves. */
+  function verifierOf(cacheSize?: number) {
+    const state = { clock: START, keys: [k1.jwk], fetches: 0 };
+    const verifier = createTokenVerifier({
+      auth: authOptions,
+      now: () => state.clock,
+      fetchKeys: async () => {
+        state.fetches++;
+        return { keys: state.keys };
+      },
+      ...(cacheSize === undefined ? {} : { cacheSize }),
+    });
+    return { state, verifier };
+  }
+
+  it('answers a token it verified from memory: the same frozen claims, no second signature check', async () => {
+    const { verifier } = verifierOf();
+    const token = await signToken(k1, START, { sub: 'user_3', roles: ['staff'] });
+    const first = await verifier.verify(token, 'r1');
+    assert.equal(verifier.cachedTokens, 1);
+    const second = await verifier.verify(token, 'r2');
+    assert.equal(second, first, 'the remembered claims object, not a new verification');
+    assert.ok(Object.isFrozen(first) && Object.isFrozen(first.roles) && Object.isFrozen(first.claims));
+    assert.deepEqual(first.roles, ['staff']);
+  });
+
+  it('never serves a remembered token past its exp', async () => {
+    const { verifier, state } = verifierOf();
+    const exp = Math.floor(START / 1000) + 60;
+    const token = await signToken(k1, START, { exp });
+    await verifier.verify(token, 'r1');
+    state.clock = exp * 1000 + 6_000; // past exp and its 5 s tolerance
+    await assert.rejects(verifier.verify(token, 'r2'), /expired/);
+    assert.equal(verifier.cachedTokens, 0, 'the expired entry is dropped');
+  });
+
+  it('checks a tampered copy of a remembered token in full, and remembers no token that failed', async () => {
+    const { verifier } = verifierOf();
+    const token = await signToken(k1, START, { roles: [] });
+    await verifier.verify(token, 'r1');
+    const [h, , sig] = token.split('.');
+    const forged = Buffer.from(JSON.stringify({ sub: 'user_1', roles: ['admin'], iss: ISSUER, aud: AUDIENCE, exp: Math.floor(START / 1000) + 3600 })).toString('base64url');
+    await assert.rejects(verifier.verify(`${h}.${forged}.${sig}`, 'r2'), /signature is invalid/);
+    await assert.rejects(verifier.verify(await signToken(k1, START, { aud: 'elsewhere' }), 'r3'), /wrong audience/);
+    assert.equal(verifier.cachedTokens, 1);
+  });
+
+  it('forgets every verified token when the key set is fetched again', async () => {
+    const { verifier, state } = verifierOf();
+    const token = await signToken(k1, START, { exp: Math.floor(START / 1000) + 7200 });
+    await verifier.verify(token, 'r1');
+    state.keys = [k2.jwk]; // k1 retired
+    state.clock = START + 5 * 60_000 + 1; // the keys' TTL is up
+    await assert.rejects(verifier.verify(token, 'r2'), /unknown key 'k1'/);
+    assert.equal(state.fetches, 2);
+    assert.equal(verifier.cachedTokens, 0);
+  });
+
+  it('holds at most cacheSize tokens, none over 4 KB, and none with cacheSize 0', async () => {
+    const small = verifierOf(2);
+    for (const sub of ['a', 'b', 'c']) await small.verifier.verify(await signToken(k1, START, { sub }), sub);
+    assert.equal(small.verifier.cachedTokens, 2);
+    const long = verifierOf();
+    await long.verifier.verify(await signToken(k1, START, { padding: 'x'.repeat(5_000) }), 'r1');
+    assert.equal(long.verifier.cachedTokens, 0, 'a token over 4 KB is verified but not remembered');
+    const off = verifierOf(0);
+    const token = await signToken(k1, START);
+    const first = await off.verifier.verify(token, 'r1');
+    assert.notEqual(await off.verifier.verify(token, 'r2'), first);
+    assert.equal(off.verifier.cachedTokens, 0);
   });
 });
