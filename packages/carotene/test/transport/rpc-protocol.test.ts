@@ -237,6 +237,27 @@ describe('carotene-rpc/1', () => {
     assert.deepEqual(changes, [`${dead} out`]);
   });
 
+  it('ejects an instance that went away and re-admits it once it answers a ping again', async () => {
+    const start = (port: number) => startServiceHost({
+      app: fixture, service: 'echo', host: '127.0.0.1', port, database: { file: join(dir, 'echo-b.sqlite') },
+      transport: client(registry as Registry, 'echo'), tls: pki.credentials('echo'), log,
+    });
+    let b = await start(0);
+    const changes: string[] = [];
+    const reg = { app: 'fixture', gateway: { url: '' }, services: { echo: { url: b.url, instances: [{ url: b.url }, { url: echo.url }] } } };
+    const c = new HttpTransport({ caller: 'relay', registry: reg, tls: pki.credentials('relay'), onInstanceChange: (e) => changes.push(`${e.url} ${e.ejected ? 'out' : 'in'}`) });
+    clients.push(c);
+    for (let i = 0; i < 10; i++) await c.call('echo', 'echo', { text: 'both' }, meta());
+    await b.close();
+    for (let i = 0; i < 10; i++) assert.deepEqual(await c.call('echo', 'echo', { text: 'one' }, meta()), { text: 'one', caller: 'relay' });
+    assert.deepEqual(changes, [`${b.url} out`]);
+    b = await start(Number(new URL(b.url).port));
+    const until = Date.now() + 5_000;
+    while (changes.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(changes, [`${b.url} out`, `${b.url} in`]);
+    await b.close();
+  });
+
   it('drains on shutdown: calls in flight finish, then new calls go elsewhere or fail UNAVAILABLE', async () => {
     const other = await startServiceHost({
       app: fixture, service: 'echo', host: '127.0.0.1', port: 0, database: { file: join(dir, 'echo-2.sqlite') },
