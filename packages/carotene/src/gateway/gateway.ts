@@ -16,6 +16,7 @@ import { RedisRateLimiter } from './rate-limit-redis.ts';
 import { routeInput } from './route-input.ts';
 import { gatewayDuration, gatewayRequests, METRICS_CONTENT_TYPE, renderMetrics } from '../telemetry/metrics.ts';
 import { endSpan, headersOf, isSpanContextValid, SpanKind, startRemoteChild, withSpan, type Span } from '../telemetry/spans.ts';
+import type { TraceHeaders } from '../telemetry/trace-context.ts';
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -97,7 +98,8 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   const challenge = `Bearer realm="${app.name.replace(/[^\x20-\x7e]|"/g, '')}"`;
   let state: 'idle' | 'listening' | 'closing' = 'idle';
   const errorCodes = new WeakMap<FastifyRequest, string>();
-  const spans = new WeakMap<FastifyRequest, Span>();
+  /** The request's span and the trace headers that continue it, made once per request. */
+  const traced = new WeakMap<FastifyRequest, { span: Span; trace: TraceHeaders }>();
 
   const server = Fastify({
     logger: false,
@@ -124,50 +126,63 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     return reply.code(status).type(JSON_TYPE).send(JSON.stringify(errorBody(err, request.id)));
   };
 
-  server.addHook('onRequest', async (request, reply) => {
+  // Hooks in callback style: an async hook costs a promise and a microtask per request.
+  server.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
-    if (!PROBES.includes(pathOf(request.url))) {
+    const probe = PROBES.includes(pathOf(request.url));
+    if (!probe) {
       const span = requestSpan(request);
-      spans.set(request, span);
-      const parent = headersOf(span, {}).traceparent;
-      if (parent) reply.header(TRACE_RESPONSE_HEADER, parent);
+      const trace = headersOf(span, {});
+      traced.set(request, { span, trace });
+      if (trace.traceparent) reply.header(TRACE_RESPONSE_HEADER, trace.traceparent);
     }
-    if (state === 'closing' && !PROBES.includes(pathOf(request.url))) {
-      throw platformError('UNAVAILABLE', 'The gateway is shutting down; retry the request', { service: 'gateway' });
+    try {
+      if (state === 'closing' && !probe) throw platformError('UNAVAILABLE', 'The gateway is shutting down; retry the request', { service: 'gateway' });
+      checkUrlLength(request.url, limits.maxUrlLength);
+      // a preflight was answered: the request goes no further (done is not called)
+      if (cors?.(request, reply)) return;
+    } catch (err) {
+      done(err as Error);
+      return;
     }
-    checkUrlLength(request.url, limits.maxUrlLength);
-    if (cors?.(request, reply)) return reply;
-    return undefined;
+    done();
   });
 
   // in-flight answers during shutdown close their connection, or keep-alive would hold close() open
-  server.addHook('onSend', async (_request, reply) => {
+  server.addHook('onSend', (_request, reply, payload, done) => {
     if (state === 'closing') reply.header('connection', 'close');
+    done(null, payload);
   });
 
-  server.addHook('onResponse', async (request, reply) => {
+  server.addHook('onResponse', (request, reply, done) => {
     const code = errorCodes.get(request);
-    const span = spans.get(request);
+    const span = traced.get(request)?.span;
     const route = request.is404 ? null : (request.routeOptions.url ?? null);
+    const status = reply.statusCode;
     if (span) {
-      span.setAttribute('http.response.status_code', reply.statusCode);
-      endSpan(span, reply.statusCode >= 500 ? { code, message: `status ${reply.statusCode}` } : undefined);
-      gatewayRequests.inc({ method: request.method, route: route ?? 'unmatched', status: String(reply.statusCode) });
+      span.setAttribute('http.response.status_code', status);
+      endSpan(span, status >= 500 ? { code, message: `status ${status}` } : undefined);
+      gatewayRequests.inc({ method: request.method, route: route ?? 'unmatched', status: String(status) });
       gatewayDuration.observe({ method: request.method, route: route ?? 'unmatched' }, reply.elapsedTime / 1000);
     }
     const ids = span?.spanContext();
-    const line = {
+    const line: Record<string, unknown> = {
       method: request.method,
       route,
       path: pathOf(request.url),
-      status: reply.statusCode,
+      status,
       durationMs: Math.round(reply.elapsedTime * 10) / 10,
       requestId: request.id,
-      ...(code === undefined ? {} : { error: code }),
-      // the access line is written after the span ended: name it explicitly
-      ...(ids && isSpanContextValid(ids) ? { trace_id: ids.traceId, span_id: ids.spanId } : {}),
     };
-    log[reply.statusCode >= 500 ? 'error' : 'info'](line, 'request');
+    if (code !== undefined) line['error'] = code;
+    // the access line is written after the span ended: name it explicitly
+    if (ids && isSpanContextValid(ids)) {
+      line['trace_id'] = ids.traceId;
+      line['span_id'] = ids.spanId;
+    }
+    if (status >= 500) log.error(line, 'request');
+    else log.info(line, 'request');
+    done();
   });
 
   server.setErrorHandler((thrown: unknown, request, reply) => {
@@ -201,8 +216,8 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     const claims = await authenticate(route, request.headers.authorization, verifier, request.id);
     await limitRate(route, claims?.sub, request, reply);
     const input = routeInput(request.query, request.body, request.params);
-    const span = spans.get(request);
-    const meta: CallMeta = { caller: 'gateway', requestId: request.id, deadline: now() + timeoutMs, auth: claims, ...(span ? headersOf(span, {}) : {}) };
+    const { span, trace } = traced.get(request) ?? {};
+    const meta: CallMeta = { caller: 'gateway', requestId: request.id, deadline: now() + timeoutMs, auth: claims, ...trace };
     const call = () => transport.call(route.service, route.function, input, meta);
     const output = await withinDeadline(span ? withSpan(span, call) : call(), timeoutMs);
     reply.code(route.status);
