@@ -9,7 +9,8 @@ export interface Reply {
 
 /**
  * Why a call got no reply. `sent: false` means the server never ran it (the connection was
- * refused, or the server refused the call while shutting down), so another instance may take it.
+ * refused, or the server refused the call while shutting down), so another instance may take
+ * it. Code `EALPN`: the server does not speak `carotene-rpc/1`.
  */
 export class ConnectionError extends Error {
   readonly code: string;
@@ -71,16 +72,18 @@ export class RpcConnection {
     this.#socket.once('secureConnect', () => {
       if (this.#socket.alpnProtocol !== RPC_ALPN) {
         const got = this.#socket.alpnProtocol || 'no protocol';
-        return this.#fail(new ConnectionError('EPROTO', `the server does not speak ${RPC_ALPN} (it chose ${got})`, false));
+        return this.#fail(new ConnectionError('EALPN', `the server does not speak ${RPC_ALPN} (it chose ${got})`, false));
       }
       this.#secure = true;
     });
     this.#socket.on('data', (chunk: Buffer) => reader.push(chunk));
     this.#socket.on('error', (err: Error & { code?: string }) => {
       // before the handshake nothing was sent, so the call may go elsewhere
+      if (!this.#secure && /no application protocol/.test(err.message)) {
+        return this.#fail(new ConnectionError('EALPN', `the server does not speak ${RPC_ALPN} (it refused the protocol at the handshake)`, false, err));
+      }
       const code = err.code ?? err.message;
-      const message = /no application protocol/.test(err.message) ? `the server does not speak ${RPC_ALPN} (it refused the protocol at the handshake: an older Carotene?)` : err.message;
-      this.#fail(new ConnectionError(code, message, this.#secure || code !== 'ECONNREFUSED', err));
+      this.#fail(new ConnectionError(code, err.message, this.#secure || code !== 'ECONNREFUSED', err));
     });
     this.#socket.on('close', () => this.#fail(new ConnectionError('ECONNRESET', this.#goAwayReason ?? 'the connection closed before the answer', true)));
   }

@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { CallHead } from './frames.ts';
+import { Http1Peer } from './http1-peer.ts';
 import { ConnectionError, RpcConnection, type DeadlineSweep, type Reply } from './rpc-connection.ts';
 
 export interface RpcPeerOptions {
@@ -16,7 +17,9 @@ export interface RpcPeerOptions {
  * The connections to one instance of a service. Calls share them: each call goes to the open
  * connection with the fewest calls waiting, and another connection opens (up to the limit)
  * only when all of them are busy, so one-at-a-time calls use one connection. A connection
- * that closes or is told to go away leaves the set; the next call opens a fresh one.
+ * that closes or is told to go away leaves the set; the next call opens a fresh one. An
+ * instance that refuses `carotene-rpc/1` at the handshake (a Carotene from before it, during a
+ * rolling upgrade) is called over HTTP/1.1 from then on ({@link Http1Peer}).
  *
  * ```ts
  * const peer = new RpcPeer({ url, connections: 2, tls: { ca, cert, key }, sweep });
@@ -28,6 +31,8 @@ export class RpcPeer {
   readonly #target: { host: string; port: number };
   #open: RpcConnection[] = [];
   #drained = false;
+  /** Set once the instance refused `carotene-rpc/1`: it is an older Carotene, called over HTTP/1.1. */
+  #http1: Http1Peer | undefined;
 
   constructor(options: RpcPeerOptions) {
     this.#options = options;
@@ -36,14 +41,20 @@ export class RpcPeer {
   }
 
   call(head: CallHead, body: string, deadline: number): Promise<Reply> {
+    if (this.#http1) return this.#http1.call(head, body, deadline);
     const connection = this.#pick();
     this.#options.sweep.watch(connection);
-    return connection.call(head, body, deadline);
+    return connection.call(head, body, deadline).catch((err: unknown) => {
+      // an older Carotene refused the protocol at the handshake: nothing was sent, so ask it over HTTP/1.1
+      if (!(err instanceof ConnectionError && err.code === 'EALPN') || this.#drained) throw err;
+      this.#http1 ??= new Http1Peer(this.#options.url, this.#options.tls, 32);
+      return this.#http1.call(head, body, deadline);
+    });
   }
 
   /** True when the instance answers a PING within `ms` (on a fresh connection if need be). */
   async ping(ms: number): Promise<boolean> {
-    return this.#pick().ping(ms);
+    return this.#http1 ? this.#http1.ping(ms) : this.#pick().ping(ms);
   }
 
   /** No new calls; each connection ends once its calls are answered. Resolves when all have. */
@@ -52,7 +63,7 @@ export class RpcPeer {
     const all = this.#open;
     this.#open = [];
     for (const c of all) c.drain();
-    await Promise.all(all.map((c) => c.closed));
+    await Promise.all([...all.map((c) => c.closed), this.#http1?.drain()]);
   }
 
   #pick(): RpcConnection {

@@ -212,18 +212,37 @@ describe('carotene-rpc/1', () => {
     assert.equal(typeof ((await inFlight) as { deadline: number }).deadline, 'number', 'the call on the old connection was answered');
   });
 
-  it('says so when the server does not speak carotene-rpc/1', async () => {
-    const old = createServer({ ...creds('echo'), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' }, (_req, res) => res.end('{}'));
-    await new Promise<void>((resolve) => old.listen(0, '127.0.0.1', resolve));
-    const url = `https://127.0.0.1:${(old.address() as AddressInfo).port}`;
-    try {
-      await assert.rejects(client({ app: 'fixture', gateway: { url: '' }, services: { echo: { url } } }).call('echo', 'echo', { text: 'x' }, meta()), (err) => {
-        assert.ok(isCaroteneError(err, 'UNAVAILABLE'));
-        assert.match(err.message, /does not speak carotene-rpc\/1/);
-        return true;
+  it('calls a server that does not speak carotene-rpc/1 (an older Carotene) over HTTP/1.1, checking its identity', async () => {
+    const seen: Array<Record<string, unknown>> = [];
+    const oldServer = (identity: string) => createServer({ ...creds(identity), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' }, (req, res) => {
+      seen.push({ method: req.method, url: req.url, ...req.headers });
+      req.resume();
+      req.on('end', () => {
+        if (req.url === '/rpc/fail') {
+          res.writeHead(409, { 'content-type': 'application/json' }).end('{"error":{"code":"TEAPOT","message":"short and stout","domain":true}}');
+        } else res.writeHead(200, { 'content-type': 'application/json' }).end('{"text":"old","caller":"relay"}');
       });
+    });
+    const listen = async (server: ReturnType<typeof createServer>) => {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    };
+    const old = oldServer('echo');
+    const impostor = oldServer('relay');
+    try {
+      const c = client({ app: 'fixture', gateway: { url: '' }, services: { echo: { url: await listen(old) } } });
+      const [a, b] = await Promise.all([c.call('echo', 'echo', { text: 'x' }, { ...meta(), idempotencyKey: 'k-1' }), c.call('echo', 'echo', { text: 'y' }, meta())]);
+      assert.deepEqual([a, b], [{ text: 'old', caller: 'relay' }, { text: 'old', caller: 'relay' }]);
+      assert.equal(seen[0]!.url, '/rpc/echo');
+      assert.equal(seen[0]!['idempotency-key'], 'k-1');
+      assert.ok(Number(seen[0]!['carotene-timeout']) > 4_000);
+      await assert.rejects(c.call('echo', 'fail', { code: 'DOMAIN' }, meta()), (err) => isCaroteneError(err, 'TEAPOT') && err.status === 409 && err.domain);
+      const wrong = client({ app: 'fixture', gateway: { url: '' }, services: { echo: { url: await listen(impostor) } } });
+      await assert.rejects(wrong.call('echo', 'echo', { text: 'secret' }, meta()), (err) => isCaroteneError(err, 'UNAVAILABLE') && /is not spiffe:\/\/fixture\/echo/.test(err.message));
+      assert.equal(seen.length, 3, 'the impostor got no call');
     } finally {
       old.close();
+      impostor.close();
     }
   });
 
