@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { AppDef } from '../declare/app.ts';
+import type { AppDef, RateLimitRule } from '../declare/app.ts';
 import type { PublicRoute } from '../declare/service.ts';
 import { platformError, type CaroteneError } from '../errors.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
@@ -213,8 +213,10 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
 
   const forward = async (route: PublicRoute, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     // authentication first: an anonymous client learns nothing about what input is accepted
-    const claims = await authenticate(route, request.headers.authorization, verifier, request.id);
-    await limitRate(route, claims?.sub, request, reply);
+    // a public, unlimited route awaits neither step
+    const claims = route.auth === 'none' ? undefined : await authenticate(route, request.headers.authorization, verifier, request.id);
+    const rule = rules.get(route);
+    if (rule) await limitRate(route, rule, claims?.sub, request, reply);
     const input = routeInput(request.query, request.body, request.params);
     const { span, trace } = traced.get(request) ?? {};
     const meta: CallMeta = { caller: 'gateway', requestId: request.id, deadline: now() + timeoutMs, auth: claims, ...trace };
@@ -226,9 +228,8 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     return reply.type(JSON_TYPE).send(JSON.stringify(output ?? null));
   };
   // per route and client: the verified user when there is one, else the address
-  const limitRate = async (route: PublicRoute, user: string | undefined, request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const rule = limiter && rateLimit && ruleFor(route, rateLimit);
-    if (!limiter || !rule) return;
+  const limitRate = async (route: PublicRoute, rule: RateLimitRule, user: string | undefined, request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (!limiter) return;
     const client = user === undefined ? `ip:${request.ip}` : `user:${user}`;
     let decision;
     try {
@@ -244,6 +245,12 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     }
   };
 
+  // each route's rate limit, looked up once; routes without one are not in the map
+  const rules = new Map<PublicRoute, RateLimitRule>();
+  for (const route of routes) {
+    const rule = limiter && rateLimit && ruleFor(route, rateLimit);
+    if (rule) rules.set(route, rule);
+  }
   for (const route of routes) {
     server.route({ method: route.method, url: route.path, handler: (request, reply) => forward(route, request, reply) });
   }

@@ -152,7 +152,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       return current?.verified.size ?? 0;
     },
     async verify(token, requestId) {
-      const set = await keySet(requestId);
+      // fresh keys are used without an await: the common case costs no extra promise
+      const set = current && now() < nextRefresh ? current : await keySet(requestId);
       const known = recalled(set, token);
       if (known) return known;
       try {
