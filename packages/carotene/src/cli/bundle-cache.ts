@@ -52,7 +52,8 @@ export class BundleCache {
    * absolute paths of every file it read.
    */
   async store(build: (dir: string) => Promise<{ files: Record<string, string>; inputs: readonly string[] }>): Promise<Record<string, string>> {
-    const name = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+    const startedMs = Date.now();
+    const name = `${startedMs.toString(36)}-${randomBytes(4).toString('hex')}`;
     const dir = join(this.#slot, name);
     await mkdir(dir, { recursive: true });
     let result: { files: Record<string, string>; inputs: readonly string[] };
@@ -62,6 +63,9 @@ export class BundleCache {
       await rm(dir, { recursive: true, force: true });
       throw err;
     }
+    const files = Object.fromEntries(Object.entries(result.files).map(([entry, file]) => [entry, join(dir, file)]));
+    // a file saved while esbuild read it: this build serves this start, but is not reused
+    if (await changedSince(result.inputs, startedMs)) return files;
     const hashes = await Promise.all(result.inputs.map(async (file) => [file, await hashFile(file)] as const));
     const manifest: Manifest = { inputs: Object.fromEntries(hashes), build: name, files: result.files };
     // readers never see half a manifest
@@ -69,7 +73,7 @@ export class BundleCache {
     await writeFile(tmp, JSON.stringify(manifest));
     await rename(tmp, join(this.#slot, 'manifest.json'));
     await this.#prune();
-    return Object.fromEntries(Object.entries(result.files).map(([entry, file]) => [entry, join(dir, file)]));
+    return files;
   }
 
   /** Removes all but the newest few builds of the slot. */
@@ -99,6 +103,12 @@ export function defaultCacheDir(appFile: string, env: NodeJS.ProcessEnv = proces
     if (existsSync(join(dir, 'node_modules'))) return join(dir, 'node_modules', '.cache', 'carotene', 'bundles');
     if (dirname(dir) === dir) return join(tmpdir(), 'carotene-bundles');
   }
+}
+
+async function changedSince(files: readonly string[], sinceMs: number): Promise<boolean> {
+  const times = await Promise.all(files.map((file) => stat(file).then((s) => s.mtimeMs, () => Number.POSITIVE_INFINITY)));
+  // mtimes are coarser than the clock on some file systems: a second of slack
+  return times.some((mtime) => mtime >= sinceMs - 1_000);
 }
 
 async function hashFile(file: string): Promise<string | undefined> {

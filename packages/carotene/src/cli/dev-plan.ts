@@ -142,6 +142,7 @@ export function planDev(input: DevPlanInput): DevPlan {
       }),
     },
     readyUrl: `${gatewayUrl}/ready`,
+    awaitsOthers: true,
     logFile: join(logsDir, `${GATEWAY}.log`),
     url: gatewayUrl,
   });

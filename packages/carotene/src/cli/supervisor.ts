@@ -19,6 +19,11 @@ export interface ProcessSpec extends RunSpec {
    * than its first one, which migrates the database they share.
    */
   readonly stage?: number;
+  /**
+   * Spawned with the first stage, but expected ready only once every other process is: it
+   * waits for them itself. The gateway is, so it loads its code while the services start.
+   */
+  readonly awaitsOthers?: boolean;
 }
 
 export interface SupervisorOptions {
@@ -143,14 +148,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.#started) throw new Error('Supervisor.start() was already called');
     this.#started = true;
     process.on('exit', this.#killAll);
-    const stages = [...new Set(this.#slots.map((slot) => slot.spec.stage ?? 0))].sort((a, b) => a - b);
+    const staged = this.#slots.filter((slot) => !slot.spec.awaitsOthers);
+    const stages = [...new Set(staged.map((slot) => slot.spec.stage ?? 0))].sort((a, b) => a - b);
+    const waiting = this.#slots.filter((slot) => slot.spec.awaitsOthers);
+    for (const slot of waiting) this.#spawn(slot);
+    // a failure of one of them fails the start at once; being ready early does not end a stage
+    const waited = Promise.all(waiting.map((slot) => this.#awaitFirstReady(slot)));
+    const failed = waited.then(() => new Promise<never>(() => undefined));
+    failed.catch(() => undefined); // rethrown below, by the race or by awaiting `waited`
     try {
       for (const stage of stages) {
         if (this.#stopping) break;
-        const slots = this.#slots.filter((slot) => (slot.spec.stage ?? 0) === stage);
+        const slots = staged.filter((slot) => (slot.spec.stage ?? 0) === stage);
         for (const slot of slots) this.#spawn(slot);
-        await Promise.all(slots.map((slot) => this.#awaitFirstReady(slot)));
+        await Promise.race([Promise.all(slots.map((slot) => this.#awaitFirstReady(slot))), failed]);
       }
+      await waited;
     } catch (err) {
       if (err instanceof StartupError) this.emit('start-failed', err);
       throw err;

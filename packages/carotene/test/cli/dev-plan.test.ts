@@ -60,6 +60,8 @@ test('--scale runs more instances of a service: each its own process and port, a
     ],
   );
   assert.equal(scaled.specs[1]!.logFile, '/apps/shop/.carotene/logs/users#2.log');
+  // spawned with the services, but ready (listening) only once every instance is
+  assert.deepEqual(scaled.specs.map((s) => s.awaitsOthers ?? false), [false, false, false, false, true]);
   assert.equal(scaled.databases.length, 2, 'one database per service, whatever its instances');
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
@@ -71,8 +71,11 @@ test('a start with unchanged code reuses the cached build; a changed input build
   const appDir = mkdtempSync(join(tmpdir(), 'carotene-bundle-app-'));
   after(() => rmSync(appDir, { recursive: true, force: true }));
   const appFile = join(appDir, 'app.ts');
-  const write = (name: string) =>
+  // saved a minute ago, unless `justNow`
+  const write = (name: string, justNow = false) => {
     writeFileSync(appFile, [`import { app } from ${JSON.stringify(appDecl)};`, `import echo from ${JSON.stringify(echoApp)};`, `export default app({ name: '${name}', services: echo.services });`].join('\n'));
+    if (!justNow) utimesSync(appFile, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+  };
   const bundle = async () => bundledPlan(plan([spec('a', childCommand(printApp))]), await bundleEntries(appFile, [printApp], cacheDir)).plan.specs[0]!.args[1]!;
   const appName = async (file: string) => JSON.parse((await run(process.execPath, [file], { env: { PATH: process.env.PATH, CAROTENE_APP_FILE: appFile } })).stdout).app;
   write('first');
@@ -83,6 +86,11 @@ test('a start with unchanged code reuses the cached build; a changed input build
   const second = await bundle();
   assert.notEqual(second, first, 'rebuilt');
   assert.equal(await appName(second), 'second');
+  // saved while esbuild may have been reading it: used for this start, never reused
+  write('third', true);
+  const third = await bundle();
+  assert.equal(await appName(third), 'third');
+  assert.notEqual(await bundle(), third, 'built again');
 });
 
 test('an app that cannot be bundled keeps the tsx commands and says why', async () => {

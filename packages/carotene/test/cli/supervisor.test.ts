@@ -108,6 +108,36 @@ test('a process that exits during start-up stops the others and reports the tail
   assert.ok(!out.lines.some((l) => l.startsWith('service')), 'no table after a failed start');
 });
 
+test('a process that awaits the others is spawned with the first stage and awaited after the last', { timeout: 20_000 }, async (t) => {
+  const dir = tempDir();
+  const second = { ...(await fixture(dir, 'catalog#2', 'ok')), stage: 0.5 };
+  // the gateway is ready only once the later stage is: awaited with the first stage, this start would time out
+  const gateway = { ...(await fixture(dir, 'gateway', 'awaits-url', { FIXTURE_AWAIT_URL: second.readyUrl })), awaitsOthers: true };
+  const specs = [await fixture(dir, 'catalog', 'ok'), second, gateway];
+  const sup = new Supervisor(specs, { print: () => {}, startTimeoutMs: 5_000 });
+  t.after(() => sup.stop());
+  const events: string[] = [];
+  sup.on('spawn', (e) => events.push(`spawn ${e.name}`));
+  sup.on('ready', (e) => events.push(`ready ${e.name}`));
+
+  const rows = await sup.start();
+
+  assert.deepEqual(events.slice(0, 2).sort(), ['spawn catalog', 'spawn gateway'], events.join(', '));
+  assert.ok(events.indexOf('spawn catalog#2') > events.indexOf('ready catalog'), 'the later stage still waits for the first');
+  assert.deepEqual(rows.map((r) => r.state), ['ready', 'ready', 'ready']);
+});
+
+test('a process that awaits the others fails the start as soon as it exits', { timeout: 20_000 }, async (t) => {
+  const dir = tempDir();
+  const specs = [await fixture(dir, 'catalog', 'never-ready'), { ...(await fixture(dir, 'gateway', 'exit-at-start')), awaitsOthers: true }];
+  const sup = new Supervisor(specs, { print: () => {}, startTimeoutMs: 15_000 });
+  t.after(() => sup.stop());
+  const started = Date.now();
+  await assert.rejects(sup.start(), (err: unknown) => err instanceof StartupError && err.service === 'gateway');
+  assert.ok(Date.now() - started < 10_000, 'not after the never-ready service timed out');
+  assert.equal(sup.stopping, true);
+});
+
 test('a process that never becomes ready fails the start after the timeout', { timeout: 20_000 }, async (t) => {
   const dir = tempDir();
   const sup = new Supervisor([await fixture(dir, 'catalog', 'never-ready')], { print: () => {}, startTimeoutMs: 600 });
