@@ -4,7 +4,8 @@ import type { CredentialSource } from '../security/credentials.ts';
 import { identityFromSan, spiffeId } from '../security/identity.ts';
 import type { CallHead } from './frames.ts';
 import { InstanceSet, type Instance } from './instance-set.ts';
-import { ConnectionError, DeadlineError, DeadlineSweep, type Reply } from './rpc-connection.ts';
+import { DeadlineSweep } from './deadline-sweep.ts';
+import { ConnectionError, DeadlineError, type Reply } from './rpc-connection.ts';
 import { RpcPeer } from './rpc-peer.ts';
 import { instanceUrls, type CallMeta, type Registry, type Transport } from './transport.ts';
 

@@ -37,7 +37,7 @@ const MAX_REPLY = 256 * 1024 * 1024;
 /**
  * The client side of one `carotene-rpc/1` connection: many calls in flight at once, each
  * paired with its reply by call id, writes corked per tick. Deadlines are checked by one
- * sweep (see {@link DeadlineSweep}) instead of a timer per call. When the connection closes,
+ * sweep (see DeadlineSweep) instead of a timer per call. When the connection closes,
  * every call still waiting fails with a {@link ConnectionError}.
  */
 export class RpcConnection {
@@ -184,40 +184,5 @@ export class RpcConnection {
     this.#pending.clear();
     for (const p of pending) p.reject(err);
     if (!this.#socket.destroyed && err.code !== 'ECONNRESET') this.#socket.destroy();
-  }
-}
-
-/**
- * One interval that fails overdue calls on every connection it is given, instead of a timer
- * or an AbortSignal per call. It runs only while calls are waiting, every `tickMs`.
- */
-export class DeadlineSweep {
-  readonly #connections = new Set<RpcConnection>();
-  readonly #tickMs: number;
-  #timer: NodeJS.Timeout | undefined;
-
-  constructor(tickMs = 5) {
-    this.#tickMs = tickMs;
-  }
-
-  watch(connection: RpcConnection): void {
-    this.#connections.add(connection);
-    this.#timer ??= setInterval(() => this.#tick(), this.#tickMs).unref();
-  }
-
-  forget(connection: RpcConnection): void {
-    this.#connections.delete(connection);
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #tick(): void {
-    const now = Date.now();
-    let waiting = 0;
-    for (const c of this.#connections) waiting += c.sweep(now);
-    if (waiting === 0) this.stop();
   }
 }

@@ -1,7 +1,8 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { CallHead } from './frames.ts';
 import { Http1Peer } from './http1-peer.ts';
-import { ConnectionError, RpcConnection, type DeadlineSweep, type Reply } from './rpc-connection.ts';
+import type { DeadlineSweep } from './deadline-sweep.ts';
+import { ConnectionError, RpcConnection, type Reply } from './rpc-connection.ts';
 
 export interface RpcPeerOptions {
   /** `https://host:port` of the instance. */
