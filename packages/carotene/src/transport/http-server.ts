@@ -70,10 +70,11 @@ export class RpcServer {
       },
     );
     // the HTTPS server hands every secured socket to its HTTP parser; ours go to a session
-    const [http] = this.server.listeners('secureConnection') as Array<(socket: TLSSocket) => void>;
+    const [http, ...others] = this.server.listeners('secureConnection') as Array<(socket: TLSSocket) => void>;
+    if (!http || others.length > 0) throw new Error(`node:https changed: expected one 'secureConnection' listener, found ${others.length + (http ? 1 : 0)}`);
     this.server.removeAllListeners('secureConnection');
     this.server.on('secureConnection', (socket: TLSSocket) => {
-      if (socket.alpnProtocol !== RPC_ALPN) return http!.call(this.server, socket);
+      if (socket.alpnProtocol !== RPC_ALPN) return http.call(this.server, socket);
       this.#session(socket);
     });
     // new handshakes use the new credentials; open connections keep theirs
