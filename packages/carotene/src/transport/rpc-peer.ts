@@ -55,7 +55,10 @@ export class RpcPeer {
 
   /** True when the instance answers a PING within `ms` (on a fresh connection if need be). */
   async ping(ms: number): Promise<boolean> {
-    return this.#http1 ? this.#http1.ping(ms) : this.#pick().ping(ms);
+    if (this.#http1) return this.#http1.ping(ms);
+    const connection = this.#pick();
+    this.#options.sweep.watch(connection);
+    return connection.ping(ms);
   }
 
   /** No new calls; each connection ends once its calls are answered. Resolves when all have. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { isCaroteneError } from '../../src/errors.ts';
@@ -16,7 +16,9 @@ import { FaultInjector, installFaults } from '../../src/resilience/fault-injecto
 import { createLogger } from '../../src/runtime/logger.ts';
 import { startServiceHost, type ServiceHost } from '../../src/runtime/service-host.ts';
 import { encodeCall, encodeControl, FRAME, FrameReader, RPC_ALPN, type Frame } from '../../src/transport/frames.ts';
+import { DeadlineSweep } from '../../src/transport/deadline-sweep.ts';
 import { HttpTransport } from '../../src/transport/http-transport.ts';
+import { RpcPeer } from '../../src/transport/rpc-peer.ts';
 import type { Registry } from '../../src/transport/transport.ts';
 import { testPki, type TestPki } from '../fixtures/certs.ts';
 import fixture from '../fixtures/two-services.ts';
@@ -147,6 +149,27 @@ describe('carotene-rpc/1', () => {
     await assert.rejects(c.call('echo', 'slow', { ms: 1_000 }, meta(100)), (err) => isCaroteneError(err, 'DEADLINE_EXCEEDED'));
     const waited = Date.now() - t0;
     assert.ok(waited >= 95 && waited < 400, `gave up after ${waited} ms`);
+  });
+
+  it('gives up on a server that never answers: the call at its deadline, a ping after its time', { timeout: 5_000 }, async () => {
+    const hung = createTlsServer({ ...creds('echo'), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', ALPNProtocols: [RPC_ALPN] }, (socket) => socket.resume());
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    try {
+      const c = client({ app: 'fixture', gateway: { url: '' }, services: { echo: { url } } });
+      const t0 = Date.now();
+      await assert.rejects(c.call('echo', 'echo', { text: 'x' }, meta(150)), (err) => isCaroteneError(err, 'DEADLINE_EXCEEDED'));
+      assert.ok(Date.now() - t0 < 500, `gave up after ${Date.now() - t0} ms`);
+      const sweep = new DeadlineSweep();
+      const peer = new RpcPeer({ url, connections: 1, sweep, tls: { ...creds('relay'), checkServerIdentity: () => undefined } });
+      const t1 = Date.now();
+      assert.equal(await peer.ping(100), false);
+      assert.ok(Date.now() - t1 < 500, `the ping gave up after ${Date.now() - t1} ms`);
+      await peer.drain();
+      sweep.stop();
+    } finally {
+      hung.close();
+    }
   });
 
   it('answers a call over the body limit PAYLOAD_TOO_LARGE and keeps the connection', async () => {
