@@ -25,7 +25,11 @@ const serviceSettings = z.strictObject({
  * Secret you create, with one key per service holding its PostgreSQL URL.
  */
 const database = z.discriminatedUnion('source', [
-  z.strictObject({ source: z.literal('sqlite') }),
+  z.strictObject({
+    source: z.literal('sqlite'),
+    /** When a commit reaches the disk: `normal` (default) or `full`, synced every commit (docs/stores.md). */
+    synchronous: z.enum(['normal', 'full']).optional(),
+  }),
   z.strictObject({ source: z.literal('secret'), secretName: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,252}$/).optional() }),
 ]);
 

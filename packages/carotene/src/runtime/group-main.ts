@@ -48,7 +48,7 @@ try {
         service,
         host: env.host,
         port: m.port,
-        database: m.databaseUrl ? { url: m.databaseUrl } : { file: sqliteFile(env.dataDir, service) },
+        database: m.databaseUrl ? { url: m.databaseUrl } : { file: sqliteFile(env.dataDir, service), synchronous: env.sqliteSynchronous },
         transport,
         tls: credentials.get(service)!,
         log: createLogger(service, env.logLevel),

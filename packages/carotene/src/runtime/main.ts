@@ -29,7 +29,7 @@ try {
     service: env.service,
     host: env.host,
     port: env.port,
-    database: env.databaseUrl ? { url: env.databaseUrl } : { file: sqliteFile(env.dataDir, env.service) },
+    database: env.databaseUrl ? { url: env.databaseUrl } : { file: sqliteFile(env.dataDir, env.service), synchronous: env.sqliteSynchronous },
     transport: new HttpTransport({ caller: env.service, registry, tls, onInstanceChange: logInstanceChanges(log) }),
     tls,
     log,

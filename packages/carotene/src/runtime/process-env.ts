@@ -21,6 +21,8 @@ export interface ProcessEnv {
   /** PostgreSQL URL of this service's own database; SQLite under dataDir when absent. */
   readonly databaseUrl: string | undefined;
   readonly logLevel: string;
+  /** When a SQLite commit reaches the disk: `normal` (default) or `full` (docs/stores.md). */
+  readonly sqliteSynchronous?: 'normal' | 'full';
   /**
    * This process's certificate and key and the CA bundle it trusts, for mutual TLS
    * (default: `<dataDir>/certs/ca-bundle.pem`, `<service>.crt`, `<service>.key`).
@@ -46,6 +48,7 @@ export const ENV = {
   tlsCert: 'CAROTENE_TLS_CERT',
   tlsKey: 'CAROTENE_TLS_KEY',
   awaitServicesMs: 'CAROTENE_AWAIT_SERVICES_MS',
+  sqliteSynchronous: 'CAROTENE_SQLITE_SYNCHRONOUS',
 } as const;
 
 export function readProcessEnv(env: NodeJS.ProcessEnv = process.env): ProcessEnv {
@@ -64,6 +67,10 @@ export function readProcessEnv(env: NodeJS.ProcessEnv = process.env): ProcessEnv
   if (awaitServicesMs !== undefined && !(Number.isInteger(awaitServicesMs) && awaitServicesMs >= 0)) {
     throw platformError('INVALID_CONFIG', `${ENV.awaitServicesMs} must be a number of milliseconds, got '${awaitText}'`);
   }
+  const synchronous = env[ENV.sqliteSynchronous] || undefined;
+  if (synchronous !== undefined && synchronous !== 'normal' && synchronous !== 'full') {
+    throw platformError('INVALID_CONFIG', `${ENV.sqliteSynchronous} must be 'normal' or 'full', got '${synchronous}'`);
+  }
   return {
     appFile: need(ENV.appFile),
     service: need(ENV.service),
@@ -75,6 +82,7 @@ export function readProcessEnv(env: NodeJS.ProcessEnv = process.env): ProcessEnv
     logLevel: env[ENV.logLevel] || 'info',
     tls: tlsFromEnv(env, dataDir, need(ENV.service)),
     ...(awaitServicesMs === undefined ? {} : { awaitServicesMs }),
+    ...(synchronous === undefined ? {} : { sqliteSynchronous: synchronous }),
   };
 }
 
@@ -100,6 +108,7 @@ export function toEnv(p: ProcessEnv): Record<string, string> {
   };
   if (p.databaseUrl) out[ENV.databaseUrl] = p.databaseUrl;
   if (p.awaitServicesMs !== undefined) out[ENV.awaitServicesMs] = String(p.awaitServicesMs);
+  if (p.sqliteSynchronous !== undefined) out[ENV.sqliteSynchronous] = p.sqliteSynchronous;
   if (p.tls) {
     out[ENV.tlsCa] = p.tls.ca;
     out[ENV.tlsCert] = p.tls.cert;

@@ -20,7 +20,7 @@ export interface HostOptions {
   readonly host: string;
   readonly port: number;
   /** PostgreSQL URL, or a SQLite file path. */
-  readonly database: { url: string } | { file: string };
+  readonly database: { url: string } | { file: string; synchronous?: 'normal' | 'full' | undefined };
   readonly transport: Transport;
   /** How events travel; default from `CAROTENE_EVENTS` and the app's environment (see `eventSettings`). */
   readonly events?: EventSettings;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { app } from '../../src/declare/app.ts';
 import { resolveEnvironment } from '../../src/build/environment.ts';
+import { databaseEnv } from '../../src/build/manifests/service-workload.ts';
 import { catalog, orders, payments } from './fixtures/services.ts';
 
 describe('app environments', () => {
@@ -55,5 +56,15 @@ describe('app environments', () => {
     assert.equal(prod.gateway.domain, 'api.shop.example');
     assert.deepEqual(prod.events, { transport: 'nats', url: 'nats://jetstream:4222' });
     assert.deepEqual(prod.database, { source: 'secret', secretName: 'shop-databases' });
+  });
+
+  it('hands a SQLite durability setting to the service processes, and refuses an unknown one', () => {
+    const full = app({ name: 'shop', services: [catalog, orders, payments], environments: { development: { database: { source: 'sqlite', synchronous: 'full' } } } });
+    assert.deepEqual(databaseEnv(resolveEnvironment(full, 'development'), 'orders'), [{ name: 'CAROTENE_SQLITE_SYNCHRONOUS', value: 'full' }]);
+    assert.deepEqual(databaseEnv(resolveEnvironment(app({ name: 'shop', services: [catalog, orders, payments] }), 'development'), 'orders'), []);
+    assert.throws(
+      () => app({ name: 'shop', services: [catalog, orders, payments], environments: { development: { database: { source: 'sqlite', synchronous: 'off' as 'full' } } } }),
+      (err: Error) => err.message.includes('environments.development.database.synchronous') && err.message.includes('"normal"|"full"'),
+    );
   });
 });

@@ -122,3 +122,12 @@ test('a wait for the services that is not a number of milliseconds is a typed co
   }
   assert.equal(readProcessEnv({ ...env, CAROTENE_AWAIT_SERVICES_MS: '0' }).awaitServicesMs, 0);
 });
+
+test('the SQLite durability is read from CAROTENE_SQLITE_SYNCHRONOUS, and anything but normal or full is a typed configuration error', () => {
+  const env = { ...plan.specs[0]!.env } as NodeJS.ProcessEnv;
+  assert.equal(readProcessEnv(env).sqliteSynchronous, undefined);
+  assert.equal(readProcessEnv({ ...env, CAROTENE_SQLITE_SYNCHRONOUS: 'full' }).sqliteSynchronous, 'full');
+  for (const bad of ['FULL', 'off', '2']) {
+    assert.throws(() => readProcessEnv({ ...env, CAROTENE_SQLITE_SYNCHRONOUS: bad }), (err: Error & { code?: string }) => err.code === 'INVALID_CONFIG' && err.message.includes(`got '${bad}'`));
+  }
+});

@@ -24,8 +24,15 @@ test('the SQLite file is where it was asked, in WAL mode with foreign keys on', 
     assert.equal(await pragma('journal_mode'), 'wal');
     assert.equal(await pragma('foreign_keys'), 1);
     assert.equal(await pragma('busy_timeout'), 5000);
+    assert.equal(await pragma('synchronous'), 1, 'NORMAL: the log is synced at checkpoints');
   } finally {
     await store.close();
+  }
+  const full = await openStore({ file, synchronous: 'full' });
+  try {
+    assert.deepEqual(Object.values((await sql.raw('pragma synchronous').execute(full.db)).rows[0] as object), [2], 'FULL: every commit synced');
+  } finally {
+    await full.close();
   }
 });
 

@@ -15,9 +15,9 @@ export interface WorkloadInput {
   readonly layout: ImageLayout;
 }
 
-/** The variable holding a service's PostgreSQL URL, from the environment's database Secret. */
+/** The variable holding a service's PostgreSQL URL, from the environment's database Secret (or the SQLite durability). */
 export function databaseEnv(env: Environment, service: string): NonNullable<IContainer['env']> {
-  if (env.database.source !== 'secret') return [];
+  if (env.database.source === 'sqlite') return env.database.synchronous ? [{ name: 'CAROTENE_SQLITE_SYNCHRONOUS', value: env.database.synchronous }] : [];
   return [{ name: 'CAROTENE_DATABASE_URL', valueFrom: { secretKeyRef: { name: env.database.secretName!, key: service } } }];
 }
 
