@@ -17,8 +17,11 @@ describe('containers', () => {
     assert.match(text, /^USER node$/m);
     assert.match(text, /CAROTENE_SERVICE=orders/);
     assert.match(text, /CAROTENE_APP_FILE=\/app\/examples\/demo\/app\.ts/);
-    assert.match(text, /^CMD \["node", "--import", "tsx", "node_modules\/carotene\/src\/runtime\/main\.ts"\]$/m);
-    assert.match(dockerfile('shop', 'gateway', layout), /src\/gateway\/main\.ts/);
+    // the build stage bundles the app (test/cli/bundle-command.test.ts runs what it writes); no TypeScript loader at run time
+    assert.match(text, /npx --no-install carrot bundle examples\/demo --out \.carotene\/bundle/);
+    assert.match(text, /^CMD \["node", "--enable-source-maps", "\.carotene\/bundle\/service\.mjs"\]$/m);
+    assert.match(dockerfile('shop', 'gateway', layout), /^CMD \["node", "--enable-source-maps", "\.carotene\/bundle\/gateway\.mjs"\]$/m);
+    assert.doesNotMatch(text, /tsx/);
   });
 
   it('a compose file with PostgreSQL (a database per service), NATS, every service and the gateway', async () => {

@@ -1,11 +1,12 @@
 import type { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
+import { bundledCommand } from '../dockerfile.ts';
 import type { Environment } from '../environment.ts';
 import { configMapName, GATEWAY, GATEWAY_PORT, labels } from './labels.ts';
 import { imageOf, processEnv, SECURITY_CONTEXT, VOLUME_MOUNTS, type ImageLayout } from './pod-spec.ts';
 import { podDeployment, type WorkloadInput } from './service-workload.ts';
 
-const RUN_COMMAND = ['node', '--import', 'tsx', 'node_modules/carotene/src/gateway/main.ts'];
+const RUN_COMMAND = bundledCommand('gateway');
 
 /** The gateway's Deployment: the public listener, plain HTTP behind the Ingress, probes on /health and /ready. */
 export function gatewayDeployment(app: string, env: Environment, layout: ImageLayout): Deployment {

@@ -7,6 +7,7 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { Environment, ServiceSettings } from '../environment.ts';
 import { configMapName, GATEWAY_PORT, labels, selector, SERVICE_PORT, type Component } from './labels.ts';
 import { imageOf, podVolumes, processEnv, SECURITY_CONTEXT, tlsProbeCommand, VOLUME_MOUNTS, type ImageLayout } from './pod-spec.ts';
+import { bundledCommand } from '../dockerfile.ts';
 
 export interface WorkloadInput {
   readonly app: string;
@@ -22,8 +23,8 @@ export function databaseEnv(env: Environment, service: string): NonNullable<ICon
 }
 
 /** The command that applies a service's migrations (see runtime/migrate-main.ts). */
-export const MIGRATE_COMMAND = ['node', '--import', 'tsx', 'node_modules/carotene/src/runtime/migrate-main.ts'];
-const RUN_COMMAND = ['node', '--import', 'tsx', 'node_modules/carotene/src/runtime/main.ts'];
+export const MIGRATE_COMMAND = bundledCommand('migrate');
+const RUN_COMMAND = bundledCommand('service');
 
 /**
  * A service's Deployment: its own image, mutual-TLS probes on /health and /ready, limits,

@@ -1,5 +1,6 @@
 import type { Command } from '../command.ts';
 import { build } from './build.ts';
+import { bundle } from './bundle.ts';
 import { certs } from './certs.ts';
 import { contracts } from './contracts.ts';
 import { dev } from './dev.ts';
@@ -9,4 +10,4 @@ import { sagas } from './sagas.ts';
 import { status } from './status.ts';
 
 /** Every `carrot` command; a new one is a file in this folder and a line here. */
-export const commands: readonly Command[] = [dev, certs, build, contracts, status, events, faults, sagas];
+export const commands: readonly Command[] = [dev, certs, build, bundle, contracts, status, events, faults, sagas];
