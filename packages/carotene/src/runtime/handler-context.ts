@@ -146,14 +146,33 @@ export class HandlerContextImpl {
     return result;
   }
 
+  // `ctx.saga`, `ctx.startSaga` and `ctx.publish` work detached from ctx too (`const { publish } = ctx`):
+  // each is bound on first use, not made for every call of every handler
+  #saga: HandlerContextImpl['runSaga'] | undefined;
+  #startSaga: HandlerContextImpl['beginSaga'] | undefined;
+  #publish: HandlerContextImpl['publishEvent'] | undefined;
+
   /** `ctx.saga`: starts a declared saga and waits for its outcome within the call's deadline. */
-  readonly saga = async (saga: SagaRef, input: unknown, options?: SagaStartOptions): Promise<SagaOutcome> => {
+  get saga(): HandlerContextImpl['runSaga'] {
+    return (this.#saga ??= this.runSaga.bind(this));
+  }
+  /** `ctx.startSaga`: starts a declared saga and returns its id. */
+  get startSaga(): HandlerContextImpl['beginSaga'] {
+    return (this.#startSaga ??= this.beginSaga.bind(this));
+  }
+  /** `ctx.publish`: into the outbox, in the transaction the handler is in. */
+  get publish(): HandlerContextImpl['publishEvent'] {
+    return (this.#publish ??= this.publishEvent.bind(this));
+  }
+
+  private async runSaga(saga: SagaRef, input: unknown, options?: SagaStartOptions): Promise<SagaOutcome> {
     const runner = this.#sagaRunner(saga);
     return runner.wait(await runner.start(saga, input, options, this.#meta), this.#meta.deadline);
-  };
+  }
 
-  /** `ctx.startSaga`: starts a declared saga and returns its id. */
-  readonly startSaga = async (saga: SagaRef, input: unknown, options?: SagaStartOptions): Promise<string> => this.#sagaRunner(saga).start(saga, input, options, this.#meta);
+  private async beginSaga(saga: SagaRef, input: unknown, options?: SagaStartOptions): Promise<string> {
+    return this.#sagaRunner(saga).start(saga, input, options, this.#meta);
+  }
 
   #sagaRunner(saga: SagaRef): SagaRunner {
     const runner = this.#binding.sagaRunner;
@@ -163,8 +182,7 @@ export class HandlerContextImpl {
     return runner;
   }
 
-  /** `ctx.publish`: into the outbox, in the transaction the handler is in. */
-  readonly publish = async (event: EventDef, payload: unknown, options?: PublishOptions): Promise<void> => {
+  private async publishEvent(event: EventDef, payload: unknown, options?: PublishOptions): Promise<void> {
     const owner = this.#binding.owner;
     const sink = this.#binding.events;
     if (!this.#binding.publishes?.includes(event) || !sink) {
@@ -179,5 +197,5 @@ export class HandlerContextImpl {
     }
     await sink.publish(tx.trx, event, payload, options, owner, tx.trace);
     tx.published++;
-  };
+  }
 }
