@@ -8,12 +8,18 @@ export interface ChildLogError {
 /** pino levels: 50 = error, 60 = fatal. */
 const ERROR_LEVEL = 50;
 
+/** The start of a pino line: its numeric level comes first. */
+const LEADING_LEVEL = /^\{"level":(\d+)[,}]/;
+
 /**
  * Reads one output line of a child. Returns the error it reports when the line is a JSON
  * log record at error level or above; anything else (info records, plain text) is undefined.
  */
 export function parseErrorLine(line: string): ChildLogError | undefined {
   if (!line.startsWith('{')) return undefined;
+  // Carotene's own lines start with their level: most are info, and need no parsing at all
+  const leading = LEADING_LEVEL.exec(line);
+  if (leading && Number(leading[1]) < ERROR_LEVEL) return undefined;
   let record: unknown;
   try {
     record = JSON.parse(line);

@@ -24,6 +24,8 @@ test('error and fatal JSON lines are recognised with their code; others are igno
   assert.equal(parseErrorLine('{"level":30,"msg":"listening"}'), undefined);
   assert.equal(parseErrorLine('Error: plain text'), undefined);
   assert.equal(parseErrorLine('{not json'), undefined);
+  // a line whose level is not its first field (another logger's) is still read whole
+  assert.deepEqual(parseErrorLine('{"msg":"disk full","level":50,"code":"ENOSPC"}'), { level: 50, msg: 'disk full', code: 'ENOSPC' });
 });
 
 test('the line splitter keeps partial lines until they end', () => {

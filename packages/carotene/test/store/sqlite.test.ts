@@ -58,3 +58,25 @@ test('a store needs a postgres url or a file', async () => {
     return true;
   });
 });
+
+test('a kept statement runs again with other values, also after it failed', async () => {
+  const store = await openStore({ file: ':memory:' });
+  try {
+    await store.db.schema.createTable('t').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('name', 'text', (c) => c.unique()).execute();
+    const insert = (id: number, name: string) => store.db.insertInto('t').values({ id, name }).execute();
+    const byName = (name: string) => store.db.selectFrom('t').select('id').where('name', '=', name).execute();
+    await insert(1, 'a');
+    await insert(2, 'b');
+    await assert.rejects(insert(3, 'a'), /UNIQUE/);
+    await insert(3, 'c');
+    assert.deepEqual(await byName('a'), [{ id: 1 }]);
+    assert.deepEqual(await byName('c'), [{ id: 3 }]);
+    assert.deepEqual(await byName('zzz'), []);
+    await store.db.transaction().execute(async (trx) => {
+      await trx.insertInto('t').values({ id: 4, name: 'd' }).execute();
+      assert.deepEqual(await trx.selectFrom('t').select('id').where('name', '=', 'd').execute(), [{ id: 4 }]);
+    });
+  } finally {
+    await store.close();
+  }
+});
