@@ -176,7 +176,9 @@ export class FrameWriter {
   }
 
   write(frame: Buffer): void {
-    if (this.#socket.destroyed) return;
+    // a peer that ended its side (a client closing its connection) gets nothing more: a write
+    // after its FIN would destroy the socket with EPIPE
+    if (this.#socket.destroyed || !this.#socket.writable) return;
     if (!this.#corked) {
       this.#corked = true;
       this.#socket.cork();

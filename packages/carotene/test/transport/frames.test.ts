@@ -1,8 +1,10 @@
 // The carotene-rpc/1 frame codec on its own: frames cut anywhere, oversize frames skipped,
 // bytes that cannot be frames reported.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { encodeCall, encodeControl, encodeReply, FRAME, FrameReader, type Frame } from '../../src/transport/frames.ts';
+import { encodeCall, encodeControl, encodeReply, FRAME, FrameReader, FrameWriter, type Frame } from '../../src/transport/frames.ts';
 
 function collect(max: number) {
   const frames: Frame[] = [];
@@ -55,5 +57,30 @@ describe('carotene-rpc/1 frames', () => {
     assert.equal(malformed.length, 1);
     assert.match(malformed[0]!, /shorter than its type and call id/);
     assert.deepEqual(frames, []);
+  });
+
+  it('writes nothing to a peer that ended its side, where a write would fail with EPIPE', async () => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const accepted = once(server, 'connection') as Promise<[Socket]>;
+    const client = createConnection((server.address() as { port: number }).port, '127.0.0.1');
+    const [socket] = await accepted;
+    const errors: Error[] = [];
+    // no 'error' listener on the socket: an EPIPE would be an uncaught exception
+    process.on('uncaughtException', (err) => errors.push(err));
+    try {
+      client.end();
+      await once(socket, 'end');
+      new FrameWriter(socket).write(encodeControl(FRAME.GOAWAY, 0));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(errors, []);
+      assert.equal(socket.destroyed && socket.errored !== null, false, String(socket.errored));
+    } finally {
+      process.removeAllListeners('uncaughtException');
+      socket.destroy();
+      client.destroy();
+      server.close();
+    }
   });
 });
