@@ -173,6 +173,11 @@ export async function eventsChaos(options: ChaosOptions): Promise<void> {
     const until = Date.now() + 90_000;
     for (;;) {
       try {
+        // the books are final only once every checkout saga has ended and its events left the outbox
+        const unfinished = queryShopDb(running.dataDir, 'orders', "select count(*) as n from carotene_sagas where status in ('running', 'compensating')")[0]!.n;
+        assert.equal(unfinished, 0, 'every checkout saga has ended');
+        const undelivered = queryShopDb(running.dataDir, 'orders', 'select count(*) as n from carotene_outbox where delivered_at is null')[0]!.n;
+        assert.equal(undelivered, 0, 'every event of orders left its outbox');
         const e = expectation();
         const a = actual();
         assert.deepEqual(sorted(a.got), sorted(e.expected), 'exactly one notification per event of every committed order, and no other');
