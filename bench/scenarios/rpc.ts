@@ -9,12 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Pool } from 'undici';
+import { setupResilience } from '../../packages/carotene/src/resilience/setup-resilience.ts';
 import { createLogger } from '../../packages/carotene/src/runtime/logger.ts';
 import { callIntegration } from '../../packages/carotene/src/runtime/call-clients.ts';
 import { startServiceHost } from '../../packages/carotene/src/runtime/service-host.ts';
 import { tlsFiles } from '../../packages/carotene/src/security/cert-paths.ts';
 import { ensureCertificates } from '../../packages/carotene/src/security/cert-store.ts';
 import { fixedCredentials, readCredentials } from '../../packages/carotene/src/security/credentials.ts';
+import { startTracing } from '../../packages/carotene/src/telemetry/tracing.ts';
 import { HttpTransport } from '../../packages/carotene/src/transport/http-transport.ts';
 import { InProcessTransport, LocalServices } from '../../packages/carotene/src/transport/in-process-transport.ts';
 import type { CallMeta } from '../../packages/carotene/src/transport/transport.ts';
@@ -53,7 +55,8 @@ let counter = 0;
 const meta = (): CallMeta => ({ caller: 'client', requestId: `bench-${++counter}`, deadline: Date.now() + 10_000 });
 
 async function carotene(dataDir: string, connections?: number): Promise<Contender> {
-  const child = await startChild(server('carotene'), { BENCH_DATA_DIR: dataDir });
+  // tracing as a service without a collector runs it: ids in logs and on the wire, nothing recorded
+  const child = await startChild(server('carotene'), { BENCH_DATA_DIR: dataDir, BENCH_TRACING: 'off' });
   const tls = fixedCredentials(readCredentials(tlsFiles(dataDir, 'client')));
   const transport = new HttpTransport({ caller: 'client', registry: { app: 'bench', gateway: { url: 'https://127.0.0.1:1' }, services: { echo: { url: String(child.info.url) } } }, tls, connections });
   return {
@@ -238,6 +241,10 @@ export const rpc: Scenario = {
   async run(log) {
     const dataDir = mkdtempSync(join(tmpdir(), 'carotene-bench-rpc-'));
     await ensureCertificates(dataDir, 'bench', ['echo', 'client']);
+    // the bench process calls as a Carotene service does: tracing set up (no collector: ids
+    // only) and the call policies (timeout, breaker, bulkhead; echo is not idempotent, so no retry)
+    const tracing = startTracing({ service: 'client' });
+    const stopPolicies = setupResilience({ app: benchApp, environment: 'development', dataDir, log: createLogger('client', 'warn') });
     const contenders: Contender[] = [];
     try {
       for (const start of [() => carotene(dataDir), () => bareHttps(dataDir), bareHttp, grpcJs, moleculerTcp]) contenders.push(await start());
@@ -257,12 +264,14 @@ export const rpc: Scenario = {
       return report(figures, local);
     } finally {
       for (const c of contenders) await c.close().catch(() => undefined);
+      stopPolicies();
+      await tracing.shutdown();
       rmSync(dataDir, { recursive: true, force: true });
     }
   },
 };
 
-const NAMES = ['Carotene (mTLS, validation both ends, deadline, call log)', 'bare node:https with mutual TLS + undici', 'bare node:http + undici keep-alive', '@grpc/grpc-js unary (protobuf)', 'Moleculer, TCP transporter'];
+const NAMES = ['Carotene (mTLS, validation both ends, call policy, trace ids, deadline, call log)', 'bare node:https with mutual TLS + undici', 'bare node:http + undici keep-alive', '@grpc/grpc-js unary (protobuf)', 'Moleculer, TCP transporter'];
 
 function report(figures: Record<string, Figures[]>, local: { carotene: number; moleculer: number }) {
   const rows: string[][] = [];
@@ -294,7 +303,7 @@ function report(figures: Record<string, Figures[]>, local: { carotene: number; m
   const body = [
     `Every server runs in its own process; the client is the bench process. One at a time: ${LIMITS.latency.rounds} × ${LIMITS.latency.count.toLocaleString('en-US')} calls per contender and payload, the rounds interleaved, after ${LIMITS.warmup.count.toLocaleString('en-US')} warm-up calls. In flight: ${LIMITS.throughput.inFlight} calls kept outstanding for ${LIMITS.throughput.maxMs / 1000} s, median of ${LIMITS.throughput.rounds} rounds. The payload is an order (id, customer, items, note): 115 bytes of JSON with one item, 956 with eighteen; grpc-js carries the same fields as a protobuf message, Moleculer validates them with its own validator.`,
     '',
-    'The Carotene call is what `ctx.call.echo.echo(order)` runs: the input checked against the contract, the deadline carried, `carotene-rpc/1` frames over mutual TLS 1.3 (each side presents its certificate, the callee checks the caller is allowed by the declared graph; calls multiplexed on one connection), the input checked again and the handler run by the callee, one JSON log line written, and the output checked at both ends. The bare mutual-TLS contender uses the same certificates and TLS 1.3, so the gap between it and Carotene is Carotene\'s own work, and the gap between it and bare HTTP is the cost of mutual TLS. Carotene uses one connection per callee instance; the undici pools 32 connections; grpc-js one HTTP/2 channel; Moleculer one TCP connection.',
+    'The Carotene call is what `ctx.call.echo.echo(order)` runs, set up as in a service process: the input checked against the contract, the call policy (a timeout per attempt, the circuit breaker and the bulkhead of the callee; the function is not idempotent, so no retry), a client and a server span with their ids in the log line and on the wire (tracing as without a collector: nothing recorded or exported; the tracing section measures exporting), the deadline carried, `carotene-rpc/1` frames over mutual TLS 1.3 (each side presents its certificate, the callee checks the caller is allowed by the declared graph; calls multiplexed on one connection), the input checked again and the handler run by the callee, one JSON log line written, and the output checked at both ends. The bare mutual-TLS contender uses the same certificates and TLS 1.3, so the gap between it and Carotene is Carotene\'s own work, and the gap between it and bare HTTP is the cost of mutual TLS. Carotene uses one connection per callee instance; the undici pools 32 connections; grpc-js one HTTP/2 channel; Moleculer one TCP connection.',
     '',
     markdownTable(['payload', 'contender', 'p50', 'p99', 'p50 vs bare', `${LIMITS.throughput.inFlight} in flight`, 'vs bare'], rows),
     '',

@@ -21,7 +21,7 @@ import { markdownTable } from '../lib/table.ts';
 import { Echo } from './echo-app.ts';
 import { PAYLOADS } from './payloads.ts';
 
-const server = new URL('../servers/carotene-traced.ts', import.meta.url).pathname;
+const server = new URL('../servers/carotene.ts', import.meta.url).pathname;
 
 /** Bounds of every loop: calls and seconds. */
 const LIMITS = {
