@@ -56,6 +56,7 @@ export function childCommand(entry: string): ChildCommand {
 
 export const RUNTIME_MAIN = fileURLToPath(new URL('../runtime/main.ts', import.meta.url));
 export const GATEWAY_MAIN = fileURLToPath(new URL('../gateway/main.ts', import.meta.url));
+export const MIGRATE_MAIN = fileURLToPath(new URL('../runtime/migrate-main.ts', import.meta.url));
 
 /** `CAROTENE_DATABASE_URL_ORDER_HISTORY` for service `order-history`. */
 export function databaseEnvName(service: string): string {

@@ -20,13 +20,18 @@ const SAGA_INSTANCES = 'carotene_sagas';
  */
 export function watchServiceTables(service: string, store: StoreDriver): () => void {
   const db: AnyDb = store.db;
-  const backlog = async () =>
-    (await db
-      .selectFrom(OUTBOX)
-      .select(['destination', sql<number>`count(*)`.as('n'), sql<number | null>`min(created_at)`.as('oldest')])
-      .where('delivered_at', 'is', null)
-      .groupBy('destination')
-      .execute()) as Array<{ destination: string; n: number | string; oldest: number | string | null }>;
+  type Backlog = Array<{ destination: string; n: number | string; oldest: number | string | null }>;
+  // both outbox gauges read one query per scrape: the second reader shares the first's while it runs
+  let reading: Promise<Backlog> | undefined;
+  const backlog = (): Promise<Backlog> =>
+    (reading ??= (
+      db
+        .selectFrom(OUTBOX)
+        .select(['destination', sql<number>`count(*)`.as('n'), sql<number | null>`min(created_at)`.as('oldest')])
+        .where('delivered_at', 'is', null)
+        .groupBy('destination')
+        .execute() as Promise<Backlog>
+    ).finally(() => (reading = undefined)));
   const stops = [
     outboxBacklog.add(async () => (await backlog()).map((r) => ({ labels: { service, destination: r.destination }, value: Number(r.n) }))),
     outboxOldestAge.add(async () => {

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { EventDef, PublishOptions } from '../declare/event.ts';
 import { platformError } from '../errors.ts';
 import type { StoreEngine } from '../store/driver.ts';
-import { endSpan, headersOf, SpanKind, startSpan } from '../telemetry/spans.ts';
+import { headersOf, inSpan, SpanKind } from '../telemetry/spans.ts';
 import type { TraceHeaders } from '../telemetry/trace-context.ts';
 import { buildEnvelope, newTraceparent, type CloudEvent } from './envelope.ts';
 import { OUTBOX } from './platform-tables.ts';
@@ -38,21 +38,12 @@ export class Outbox {
       throw platformError('INVALID_EVENT', `${owner} published '${event.type}' with a payload that does not match its schema: ${parsed.error.message}`);
     }
     // a short producer span whose context the envelope carries to every subscriber
-    const span = startSpan(`publish ${event.type}`, SpanKind.PRODUCER, trace, {
-      'carotene.service': event.service,
-      'messaging.system': 'carotene',
-      'messaging.operation.type': 'send',
-      'messaging.destination.name': event.type,
-    });
-    try {
+    const attributes = { 'carotene.service': event.service, 'messaging.system': 'carotene', 'messaging.operation.type': 'send', 'messaging.destination.name': event.type };
+    await inSpan(`publish ${event.type}`, SpanKind.PRODUCER, trace, attributes, async (span) => {
       const envelope = buildEnvelope(event, parsed.data, options?.key, headersOf(span, trace).traceparent ?? newTraceparent());
       span.setAttribute('messaging.message.id', envelope.id);
       await this.write(trx, [envelope]);
-      endSpan(span);
-    } catch (err) {
-      endSpan(span, err as { code?: unknown; message?: unknown });
-      throw err;
-    }
+    });
   }
 
   /** Writes envelopes in `trx`; on PostgreSQL also queues a NOTIFY, which is sent at commit. */

@@ -1,18 +1,15 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { findAppFile, loadApp } from '../app-module.ts';
 import { CliError, parseOrUsage, UsageError, type CliIo, type Command } from '../command.ts';
-import { GATEWAY_MAIN, RUNTIME_MAIN } from '../dev-plan.ts';
+import { GATEWAY_MAIN, MIGRATE_MAIN, RUNTIME_MAIN } from '../dev-plan.ts';
 import { bundleProcesses } from '../process-bundle.ts';
 import { shownPath } from '../shown-path.ts';
 
-const MIGRATE_MAIN = fileURLToPath(new URL('../../runtime/migrate-main.ts', import.meta.url));
-
-/** The files `carrot bundle` writes, by what a container runs (see build/dockerfile.ts). */
-export const BUNDLE_FILES = { service: 'service.mjs', gateway: 'gateway.mjs', migrate: 'migrate.mjs' } as const;
+/** What `carrot bundle` writes, `<name>.mjs` each: the entries a container runs (build/dockerfile.ts). */
+const ENTRIES = { service: RUNTIME_MAIN, gateway: GATEWAY_MAIN, migrate: MIGRATE_MAIN };
 
 const USAGE = `Usage: carrot bundle [appDir] --out <dir>
 
@@ -20,9 +17,9 @@ Bundles the app with Carotene's process entries into plain JavaScript, the way '
 starts its processes: no TypeScript loader at run time, a third of the start-up and less
 memory per process. The image 'carrot build' generates runs it in its build stage.
 
-  <dir>/${BUNDLE_FILES.service}   one service (CAROTENE_SERVICE says which)
-  <dir>/${BUNDLE_FILES.gateway}   the gateway
-  <dir>/${BUNDLE_FILES.migrate}   applies one service's migrations and exits
+  <dir>/service.mjs   one service (CAROTENE_SERVICE says which)
+  <dir>/gateway.mjs   the gateway
+  <dir>/migrate.mjs   applies one service's migrations and exits
 
 Run them with 'node --enable-source-maps <dir>/<file>' from the same folder layout: native
 packages (better-sqlite3, pg) stay in node_modules and are imported by absolute path.
@@ -52,10 +49,9 @@ async function runBundle(argv: readonly string[], io: CliIo): Promise<number> {
   // a build of its own, not the dev cache: what goes into an image is built from what is there now
   const cacheDir = mkdtempSync(join(tmpdir(), 'carotene-bundle-'));
   try {
-    const entries = { service: RUNTIME_MAIN, gateway: GATEWAY_MAIN, migrate: MIGRATE_MAIN };
     let files: Record<string, string>;
     try {
-      files = await bundleProcesses({ appFile, cacheDir, entries });
+      files = await bundleProcesses({ appFile, cacheDir, entries: ENTRIES });
     } catch (err) {
       throw new CliError(`carrot bundle: could not bundle '${app.name}': ${(err as Error).message.split('\n')[0]}`);
     }
@@ -65,6 +61,6 @@ async function runBundle(argv: readonly string[], io: CliIo): Promise<number> {
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });
   }
-  io.out(`carrot bundle: wrote ${Object.values(BUNDLE_FILES).join(', ')} of '${app.name}' to ${shownPath(out)}`);
+  io.out(`carrot bundle: wrote ${Object.keys(ENTRIES).map((name) => `${name}.mjs`).join(', ')} of '${app.name}' to ${shownPath(out)}`);
   return 0;
 }
