@@ -60,6 +60,10 @@ interface ActiveTransaction {
 
 const active = new AsyncLocalStorage<ActiveTransaction>();
 
+type RunSaga = (saga: SagaRef, input: unknown, options?: SagaStartOptions) => Promise<SagaOutcome>;
+type StartSaga = (saga: SagaRef, input: unknown, options?: SagaStartOptions) => Promise<string>;
+type Publish = (event: EventDef, payload: unknown, options?: PublishOptions) => Promise<void>;
+
 /** The `ctx` a handler receives; cheap to build, with the costly parts made on first use. */
 export class HandlerContextImpl {
   readonly #binding: HandlerBinding;
@@ -148,29 +152,29 @@ export class HandlerContextImpl {
 
   // `ctx.saga`, `ctx.startSaga` and `ctx.publish` work detached from ctx too (`const { publish } = ctx`):
   // each is bound on first use, not made for every call of every handler
-  #saga: HandlerContextImpl['runSaga'] | undefined;
-  #startSaga: HandlerContextImpl['beginSaga'] | undefined;
-  #publish: HandlerContextImpl['publishEvent'] | undefined;
+  #saga: RunSaga | undefined;
+  #startSaga: StartSaga | undefined;
+  #publish: Publish | undefined;
 
   /** `ctx.saga`: starts a declared saga and waits for its outcome within the call's deadline. */
-  get saga(): HandlerContextImpl['runSaga'] {
-    return (this.#saga ??= this.runSaga.bind(this));
+  get saga(): RunSaga {
+    return (this.#saga ??= this.#runSaga.bind(this));
   }
   /** `ctx.startSaga`: starts a declared saga and returns its id. */
-  get startSaga(): HandlerContextImpl['beginSaga'] {
-    return (this.#startSaga ??= this.beginSaga.bind(this));
+  get startSaga(): StartSaga {
+    return (this.#startSaga ??= this.#beginSaga.bind(this));
   }
   /** `ctx.publish`: into the outbox, in the transaction the handler is in. */
-  get publish(): HandlerContextImpl['publishEvent'] {
-    return (this.#publish ??= this.publishEvent.bind(this));
+  get publish(): Publish {
+    return (this.#publish ??= this.#publishEvent.bind(this));
   }
 
-  private async runSaga(saga: SagaRef, input: unknown, options?: SagaStartOptions): Promise<SagaOutcome> {
+  async #runSaga(saga: SagaRef, input: unknown, options?: SagaStartOptions): Promise<SagaOutcome> {
     const runner = this.#sagaRunner(saga);
     return runner.wait(await runner.start(saga, input, options, this.#meta), this.#meta.deadline);
   }
 
-  private async beginSaga(saga: SagaRef, input: unknown, options?: SagaStartOptions): Promise<string> {
+  async #beginSaga(saga: SagaRef, input: unknown, options?: SagaStartOptions): Promise<string> {
     return this.#sagaRunner(saga).start(saga, input, options, this.#meta);
   }
 
@@ -182,7 +186,7 @@ export class HandlerContextImpl {
     return runner;
   }
 
-  private async publishEvent(event: EventDef, payload: unknown, options?: PublishOptions): Promise<void> {
+  async #publishEvent(event: EventDef, payload: unknown, options?: PublishOptions): Promise<void> {
     const owner = this.#binding.owner;
     const sink = this.#binding.events;
     if (!this.#binding.publishes?.includes(event) || !sink) {
