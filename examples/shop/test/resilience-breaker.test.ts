@@ -88,11 +88,14 @@ describe('resilience: circuit breaker on a slow dependency (real processes)', ()
     );
     assert.equal(order.body.status, 'PENDING');
     assert.equal((await createOrder()).status, 201);
-    const changes = breakerEvents().map((e) => `${e.from}>${e.to}`);
+    // the breaker logs its change on orders' stdout, which can reach this process after the answer did
+    const changes = await waitFor('orders to log the breaker closing', () => {
+      const seen = breakerEvents().map((e) => `${e.from}>${e.to}`);
+      return seen.at(-1) === 'half-open>closed' ? seen : undefined;
+    });
     // normally exactly closed>open, open>half-open, half-open>closed; a probe that failed on a
     // loaded machine adds half-open>open, open>half-open before the last one
     assert.deepEqual(changes.slice(0, 2), ['closed>open', 'open>half-open'], changes.join(', '));
-    assert.equal(changes.at(-1), 'half-open>closed', changes.join(', '));
     for (const c of changes.slice(2, -1)) assert.ok(['half-open>open', 'open>half-open'].includes(c), changes.join(', '));
   });
 });
