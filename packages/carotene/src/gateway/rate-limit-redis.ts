@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { RateLimitRule } from '../declare/app.ts';
 import { decide, type RateDecision, type RateLimiter } from './rate-limit.ts';
 
@@ -48,39 +48,44 @@ export interface RedisRateLimiterOptions {
  * ```
  */
 export class RedisRateLimiter implements RateLimiter {
-  readonly #redis: Redis;
+  // loaded on first use: a gateway limiting in memory never pays for the Redis client (~20 MB)
+  readonly #redis: Promise<Redis>;
   readonly #prefix: string;
 
   constructor(options: RedisRateLimiterOptions) {
     this.#prefix = options.prefix ?? 'carotene:rl:';
-    this.#redis = new Redis(options.url, {
-      lazyConnect: false,
-      // requests wait for a connection at most commandTimeout, then fail (and the gateway lets them through)
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: 1,
-      commandTimeout: options.timeoutMs ?? 500,
+    this.#redis = import('ioredis').then(({ Redis }) => {
+      const redis = new Redis(options.url, {
+        lazyConnect: false,
+        // requests wait for a connection at most commandTimeout, then fail (and the gateway lets them through)
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: 1,
+        commandTimeout: options.timeoutMs ?? 500,
+      });
+      // connection errors surface per request; without a listener they would be thrown
+      redis.on('error', () => undefined);
+      redis.defineCommand('caroteneTake', { numberOfKeys: 1, lua: TAKE });
+      return redis;
     });
-    // connection errors surface per request; without a listener they would be thrown
-    this.#redis.on('error', () => undefined);
-    this.#redis.defineCommand('caroteneTake', { numberOfKeys: 1, lua: TAKE });
   }
 
   /** Resolves once connected (or rejects), for a clear failure at start. */
   async ready(): Promise<void> {
-    if (this.#redis.status === 'ready') return;
+    const redis = await this.#redis;
+    if (redis.status === 'ready') return;
     await new Promise<void>((resolve, reject) => {
-      this.#redis.once('ready', resolve);
-      this.#redis.once('end', () => reject(new Error('Redis connection ended')));
+      redis.once('ready', resolve);
+      redis.once('end', () => reject(new Error('Redis connection ended')));
     });
   }
 
   async take(key: string, rule: RateLimitRule): Promise<RateDecision> {
-    const take = (this.#redis as unknown as { caroteneTake: TakeCommand }).caroteneTake.bind(this.#redis);
-    const [allowed, tokens] = await take(this.#prefix + key, rule.capacity, rule.refillPerSecond);
+    const redis = await this.#redis;
+    const [allowed, tokens] = await (redis as unknown as { caroteneTake: TakeCommand }).caroteneTake(this.#prefix + key, rule.capacity, rule.refillPerSecond);
     return decide(rule, Number(tokens), allowed === 1);
   }
 
   async close(): Promise<void> {
-    this.#redis.disconnect();
+    (await this.#redis).disconnect();
   }
 }
