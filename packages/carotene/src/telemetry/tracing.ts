@@ -12,6 +12,7 @@ import {
   TraceIdRatioBasedSampler,
   type Sampler,
 } from '@opentelemetry/sdk-trace-base';
+import { setIdsOnlyTracing } from './spans.ts';
 
 /** The standard variable naming the OTLP/HTTP collector; traces go to `<it>/v1/traces`. */
 export const OTLP_ENDPOINT_ENV = 'OTEL_EXPORTER_OTLP_ENDPOINT';
@@ -73,6 +74,7 @@ export function startTracing(options: TracingOptions): Tracing {
   // runtime still hands each span's context on explicitly (calls, transactions, events).
   if (exporting) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   followsAsyncCode = exporting;
+  setIdsOnlyTracing(!exporting);
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
   let stopped: Promise<void> | undefined;
@@ -84,6 +86,7 @@ export function startTracing(options: TracingOptions): Tracing {
         .catch(() => undefined)
         .then(() => {
           followsAsyncCode = false;
+          setIdsOnlyTracing(false);
           trace.disable();
           propagation.disable();
           context.disable();

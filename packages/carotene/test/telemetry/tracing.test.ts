@@ -112,6 +112,7 @@ describe('tracing in a process', () => {
       const call = lines.find((l) => l.msg === 'call');
       assert.equal(call?.trace_id, TRACE);
       assert.match(String(call?.span_id), /^[\da-f]{16}$/);
+      assert.notEqual(out.spanId, call?.span_id, 'the outgoing call is a span of its own, a child of the handler\'s');
       // outside any span, a line has no ids
       log.info({}, 'idle');
       const idle = lines.find((l) => l.msg === 'idle');
