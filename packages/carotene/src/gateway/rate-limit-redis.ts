@@ -67,6 +67,8 @@ export class RedisRateLimiter implements RateLimiter {
       redis.defineCommand('caroteneTake', { numberOfKeys: 1, lua: TAKE });
       return redis;
     });
+    // a client that could not be loaded fails each request that uses it, not the process
+    this.#redis.catch(() => undefined);
   }
 
   /** Resolves once connected (or rejects), for a clear failure at start. */

@@ -49,12 +49,11 @@ export class RpcSession {
   #waiting: Frame[] = [];
   #startedThisTurn = 0;
   readonly #nextTurn = (): void => {
-    this.#startedThisTurn = 0;
-    if (this.#waiting.length === 0) return;
     const now = this.#waiting.splice(0, CALLS_PER_TURN);
     this.#startedThisTurn = now.length;
-    setImmediate(this.#nextTurn);
     if (this.socket.isPaused() && this.#waiting.length < MAX_WAITING_CALLS) this.socket.resume();
+    if (now.length === 0) return;
+    setImmediate(this.#nextTurn);
     for (const frame of now) this.#call(frame);
   };
   readonly #drop = (): void => void this.socket.destroy();
@@ -95,6 +94,7 @@ export class RpcSession {
     if (this.#goingAway) return;
     this.#goingAway = true;
     this.#writer.write(encodeControl(FRAME.GOAWAY, 0));
+    // the next turn finds none waiting and reads on, so the peer's end is still seen
     for (const frame of this.#waiting.splice(0)) this.#refuse(frame.id);
   }
 

@@ -36,12 +36,12 @@ describe('carotene-rpc/1 server session', () => {
   };
   ticking.on = false;
 
-  /** Set: the server goes away as the first call starts. */
-  let goAwayOnFirst = false;
+  /** Set: the server goes away as the call with this index (1-based) starts. */
+  let goAwayAt = 0;
 
   const serve = async (call: IncomingCall): Promise<readonly [number, string]> => {
     started.push({ id: Number(call.head.requestId), turn });
-    if (goAwayOnFirst && started.length === 1) session!.goAway();
+    if (started.length === goAwayAt) session!.goAway();
     await hold;
     return [200, call.body.toString('utf8')];
   };
@@ -130,13 +130,13 @@ describe('carotene-rpc/1 server session', () => {
   it('refuses the calls that have not started when it goes away, and answers those that have', async () => {
     started = [];
     hold = Promise.resolve();
-    goAwayOnFirst = true;
+    goAwayAt = 1;
     const client = await open();
     const count = 3 * CALLS_PER_TURN;
     client.burst(count);
     const answered = () => client.frames.filter((f) => f.type === FRAME.REPLY || f.type === FRAME.REFUSED);
     await client.until(() => answered().length === count, 'an answer to every call');
-    goAwayOnFirst = false;
+    goAwayAt = 0;
     const replied = client.frames.filter((f) => f.type === FRAME.REPLY).map((f) => f.id);
     const refused = client.frames.filter((f) => f.type === FRAME.REFUSED).map((f) => f.id);
     // the first call started before the server went away; the rest, of its turn and waiting, were not run
@@ -144,6 +144,28 @@ describe('carotene-rpc/1 server session', () => {
     assert.deepEqual(replied, [1]);
     assert.deepEqual(refused.sort((a, b) => a - b), Array.from({ length: count - 1 }, (_, i) => i + 2));
     assert.ok(client.frames.some((f) => f.type === FRAME.GOAWAY));
+    client.socket.destroy();
+  });
+  it('going away while flooded refuses every waiting call and reads on', async () => {
+    started = [];
+    hold = Promise.resolve();
+    pauses = 0;
+    // the first turn's calls have started; by the second turn's first call the rest wait, reading paused
+    goAwayAt = CALLS_PER_TURN + 1;
+    const client = await open();
+    const flood = 4 * MAX_WAITING_CALLS;
+    client.burst(flood);
+    const answered = () => client.frames.filter((f) => f.type === FRAME.REPLY || f.type === FRAME.REFUSED).length;
+    await client.until(() => answered() === flood, 'an answer to every call');
+    goAwayAt = 0;
+    assert.ok(pauses >= 1, 'reading was paused when the server went away');
+    assert.equal(started.length, CALLS_PER_TURN + 1);
+    assert.equal(client.frames.filter((f) => f.type === FRAME.REPLY).length, CALLS_PER_TURN + 1);
+    assert.equal(session!.socket.isPaused(), false, 'reading again, so the end of the connection is seen');
+    let ended = false;
+    session!.socket.once('end', () => (ended = true));
+    client.socket.end();
+    await client.until(() => ended, 'the server to see the end of the connection');
     client.socket.destroy();
   });
 });
