@@ -9,6 +9,7 @@ import {
   type Attributes,
   type Context,
   type Span,
+  type SpanContext,
 } from '@opentelemetry/api';
 import { randomFillSync } from 'node:crypto';
 import { boundTracestate, formatTraceparent, parseTraceparent, type TraceHeaders } from './trace-context.ts';
@@ -23,45 +24,62 @@ function tracer() {
 }
 
 /**
- * The context a span continues when its parent arrived from another process: a valid
- * `traceparent` (with its bounded `tracestate`), or a fresh root when it is absent or invalid.
+ * How this process traces, set by `startTracing`: not at all (the OpenTelemetry API's no-op),
+ * `ids` only (no collector: spans record nothing, their ids are made here and handed on
+ * explicitly), or `exporting` (the SDK records spans, and the active span follows async code).
  */
-export function remoteContext(carried: TraceHeaders): Context {
+export type TracingMode = 'none' | 'ids' | 'exporting';
+
+let mode: TracingMode = 'none';
+
+export function setTracingMode(next: TracingMode): void {
+  mode = next;
+}
+
+/**
+ * True while spans are exported: then the active span follows async code and log lines
+ * get their ids from it. Otherwise the ids must be handed on explicitly.
+ */
+export function activeSpanFollowsAsyncCode(): boolean {
+  return mode === 'exporting';
+}
+
+/**
+ * The span context of a parent that arrived from another process: a valid `traceparent` (with
+ * its bounded `tracestate`), or `undefined` when it is absent or invalid (an invalid
+ * traceparent takes its tracestate with it).
+ */
+function carriedParent(carried: TraceHeaders): SpanContext | undefined {
   const parent = parseTraceparent(carried.traceparent);
-  if (!parent) return ROOT_CONTEXT; // an invalid traceparent takes its tracestate with it
+  if (!parent) return undefined;
   const state = boundTracestate(carried.tracestate);
-  return trace.setSpanContext(ROOT_CONTEXT, {
+  return {
     traceId: parent.traceId,
     spanId: parent.spanId,
     traceFlags: parent.flags & 1,
     isRemote: true,
     ...(state === undefined ? {} : { traceState: createTraceState(state) }),
-  });
+  };
 }
 
-let idsOnly = false;
-
-/**
- * Tracing without a collector (see `startTracing`): spans then record nothing and no context
- * manager runs, so a span is only its ids, and they are made here instead of by the SDK's
- * tracer and sampler, which cost several microseconds a call for the same ids.
- */
-export function setIdsOnlyTracing(on: boolean): void {
-  idsOnly = on;
+/** The context a span continues when its parent arrived from another process, or a fresh root. */
+export function remoteContext(carried: TraceHeaders): Context {
+  const parent = carriedParent(carried);
+  return parent ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
 }
 
 /**
- * A span of ids only: the trace of the `carried` parent (with its tracestate) or a new one, a
- * new span id, not sampled; what the SDK's tracer gives with tracing off, for less.
+ * A span of ids only (tracing without a collector): the trace of the carried parent, with its
+ * tracestate, or a new one; a new span id; not sampled. The same ids the SDK's tracer would
+ * give with nothing recorded, for a fraction of the cost (docs/benchmarks.md).
  */
 function idsOnlySpan(carried: TraceHeaders): Span {
-  const parent = parseTraceparent(carried.traceparent);
-  const state = parent ? boundTracestate(carried.tracestate) : undefined;
+  const parent = carriedParent(carried);
   return trace.wrapSpanContext({
     traceId: parent?.traceId ?? randomId(16),
     spanId: randomId(8),
     traceFlags: 0,
-    ...(state === undefined ? {} : { traceState: createTraceState(state) }),
+    ...(parent?.traceState === undefined ? {} : { traceState: parent.traceState }),
   });
 }
 
@@ -90,7 +108,7 @@ function randomId(bytes: number): string {
  */
 export function startSpan(name: string, kind: SpanKind, carried: TraceHeaders, attributes: Attributes): Span {
   // ids only: no context manager, so no span is ever active
-  if (idsOnly) return idsOnlySpan(carried);
+  if (mode === 'ids') return idsOnlySpan(carried);
   const active = context.active();
   const parent = trace.getSpan(active) && isSpanContextValid(trace.getSpanContext(active)!) ? active : remoteContext(carried);
   return tracer().startSpan(name, { kind, attributes }, parent);
@@ -98,7 +116,7 @@ export function startSpan(name: string, kind: SpanKind, carried: TraceHeaders, a
 
 /** Starts a span that continues only the `carried` context, whatever is active (a request from outside, an event). */
 export function startRemoteChild(name: string, kind: SpanKind, carried: TraceHeaders, attributes: Attributes): Span {
-  if (idsOnly) return idsOnlySpan(carried);
+  if (mode === 'ids') return idsOnlySpan(carried);
   return tracer().startSpan(name, { kind, attributes }, remoteContext(carried));
 }
 

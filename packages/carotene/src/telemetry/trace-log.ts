@@ -1,5 +1,5 @@
 import { parseTraceparent, type TraceHeaders } from './trace-context.ts';
-import { activeSpanFollowsAsyncCode } from './tracing.ts';
+import { activeSpanFollowsAsyncCode } from './spans.ts';
 
 /** A logger that may bind fields to every line it writes (pino's `child`). */
 interface ChildLog {

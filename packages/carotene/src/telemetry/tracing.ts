@@ -4,7 +4,6 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
-  AlwaysOffSampler,
   AlwaysOnSampler,
   BasicTracerProvider,
   BatchSpanProcessor,
@@ -12,7 +11,7 @@ import {
   TraceIdRatioBasedSampler,
   type Sampler,
 } from '@opentelemetry/sdk-trace-base';
-import { setIdsOnlyTracing } from './spans.ts';
+import { setTracingMode } from './spans.ts';
 
 /** The standard variable naming the OTLP/HTTP collector; traces go to `<it>/v1/traces`. */
 export const OTLP_ENDPOINT_ENV = 'OTEL_EXPORTER_OTLP_ENDPOINT';
@@ -28,16 +27,6 @@ export interface TracingOptions {
   readonly attributes?: Readonly<Record<string, string>>;
 }
 
-let followsAsyncCode = false;
-
-/**
- * True while spans are exported: then the active span follows async code and log lines
- * get their ids from it. Otherwise the ids must be handed on explicitly.
- */
-export function activeSpanFollowsAsyncCode(): boolean {
-  return followsAsyncCode;
-}
-
 /** Tracing of one process, started. */
 export interface Tracing {
   /** True when spans are recorded and exported. */
@@ -47,12 +36,12 @@ export interface Tracing {
 }
 
 /**
- * Sets up OpenTelemetry for this process: an AsyncLocalStorage context manager (so the
- * active span follows async code), W3C trace context, and a tracer provider. With an
- * endpoint, spans are recorded (following the caller's sampled flag) and exported over
- * OTLP/HTTP JSON in batches. Without one, nothing is recorded or exported and no context
- * manager runs: spans only carry ids, handed on explicitly, so trace ids still reach the
- * call log lines and the next process at almost no cost.
+ * Sets up tracing for this process. With an endpoint: OpenTelemetry's SDK, an
+ * AsyncLocalStorage context manager (so the active span follows async code), W3C trace
+ * context, and spans recorded (following the caller's sampled flag) and exported over
+ * OTLP/HTTP JSON in batches. Without one, nothing is recorded or exported, and neither the SDK
+ * nor a context manager runs: spans only carry ids, made and handed on explicitly, so trace
+ * ids still reach the call log lines and the next process at almost no cost.
  *
  * ```ts
  * const tracing = startTracing({ service: 'orders', endpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT });
@@ -61,32 +50,34 @@ export interface Tracing {
  */
 export function startTracing(options: TracingOptions): Tracing {
   const endpoint = options.endpoint?.trim().replace(/\/+$/, '');
-  const exporting = Boolean(endpoint);
+  if (!endpoint) {
+    // nothing recorded: no SDK at all, spans are ids made by spans.ts and handed on explicitly
+    setTracingMode('ids');
+    return { exporting: false, shutdown: async () => setTracingMode('none') };
+  }
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': options.service, ...options.attributes }),
-    sampler: exporting ? new ParentBasedSampler({ root: rootSampler(options.sampleRatio) }) : new AlwaysOffSampler(),
-    spanProcessors: exporting
-      ? [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }), { scheduledDelayMillis: 500, maxQueueSize: 8192, maxExportBatchSize: 512 })]
-      : [],
+    sampler: new ParentBasedSampler({ root: rootSampler(options.sampleRatio) }),
+    spanProcessors: [
+      new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }), { scheduledDelayMillis: 500, maxQueueSize: 8192, maxExportBatchSize: 512 }),
+    ],
   });
   // Following the active span through async code costs a promise hook on every promise
   // (AsyncLocalStorage on Node 20): only worth it when spans are recorded. Without it the
   // runtime still hands each span's context on explicitly (calls, transactions, events).
-  if (exporting) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  followsAsyncCode = exporting;
-  setIdsOnlyTracing(!exporting);
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  setTracingMode('exporting');
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
   let stopped: Promise<void> | undefined;
   return {
-    exporting,
+    exporting: true,
     shutdown() {
       stopped ??= provider
         .shutdown()
         .catch(() => undefined)
         .then(() => {
-          followsAsyncCode = false;
-          setIdsOnlyTracing(false);
+          setTracingMode('none');
           trace.disable();
           propagation.disable();
           context.disable();
