@@ -9,10 +9,10 @@ import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import type { EventSettings } from '../packages/carotene/src/runtime/event-host.ts';
-import { openStore } from '../packages/carotene/src/store/driver.ts';
-import { Cluster, type Opened } from '../packages/carotene/test/events/cluster.ts';
-import { eventsApp } from '../packages/carotene/test/events/fixture.ts';
+import type { EventSettings } from '../packages/runtime/src/service/event-host.ts';
+import { openStore } from '../packages/runtime/src/store/driver.ts';
+import { Cluster, type Opened } from '../packages/runtime/test/events/cluster.ts';
+import { eventsApp } from '../packages/runtime/test/events/fixture.ts';
 import { loadLine, machineLine } from './lib/machine.ts';
 import { percentile } from './lib/stats.ts';
 

@@ -14,14 +14,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { app, contract, handler, implement, rpc } from '../packages/carotene/src/index.ts';
-import { createLogger } from '../packages/carotene/src/runtime/logger.ts';
-import { startServiceHost } from '../packages/carotene/src/runtime/service-host.ts';
-import { tlsFiles } from '../packages/carotene/src/security/cert-paths.ts';
-import { ensureCertificates } from '../packages/carotene/src/security/cert-store.ts';
-import { fixedCredentials, readCredentials } from '../packages/carotene/src/security/credentials.ts';
-import { HttpTransport } from '../packages/carotene/src/transport/http-transport.ts';
-import { InProcessTransport, LocalServices } from '../packages/carotene/src/transport/in-process-transport.ts';
-import type { CallMeta, Transport } from '../packages/carotene/src/transport/transport.ts';
+import { createLogger } from '../packages/runtime/src/service/logger.ts';
+import { startServiceHost } from '../packages/runtime/src/service/service-host.ts';
+import { tlsFiles } from '../packages/runtime/src/security/cert-paths.ts';
+import { ensureCertificates } from '../packages/runtime/src/security/cert-store.ts';
+import { fixedCredentials, readCredentials } from '../packages/runtime/src/security/credentials.ts';
+import { HttpTransport } from '../packages/runtime/src/transport/http-transport.ts';
+import { InProcessTransport, LocalServices } from '../packages/runtime/src/transport/in-process-transport.ts';
+import type { CallMeta, Transport } from '../packages/runtime/src/transport/transport.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CALLS = 5_000;
@@ -119,7 +119,7 @@ interface ShapeMemory {
 async function shopMemory(args: readonly string[]): Promise<ShapeMemory> {
   const dataDir = mkdtempSync(join(tmpdir(), 'carotene-bench-shop-'));
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const carrot = spawn(process.execPath, [join(root, 'packages/carotene/bin/carrot.js'), 'dev', join(root, 'examples/shop'), '--port', String(port), '--data-dir', dataDir, ...args], {
+  const carrot = spawn(process.execPath, [join(root, 'packages/cli/bin/carrot.js'), 'dev', join(root, 'examples/shop'), '--port', String(port), '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -4,7 +4,7 @@
 //
 //   node --import tsx bench/resilience.ts
 import { loadavg } from 'node:os';
-import { CallPolicies } from '../packages/carotene/src/resilience/call-policies.ts';
+import { CallPolicies } from '../packages/runtime/src/resilience/call-policies.ts';
 
 const CALLS = 200_000;
 const policies = new CallPolicies();

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import * as restate from '@restatedev/restate-sdk';
-import type { ServiceRuntime } from '../packages/carotene/src/runtime/service-runtime.ts';
-import { openStore, type StoreDriver } from '../packages/carotene/src/store/driver.ts';
-import { bank, FaultyTransport, runService, shop, stock } from '../packages/carotene/test/sagas/fixture.ts';
+import type { ServiceRuntime } from '../packages/runtime/src/service/service-runtime.ts';
+import { openStore, type StoreDriver } from '../packages/runtime/src/store/driver.ts';
+import { bank, FaultyTransport, runService, shop, stock } from '../packages/runtime/test/sagas/fixture.ts';
 import { loadLine, machineLine } from './lib/machine.ts';
 import { percentile } from './lib/stats.ts';
 

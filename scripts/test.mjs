@@ -28,9 +28,9 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ') || '(all)'}`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, '--import tsx'].filter(Boolean).join(' ') },
+  env: { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, '--conditions=source', '--import tsx'].filter(Boolean).join(' ') },
 });
 process.exit(result.status ?? 1);

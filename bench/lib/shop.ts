@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { tlsFiles } from '../../packages/carotene/src/security/cert-paths.ts';
-import { readCredentials } from '../../packages/carotene/src/security/credentials.ts';
-import type { Registry } from '../../packages/carotene/src/transport/transport.ts';
+import { tlsFiles } from '../../packages/runtime/src/security/cert-paths.ts';
+import { readCredentials } from '../../packages/runtime/src/security/credentials.ts';
+import type { Registry } from '../../packages/runtime/src/transport/transport.ts';
 
 export { freePort, startShop, type RunningShop } from '../../examples/shop/test/shop-process.ts';
 

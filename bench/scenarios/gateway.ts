@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Pool, type Dispatcher } from 'undici';
-import { tlsFiles } from '../../packages/carotene/src/security/cert-paths.ts';
+import { tlsFiles } from '../../packages/runtime/src/security/cert-paths.ts';
 import { concurrent, joinSamples, throughput, type LoadResult } from '../lib/load.ts';
 import { ensureNginx, startNginx, type RunningNginx } from '../lib/nginx.ts';
 import { metMark, type Scenario, type SummaryRow } from '../lib/scenario.ts';

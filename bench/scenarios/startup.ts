@@ -11,7 +11,7 @@ import { median, megabytes, ms } from '../lib/stats.ts';
 import { markdownTable } from '../lib/table.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
-const carrot = join(root, 'packages', 'carotene', 'bin', 'carrot.js');
+const carrot = join(root, 'packages', 'cli', 'bin', 'carrot.js');
 const shopDir = join(root, 'examples', 'shop');
 const LIMITS = { rounds: 3, readyWithinMs: 60_000, settleMs: 1_000 };
 /** The bundle cache of these starts: empty at first, so the first start builds the bundles. */

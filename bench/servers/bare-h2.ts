@@ -3,8 +3,8 @@
 // BENCH_RPC_H2=1 (see docs/transport.md for why frames were chosen over it).
 import { createSecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { tlsFiles } from '../../packages/carotene/src/security/cert-paths.ts';
-import { readCredentials } from '../../packages/carotene/src/security/credentials.ts';
+import { tlsFiles } from '../../packages/runtime/src/security/cert-paths.ts';
+import { readCredentials } from '../../packages/runtime/src/security/credentials.ts';
 import { reportReady } from '../lib/child-server.ts';
 
 const { ca, cert, key } = readCredentials(tlsFiles(process.env.BENCH_DATA_DIR!, 'echo'));

@@ -3,13 +3,13 @@
 // BENCH_TRACING picks the tracing mode: `none` (the default: no tracer at all), `off` (ids
 // only, nothing recorded: a service without a collector), or an OTLP endpoint to export to.
 import { join } from 'node:path';
-import { setupResilience } from '../../packages/carotene/src/resilience/setup-resilience.ts';
-import { createLogger } from '../../packages/carotene/src/runtime/logger.ts';
-import { startServiceHost } from '../../packages/carotene/src/runtime/service-host.ts';
-import { tlsFiles } from '../../packages/carotene/src/security/cert-paths.ts';
-import { fixedCredentials, readCredentials } from '../../packages/carotene/src/security/credentials.ts';
-import { startTracing } from '../../packages/carotene/src/telemetry/tracing.ts';
-import { HttpTransport } from '../../packages/carotene/src/transport/http-transport.ts';
+import { setupResilience } from '../../packages/runtime/src/resilience/setup-resilience.ts';
+import { createLogger } from '../../packages/runtime/src/service/logger.ts';
+import { startServiceHost } from '../../packages/runtime/src/service/service-host.ts';
+import { tlsFiles } from '../../packages/runtime/src/security/cert-paths.ts';
+import { fixedCredentials, readCredentials } from '../../packages/runtime/src/security/credentials.ts';
+import { startTracing } from '../../packages/runtime/src/telemetry/tracing.ts';
+import { HttpTransport } from '../../packages/runtime/src/transport/http-transport.ts';
 import { reportReady } from '../lib/child-server.ts';
 import benchApp from '../scenarios/echo-app.ts';
 

@@ -17,7 +17,7 @@ interface Json {
 }
 
 const shopDir = fileURLToPath(new URL('..', import.meta.url));
-const carrot = fileURLToPath(new URL('../../../packages/carotene/bin/carrot.js', import.meta.url));
+const carrot = fileURLToPath(new URL('../../../packages/cli/bin/carrot.js', import.meta.url));
 const ADMIN = { email: 'admin@shop.test', password: 'change-me-admin' };
 
 describe('shop security end to end (carrot dev, one process per service)', () => {

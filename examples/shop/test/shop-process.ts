@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { stopProcess } from '../../../packages/carotene/test/support/stop-process.ts';
+import { stopProcess } from '../../../packages/runtime/test/support/stop-process.ts';
 
 const shopDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-const carrot = join(shopDir, '..', '..', 'packages', 'carotene', 'bin', 'carrot.js');
+const carrot = join(shopDir, '..', '..', 'packages', 'cli', 'bin', 'carrot.js');
 
 export interface RunningShop {
   readonly url: string;

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { tlsFiles } from '../../../packages/carotene/src/security/cert-paths.ts';
-import { readCredentials } from '../../../packages/carotene/src/security/credentials.ts';
+import { tlsFiles } from '../../../packages/runtime/src/security/cert-paths.ts';
+import { readCredentials } from '../../../packages/runtime/src/security/credentials.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
 import { startShop, type RunningShop } from './shop-process.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
-import { testService } from 'carotene/testing';
+import { testService } from '@carotene/testing';
 import { OrderConfirmed } from '../orders/events.ts';
 import catalog from './service.ts';
 

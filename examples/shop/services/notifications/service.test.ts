@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
-import { testService } from 'carotene/testing';
+import { testService } from '@carotene/testing';
 import { OrderConfirmed, OrderFailed, OrderPlaced } from '../orders/events.ts';
 import notifications from './service.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
-import { testService, type Mocks } from 'carotene/testing';
+import { testService, type Mocks } from '@carotene/testing';
 import type { Catalog } from '../catalog/contract.ts';
 import type { Payments } from '../payments/contract.ts';
 import { paymentKey } from './checkout-saga.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
-import { testService } from 'carotene/testing';
+import { testService } from '@carotene/testing';
 import orders from './service.ts';
 
 const ann = { auth: { sub: 'usr_ann', roles: [], claims: {} } };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
-import { testService } from 'carotene/testing';
+import { testService } from '@carotene/testing';
 import { DECLINED_CARD } from './provider.ts';
 import payments from './service.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { testService } from 'carotene/testing';
+import { testService } from '@carotene/testing';
 import { UsersConfig } from './config.ts';
 import users from './service.ts';
 import { createSigningKey } from './tokens.ts';

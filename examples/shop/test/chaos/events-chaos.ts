@@ -11,10 +11,10 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { queryShopDb, shopApi, startShop, type Row, type RunningShop } from '../shop-process.ts';
-import { servicePid as pidOf } from '../../../../packages/carotene/test/support/service-pid.ts';
+import { servicePid as pidOf } from '../../../../packages/runtime/test/support/service-pid.ts';
 
 const shopDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const carrot = join(shopDir, '..', '..', 'packages', 'carotene', 'bin', 'carrot.js');
+const carrot = join(shopDir, '..', '..', 'packages', 'cli', 'bin', 'carrot.js');
 
 export interface ChaosOptions {
   /** Orders to place (keep it modest: the whole test suite has a time budget). */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { queryShopDb, shopApi, startShop, type Row, type RunningShop } from '../shop-process.ts';
-import { servicePid as pidOf } from '../../../../packages/carotene/test/support/service-pid.ts';
+import { servicePid as pidOf } from '../../../../packages/runtime/test/support/service-pid.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const CARD = '4242424242424242';

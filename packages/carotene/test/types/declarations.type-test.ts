@@ -2,7 +2,7 @@
 // marks code that must NOT compile; if a rule breaks, tsc reports the directive as unused.
 import { z } from 'zod';
 import { contract, handler, implement, rpc, table } from '../../src/index.ts';
-import { testService } from '../../src/testing/index.ts';
+import { testService } from '../../../testing/src/index.ts';
 
 // A provider and its contract: the only module consumers import.
 const Inventory = contract('inventory', {

@@ -2,7 +2,7 @@
 // that must NOT compile.
 import { z } from 'zod';
 import { contract, event, handler, implement, rpc, subscriber, table } from '../../src/index.ts';
-import { testService } from '../../src/testing/index.ts';
+import { testService } from '../../../testing/src/index.ts';
 
 // The publisher's contract module: its events live beside its contract.
 const OrderPlaced = event('orders', 'OrderPlaced', { version: 1, schema: z.object({ orderId: z.string(), total: z.number().int() }) });

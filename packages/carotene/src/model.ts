@@ -1,0 +1,14 @@
+// carotene/model: the declaration model that the runtime, the gateway and the CLI read.
+// Service authors import `carotene`; this subpath is for Carotene's own packages.
+export type { AppDef, CorsOptions, GatewayAuth, GatewayLimits, RateLimitOptions, RateLimitRule } from './declare/app.ts';
+export type { CallOptions, Contract, ErrorsOf, InputOf, OutputOf, ParsedInputOf, RpcDef } from './declare/contract.ts';
+export { type CertificateSource, type DatabaseSource, ENVIRONMENT_NAMES, type EnvironmentInput, type EnvironmentName, type EventTransport, parseEnvironments, type Resources } from './declare/environments.ts';
+export type { EventDef, EventMessage, PayloadOf, PublishOptions } from './declare/event.ts';
+export type { AuthClaims, Log, Permissions, ReadHandle, StoreOf, WriteHandle } from './declare/handler.ts';
+export { type FaultRule, faultSchema, type PolicyLayer, type ResilienceSettings } from './declare/resilience-settings.ts';
+export type { SagaFailure, SagaOutcome, SagaRef, SagaStartOptions, SagaStatus } from './declare/saga-ref.ts';
+export { type SagaDef, type StepContext, type StepDef, stepFailed } from './declare/saga.ts';
+export type { Migration, PublicRoute, ServiceDef } from './declare/service.ts';
+export type { KeyOf, RowOf, Table } from './declare/table.ts';
+export { CaroteneError, type CarotenePlatformCode, errorFromWire, isCaroteneError, platformError } from './errors.ts';
+export { loadEngine, type EnginePackage } from './load-engine.ts';

@@ -1,6 +1,0 @@
-// The machinery behind `ctx.store`: drivers, migrations and permission-checked handles.
-export { openStore, type StoreDriver, type StoreEngine, type StoreOptions } from './driver.ts';
-export { migrate, pendingMigrations } from './migrations.ts';
-export { createStoreAccess, fullAccess, type TableAccess } from './store-access.ts';
-export { conflictError, isUniqueViolation } from './store-errors.ts';
-export { TableHandle, type HandleMode } from './table-handle.ts';

@@ -1,0 +1,54 @@
+import type { AppDef } from 'carotene/model';
+import type { EventDef } from 'carotene/model';
+import type { PublicRoute, ServiceDef } from 'carotene/model';
+
+/** An event as the build sees it. */
+export type DeclaredEvent = EventDef;
+
+/** One declared dependency: `from` lists `to`'s contract in its integrations. */
+export interface CallEdge {
+  readonly from: string;
+  readonly to: string;
+}
+
+/** Events a service publishes and subscribes to (empty lists for a service that declares none). */
+export function eventsOf(service: ServiceDef): { publishes: readonly DeclaredEvent[]; subscribes: readonly DeclaredEvent[] } {
+  // a service object made by hand (plain JavaScript) may leave them out
+  return { publishes: service.publishes ?? [], subscribes: service.subscribes ?? [] };
+}
+
+/** Every declared service-to-service dependency, sorted. */
+export function callEdges(app: AppDef): CallEdge[] {
+  const edges = app.services.flatMap((s) => s.integrations.map((c) => ({ from: s.name, to: c.name })));
+  return edges.sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
+}
+
+/** The services that declared a dependency on `service`, sorted. */
+export function callersOf(app: AppDef, service: string): string[] {
+  return [...new Set(callEdges(app).filter((e) => e.to === service).map((e) => e.from))].sort();
+}
+
+/** Every public route of the app, sorted by path then method. */
+export function publicRoutes(app: AppDef): PublicRoute[] {
+  return app.services.flatMap((s) => s.routes).sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
+}
+
+/** True when the gateway must reach `service`: it serves a public route or the gateway's keys. */
+export function gatewayReaches(app: AppDef, service: ServiceDef): boolean {
+  return service.routes.length > 0 || app.gateway.auth?.jwks.service === service.name;
+}
+
+/** Every distinct event of the app, by type, sorted. */
+export function appEvents(app: AppDef): DeclaredEvent[] {
+  const byType = new Map<string, DeclaredEvent>();
+  for (const s of app.services) {
+    const { publishes, subscribes } = eventsOf(s);
+    for (const e of [...publishes, ...subscribes]) if (!byType.has(e.type)) byType.set(e.type, e);
+  }
+  return [...byType.values()].sort((a, b) => a.type.localeCompare(b.type));
+}
+
+/** Services sorted by name: every generator walks them in this order. */
+export function sortedServices(app: AppDef): ServiceDef[] {
+  return [...app.services].sort((a, b) => a.name.localeCompare(b.name));
+}

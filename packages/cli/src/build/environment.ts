@@ -1,0 +1,138 @@
+import type { AppDef } from 'carotene/model';
+import { platformError } from 'carotene/model';
+import {
+  ENVIRONMENT_NAMES,
+  parseEnvironments,
+  type CertificateSource,
+  type DatabaseSource,
+  type EnvironmentInput,
+  type EnvironmentName,
+  type EventTransport,
+  type Resources,
+} from 'carotene/model';
+
+/** The settings of one service in one environment, defaults applied. */
+export interface ServiceSettings {
+  readonly replicas: number;
+  readonly maxReplicas: number;
+  readonly resources: Resources;
+}
+
+/** One environment with every default filled in: what the generators read. */
+export interface Environment {
+  readonly name: EnvironmentName;
+  readonly namespace: string;
+  readonly image: { readonly repository: string; readonly tag: string };
+  readonly services: Readonly<Record<string, ServiceSettings>>;
+  readonly database: DatabaseSource & { readonly secretName?: string };
+  readonly events: EventTransport;
+  readonly certificates: CertificateSource;
+  readonly gateway: {
+    readonly domain: string;
+    readonly tlsSecret: string | undefined;
+    readonly ingressClass: string | undefined;
+    readonly rateLimit: { readonly perMinute: number; readonly burst: number };
+    readonly replicas: number;
+    readonly resources: Resources;
+  };
+  readonly logLevel: string;
+  readonly metricsNamespace: string;
+}
+
+const SMALL: Resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } };
+const MEDIUM: Resources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } };
+
+/** What an environment is when the app says nothing about it. */
+type Defaults = Required<Pick<EnvironmentInput, 'namespace' | 'replicas' | 'resources' | 'database' | 'events' | 'certificates' | 'logLevel' | 'metricsNamespace'>>;
+
+function defaults(app: string, name: EnvironmentName): Defaults {
+  switch (name) {
+    case 'development':
+      return {
+        namespace: `${app}-development`,
+        replicas: 1,
+        resources: SMALL,
+        database: { source: 'sqlite' },
+        events: { transport: 'direct' },
+        certificates: { source: 'files' },
+        logLevel: 'debug',
+        metricsNamespace: 'monitoring',
+      };
+    case 'staging':
+      return {
+        namespace: `${app}-staging`,
+        replicas: 2,
+        resources: SMALL,
+        database: { source: 'secret' },
+        events: { transport: 'nats', url: 'nats://nats:4222' },
+        certificates: { source: 'files' },
+        logLevel: 'info',
+        metricsNamespace: 'monitoring',
+      };
+    case 'production':
+      return {
+        namespace: `${app}-production`,
+        replicas: 3,
+        resources: MEDIUM,
+        database: { source: 'secret' },
+        events: { transport: 'nats', url: 'nats://nats:4222', streamReplicas: 3 },
+        certificates: { source: 'files' },
+        logLevel: 'info',
+        metricsNamespace: 'monitoring',
+      };
+  }
+}
+
+export function isEnvironmentName(name: string): name is EnvironmentName {
+  return (ENVIRONMENT_NAMES as readonly string[]).includes(name);
+}
+
+/**
+ * The app's settings for `name`: what `app({ environments })` says, over the defaults of
+ * that environment (development: 1 replica, SQLite, direct events; staging: 2 replicas,
+ * PostgreSQL, NATS; production: 3 replicas, PostgreSQL, NATS with 3 stream copies).
+ */
+export function resolveEnvironment(app: AppDef, name: EnvironmentName): Environment {
+  const given: EnvironmentInput = parseEnvironments(app.environments, `app '${app.name}'`)[name] ?? {};
+  const base = defaults(app.name, name);
+  const replicas = given.replicas ?? base.replicas;
+  const resources = given.resources ?? base.resources;
+  const services: Record<string, ServiceSettings> = {};
+  for (const s of app.services) {
+    const own = given.services?.[s.name] ?? {};
+    const r = own.replicas ?? replicas;
+    services[s.name] = { replicas: r, maxReplicas: Math.max(r, own.maxReplicas ?? r * 2), resources: own.resources ?? resources };
+  }
+  const database = given.database ?? base.database;
+  if (database.source === 'sqlite') {
+    // each pod would have a database of its own: writes on one replica are invisible to the others
+    const many = Object.entries(services).find(([, settings]) => settings.replicas > 1);
+    if (many) {
+      throw platformError(
+        'INVALID_CONFIG',
+        `environments.${name}: service '${many[0]}' has ${many[1].replicas} replicas on SQLite; use one replica or database: { source: 'secret' } (PostgreSQL)`,
+      );
+    }
+  }
+  const gw = given.gateway ?? {};
+  const gatewayReplicas = gw.replicas ?? replicas;
+  return {
+    name,
+    namespace: given.namespace ?? base.namespace,
+    image: { repository: given.image?.repository ?? app.name, tag: given.image?.tag ?? 'latest' },
+    services,
+    database: database.source === 'secret' ? { ...database, secretName: database.secretName ?? `${app.name}-databases` } : database,
+    events: given.events ?? base.events,
+    certificates: given.certificates ?? base.certificates,
+    gateway: {
+      domain: gw.domain ?? `${app.name}.localhost`,
+      tlsSecret: gw.tlsSecret,
+      ingressClass: gw.ingressClass,
+      rateLimit: gw.rateLimit ?? { perMinute: 600, burst: 100 },
+      replicas: gatewayReplicas,
+      resources: gw.resources ?? resources,
+    },
+    logLevel: given.logLevel ?? base.logLevel,
+    metricsNamespace: given.metricsNamespace ?? base.metricsNamespace,
+  };
+}

@@ -1,0 +1,35 @@
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import type { AppDef } from 'carotene/model';
+import { sortedServices } from '../app-graph.ts';
+import type { Environment } from '../environment.ts';
+import { configMapName, GATEWAY, GATEWAY_PORT, PART_OF_LABEL, SERVICE_PORT } from './labels.ts';
+
+/**
+ * Where each process finds the others in the cluster: the registry `carrot dev` writes
+ * locally, with DNS names in place of loopback ports.
+ */
+export function clusterRegistry(app: AppDef, env: Environment): { app: string; gateway: { url: string }; services: Record<string, { url: string }> } {
+  const services: Record<string, { url: string }> = {};
+  for (const s of sortedServices(app)) services[s.name] = { url: `https://${s.name}.${env.namespace}.svc:${SERVICE_PORT}` };
+  return { app: app.name, gateway: { url: `http://${GATEWAY}.${env.namespace}.svc:${GATEWAY_PORT}` }, services };
+}
+
+/**
+ * The shared configuration of every pod: the registry file and the variables that are the
+ * same for all (log level, event transport, gateway limits). Never a secret.
+ */
+export function sharedConfigMap(app: AppDef, env: Environment): ConfigMap {
+  const data: Record<string, string> = {
+    CAROTENE_ENVIRONMENT: env.name,
+    // read by the event host: 'direct' or the NATS URL, so pods need not resolve defaults again
+    CAROTENE_EVENTS: env.events.transport === 'nats' ? env.events.url : 'direct',
+    CAROTENE_GATEWAY_RATE_LIMIT_BURST: String(env.gateway.rateLimit.burst),
+    CAROTENE_GATEWAY_RATE_LIMIT_PER_MINUTE: String(env.gateway.rateLimit.perMinute),
+    CAROTENE_LOG_LEVEL: env.logLevel,
+    'registry.json': `${JSON.stringify(clusterRegistry(app, env), null, 2)}\n`,
+  };
+  return new ConfigMap({
+    metadata: { name: configMapName(app.name), namespace: env.namespace, labels: { [PART_OF_LABEL]: app.name } },
+    data: Object.fromEntries(Object.entries(data).sort(([a], [b]) => a.localeCompare(b))),
+  });
+}
