@@ -1,7 +1,7 @@
 // Shop: a storefront-shaped mix through the gateway for 30 s with logged-in users:
 // view a product 10 : list products 3 : create an order 2 : checkout 1.
 import { Pool } from 'undici';
-import { type Scenario } from '../lib/scenario.ts';
+import type { Scenario } from '../lib/scenario.ts';
 import { ADMIN, login, startShop, type RunningShop } from '../lib/shop.ts';
 import { ms, percentile, perSecond } from '../lib/stats.ts';
 import { markdownTable } from '../lib/table.ts';

@@ -7,7 +7,8 @@ import { promisify } from 'node:util';
 import { CARROT as carrot, startShop } from './shop-process.ts';
 
 export interface Json {
-  [key: string]: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test reads arbitrary JSON
+  // biome-ignore lint/suspicious/noExplicitAny: test reads arbitrary JSON
+  [key: string]: any;
 }
 
 export interface Answer {

@@ -13,7 +13,8 @@ import { Pool } from 'undici';
 import { startShop, type RunningShop } from './shop-process.ts';
 
 interface Json {
-  [key: string]: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test reads arbitrary JSON
+  // biome-ignore lint/suspicious/noExplicitAny: test reads arbitrary JSON
+  [key: string]: any;
 }
 
 const shopDir = fileURLToPath(new URL('..', import.meta.url));

@@ -9,7 +9,8 @@ import shopApp from '../app.ts';
 import { startShop, type RunningShop } from './shop-process.ts';
 
 interface Json {
-  [key: string]: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test reads arbitrary JSON
+  // biome-ignore lint/suspicious/noExplicitAny: test reads arbitrary JSON
+  [key: string]: any;
 }
 
 /** How `carrot dev` lays the shop out in processes for one run of the walk. */

@@ -12,7 +12,8 @@ import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-
 import { startShop, type RunningShop } from './shop-process.ts';
 
 interface Json {
-  [key: string]: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test reads arbitrary JSON
+  // biome-ignore lint/suspicious/noExplicitAny: test reads arbitrary JSON
+  [key: string]: any;
 }
 
 const INTERNAL = 1;

@@ -12,3 +12,4 @@ export type { Migration, PublicRoute, ServiceDef } from './declare/service.ts';
 export type { KeyOf, RowOf, Table } from './declare/table.ts';
 export { CaroteneError, type CarotenePlatformCode, errorFromWire, isCaroteneError, platformError } from './errors.ts';
 export { loadEngine, type EnginePackage } from './load-engine.ts';
+export type { AnyDb, AnyTables } from './declare/any-db.ts';

@@ -10,7 +10,7 @@ import { errorBody, retryAfterSeconds, toCaroteneError } from './error-reply.ts'
 import { createTokenVerifier, type TokenVerifier } from './jwt.ts';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
 import { assertAuthConfigured, authenticate } from './route-auth.ts';
-import { rateLimitHeaders, ruleFor, type RateLimiter, type RedisEngine } from './rate-limit.ts';
+import { rateLimitHeaders, ruleFor, type RateDecision, type RateLimiter, type RedisEngine } from './rate-limit.ts';
 import { MemoryRateLimiter } from './rate-limit-memory.ts';
 import { routeInput } from './route-input.ts';
 import { gatewayDuration, gatewayRequests, METRICS_CONTENT_TYPE, renderMetrics } from '@carotene/runtime/telemetry';
@@ -230,7 +230,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   const limitRate = async (route: PublicRoute, rule: RateLimitRule, user: string | undefined, request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (!limiter) return;
     const client = user === undefined ? `ip:${request.ip}` : `user:${user}`;
-    let decision;
+    let decision: RateDecision;
     try {
       decision = await limiter.take(`${route.method} ${route.path}|${client}`, rule);
     } catch (err) {

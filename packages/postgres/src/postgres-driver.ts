@@ -1,3 +1,4 @@
+import type { AnyTables } from 'carotene/model';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { platformError } from 'carotene/model';
@@ -59,8 +60,7 @@ export async function openPostgres(url: string): Promise<StoreDriver> {
     throw unavailable(cause);
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a driver serves whatever tables the migrations made
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<AnyTables>({ dialect: new PostgresDialect({ pool }) });
   let closed: Promise<void> | undefined;
   return {
     kind: 'postgres',

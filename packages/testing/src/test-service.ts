@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { CallOptions, Contract, ErrorsOf, InputOf, OutputOf, ParsedInputOf } from 'carotene/model';
 import type { EventDef, PayloadOf } from 'carotene/model';
 import type { AuthClaims, StoreOf } from 'carotene/model';
 import type { ServiceDef } from 'carotene/model';
 import type { Table } from 'carotene/model';
-import { CaroteneError } from 'carotene/model';
+import type { CaroteneError } from 'carotene/model';
 import { buildEnvelope } from '@carotene/runtime/events';
 import { Inbox } from '@carotene/runtime/events';
 import { Outbox } from '@carotene/runtime/events';

@@ -45,7 +45,7 @@ const GRACE_SECONDS = 60;
  */
 export function publishedKeys(keys: readonly SigningKey[], tokenTtlSeconds: number, now = new Date()): SigningKey[] {
   const newestFirst = [...keys].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.kid.localeCompare(b.kid));
-  return newestFirst.filter((key, i) => {
+  return newestFirst.filter((_key, i) => {
     if (i === 0) return true;
     const replacedAt = Date.parse(newestFirst[i - 1]!.createdAt);
     return replacedAt + (tokenTtlSeconds + GRACE_SECONDS) * 1000 > now.getTime();
@@ -54,7 +54,7 @@ export function publishedKeys(keys: readonly SigningKey[], tokenTtlSeconds: numb
 
 /** The public half of a stored key, with only the fields a verifier needs. */
 export function publicJwkOf(key: SigningKey): z.output<typeof PublicJwk> {
-  const { kty, crv, x, y } = JSON.parse(key.publicJwk) as JWK;
+  const { crv, x, y } = JSON.parse(key.publicJwk) as JWK;
   return { kty: 'EC', crv: String(crv), x: String(x), y: String(y), kid: key.kid, alg: key.alg, use: 'sig' };
 }
 

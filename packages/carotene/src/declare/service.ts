@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { AnyDb } from './any-db.ts';
 import type { z } from 'zod';
 import type { Contract, ErrorsOf, OutputOf, ParsedInputOf } from './contract.ts';
 import type { DataOf, EventDef } from './event.ts';
@@ -15,8 +15,7 @@ import type { Table } from './table.ts';
  * `db` is untyped on purpose: a migration shapes tables that the current types may not describe.
  */
 export interface Migration {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the row types
-  up(db: Kysely<any>): Promise<void>;
+  up(db: AnyDb): Promise<void>;
 }
 
 /** What `onStart` receives: full access to the service's own tables. */

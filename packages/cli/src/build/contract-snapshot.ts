@@ -92,7 +92,7 @@ export function parseSnapshot(text: string, file: string): ContractSnapshot {
     throw new TypeError(`${file} is not JSON: ${(err as Error).message}`);
   }
   const s = json as Partial<ContractSnapshot> | null;
-  if (!s || s.snapshotVersion !== 1 || typeof s.services !== 'object' || s.services === null) {
+  if (s?.snapshotVersion !== 1 || typeof s.services !== 'object' || s.services === null) {
     throw new TypeError(`${file} is not a contract snapshot (write one with 'carrot contracts snapshot')`);
   }
   return s as ContractSnapshot;

@@ -8,7 +8,7 @@ const WINDOW = 64 * 1024;
  * (so a log appended to across runs shows this run only). Empty when the file is missing.
  */
 export async function tailLines(file: string, lines: number, from = 0): Promise<string[]> {
-  let handle;
+  let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(file, 'r');
   } catch {

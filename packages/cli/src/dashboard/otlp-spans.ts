@@ -121,11 +121,11 @@ function nanosToMs(value: unknown): number {
 function attributesOf(list: unknown): Record<string, AttributeValue> {
   const out: Record<string, AttributeValue> = {};
   if (!Array.isArray(list)) return out;
-  for (const kv of list as OtlpKeyValue[]) if (typeof kv?.key === 'string') out[kv.key] = valueOf(kv.value);
+  for (const kv of list as OtlpKeyValue[]) if (typeof kv?.key === 'string') out[kv.key] = attributeValue(kv.value);
   return out;
 }
 
-function valueOf(value: unknown): AttributeValue {
+function attributeValue(value: unknown): AttributeValue {
   const v = (value ?? {}) as Record<string, unknown>;
   if (typeof v.stringValue === 'string') return v.stringValue;
   if (typeof v.boolValue === 'boolean') return v.boolValue;
@@ -133,7 +133,7 @@ function valueOf(value: unknown): AttributeValue {
   if (v.doubleValue !== undefined) return Number(v.doubleValue);
   if (typeof v.bytesValue === 'string') return v.bytesValue;
   const array = (v.arrayValue as { values?: unknown } | undefined)?.values;
-  if (Array.isArray(array)) return array.map(valueOf);
+  if (Array.isArray(array)) return array.map(attributeValue);
   const kvlist = (v.kvlistValue as { values?: unknown } | undefined)?.values;
   if (Array.isArray(kvlist)) return attributesOf(kvlist);
   return null;

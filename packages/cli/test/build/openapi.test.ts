@@ -8,7 +8,8 @@ import { createLogger } from '../../../runtime/src/service/logger.ts';
 import type { Transport } from '../../../runtime/src/transport/transport.ts';
 import { fixtureApp, SHOP } from './run-carrot.ts';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- reading a generated document
+// biome-ignore lint/suspicious/noExplicitAny: reading a generated document
+type Json = Record<string, any>;
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 
 /** `GET /api/products/{id}` for every operation of the document. */

@@ -21,7 +21,8 @@ const input: ArtifactInput = {
   pems: Object.fromEntries([...shop.services.map((s) => s.name), 'gateway'].map((n) => [n, pem])),
 };
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- reading generated YAML
+// biome-ignore lint/suspicious/noExplicitAny: reading generated YAML
+type Json = Record<string, any>;
 const ofKind = (ms: readonly Manifest[], kind: string): Json[] => ms.filter((m) => m.kind === kind) as Json[];
 const names = (ms: readonly Json[]): string[] => ms.map((m) => m.metadata.name as string).sort();
 

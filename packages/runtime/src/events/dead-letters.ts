@@ -1,8 +1,5 @@
-import type { Kysely } from 'kysely';
+import type { AnyDb } from 'carotene/model';
 import { DEAD_LETTERS, INBOX, type DeadLetterRow } from './platform-tables.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyDb = Kysely<any>;
 
 /** Dead letters of one service, oldest first. */
 export async function listDeadLetters(db: AnyDb): Promise<DeadLetterRow[]> {

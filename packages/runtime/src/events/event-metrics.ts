@@ -1,10 +1,8 @@
-import { sql, type Kysely } from 'kysely';
+import type { AnyDb } from 'carotene/model';
+import { sql } from 'kysely';
 import type { StoreDriver } from '../store/driver.ts';
 import { deadLetters, outboxBacklog, outboxOldestAge, poolConnections, sagaInstances } from '../telemetry/metrics.ts';
 import { DEAD_LETTERS, OUTBOX } from './platform-tables.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyDb = Kysely<any>;
 
 /** Where the saga runner keeps one row per saga instance, with its `saga` and `status`. */
 const SAGA_INSTANCES = 'carotene_sagas';

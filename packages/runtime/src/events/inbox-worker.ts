@@ -1,13 +1,10 @@
-import type { Kysely } from 'kysely';
+import type { AnyDb } from 'carotene/model';
 import type { Log } from 'carotene/model';
 import type { StoreEngine } from '../store/driver.ts';
 import { backoffMs } from './backoff.ts';
 import type { CloudEvent } from './envelope.ts';
 import { ensureLease, takeLease } from './leases.ts';
 import { DEAD_LETTERS, INBOX, type InboxRow } from './platform-tables.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyDb = Kysely<any>;
 
 /** Runs the subscriber of one event inside `trx` (its writes and the inbox record commit together). */
 export type HandleEvent = (trx: AnyDb, event: CloudEvent, attempt: number) => Promise<void>;

@@ -1,12 +1,11 @@
-import type { Kysely } from 'kysely';
+import type { AnyDb } from 'carotene/model';
 import type { EventDef } from 'carotene/model';
 import { platformError } from 'carotene/model';
 import { publisherOf, type CloudEvent } from './envelope.ts';
 import { INBOX } from './platform-tables.ts';
 
 export interface InboxOptions {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly db: Kysely<any>;
+  readonly db: AnyDb;
   readonly service: string;
   readonly subscribes: readonly EventDef[];
   /** Called after events were stored: wakes the worker. */

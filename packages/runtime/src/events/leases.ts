@@ -1,8 +1,6 @@
-import { sql, type Kysely } from 'kysely';
+import type { AnyDb } from 'carotene/model';
+import { sql } from 'kysely';
 import { LEASES } from './platform-tables.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyDb = Kysely<any>;
 
 /** Makes sure the lease row exists (once per name and process). */
 export async function ensureLease(db: AnyDb, name: string): Promise<void> {

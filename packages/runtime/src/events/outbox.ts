@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import type { AnyDb } from 'carotene/model';
+import { sql } from 'kysely';
 import type { EventDef, PublishOptions } from 'carotene/model';
 import { platformError } from 'carotene/model';
 import type { StoreEngine } from '../store/driver.ts';
@@ -6,9 +7,6 @@ import { headersOf, inSpan, SpanKind } from '../telemetry/spans.ts';
 import type { TraceHeaders } from '../telemetry/trace-context.ts';
 import { buildEnvelope, newTraceparent, type CloudEvent } from './envelope.ts';
 import { OUTBOX } from './platform-tables.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyDb = Kysely<any>;
 
 /** Channel of PostgreSQL's NOTIFY: a commit that published wakes every replica's relay. */
 export const OUTBOX_CHANNEL = 'carotene_outbox';

@@ -1,9 +1,7 @@
-import { Migrator, sql, type Kysely, type Migration } from 'kysely';
+import type { AnyDb } from 'carotene/model';
+import { Migrator, sql, type Migration } from 'kysely';
 import { platformError } from 'carotene/model';
 import type { StoreEngine } from '../store/driver.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- platform tables are not part of any service's row types
-type AnyDb = Kysely<any>;
 
 export const OUTBOX = 'carotene_outbox';
 export const INBOX = 'carotene_inbox';

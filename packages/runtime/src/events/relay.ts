@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { AnyDb } from 'carotene/model';
 import type { Log } from 'carotene/model';
 import type { StoreEngine } from '../store/driver.ts';
 import { backoffMs } from './backoff.ts';
@@ -7,12 +7,8 @@ import type { EventTransport } from './event-transport.ts';
 import { ensureLease, takeLease } from './leases.ts';
 import { OUTBOX, type OutboxRow } from './platform-tables.ts';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyDb = Kysely<any>;
-
 export interface RelayOptions {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly db: Kysely<any>;
+  readonly db: AnyDb;
   readonly engine: StoreEngine;
   readonly transport: EventTransport;
   readonly log: Log;

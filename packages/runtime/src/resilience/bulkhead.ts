@@ -1,4 +1,4 @@
-import { BulkheadPolicy, BulkheadRejectedError, bulkhead } from 'cockatiel';
+import { type BulkheadPolicy, BulkheadRejectedError, bulkhead } from 'cockatiel';
 import { platformError } from 'carotene/model';
 import type { CallPolicy } from './call-policy.ts';
 

@@ -1,4 +1,4 @@
-import { BrokenCircuitError, CircuitBreakerPolicy, CircuitState, ConsecutiveBreaker, CountBreaker, circuitBreaker, handleWhen } from 'cockatiel';
+import { BrokenCircuitError, type CircuitBreakerPolicy, CircuitState, ConsecutiveBreaker, CountBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import { platformError } from 'carotene/model';
 import { publishBreakerState, registerBreaker, type BreakerState } from './breaker-hooks.ts';
 import type { CallPolicy } from './call-policy.ts';

@@ -1,10 +1,7 @@
-import type { Kysely } from 'kysely';
+import type { AnyDb } from 'carotene/model';
 import type { SagaFailure, SagaStatus } from 'carotene/model';
 import { SAGA_STEPS, SAGAS } from '../events/platform-tables.ts';
 import type { SagaRow, SagaStepRow } from './saga-store.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- platform tables, in no service's row types
-type AnyDb = Kysely<any>;
 
 /** One saga instance as tools show it (`carrot sagas list`, the dashboard). Times in epoch ms. */
 export interface SagaSummary {

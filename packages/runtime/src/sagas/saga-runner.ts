@@ -1,5 +1,5 @@
+import type { AnyDb } from 'carotene/model';
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import type { Log } from 'carotene/model';
 import type { StepDef } from 'carotene/model';
 import type { SagaFailure, SagaOutcome, SagaRef, SagaStartOptions } from 'carotene/model';
@@ -13,8 +13,7 @@ import type { SagaBinding } from './saga-binding.ts';
 import { stepContext } from './step-context.ts';
 
 export interface SagaRunnerOptions {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly db: Kysely<any>;
+  readonly db: AnyDb;
   readonly service: string;
   readonly sagas: readonly SagaBinding[];
   readonly log: Log;

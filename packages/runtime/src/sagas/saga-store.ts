@@ -1,9 +1,6 @@
-import type { Kysely } from 'kysely';
+import type { AnyDb } from 'carotene/model';
 import type { SagaFailure, SagaStatus } from 'carotene/model';
 import { SAGA_STEPS, SAGAS } from '../events/platform-tables.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- platform tables, in no service's row types
-type AnyDb = Kysely<any>;
 
 /** One row of `carotene_sagas`. */
 export interface SagaRow {

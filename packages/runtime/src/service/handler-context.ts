@@ -1,5 +1,5 @@
+import type { AnyDb } from 'carotene/model';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Kysely } from 'kysely';
 import type { Contract } from 'carotene/model';
 import type { EventDef, PublishOptions } from 'carotene/model';
 import type { AuthClaims, Log } from 'carotene/model';
@@ -19,13 +19,11 @@ export interface HandlerBinding {
   readonly owner: string;
   readonly errors: Readonly<Record<string, number>>;
   readonly calls: readonly Contract[];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one database of the service's own tables
-  readonly db: Kysely<any>;
+  readonly db: AnyDb;
   /** `ctx.store` on the service's connection. */
   readonly store: object;
   /** `ctx.store` bound to a transaction. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly storeIn: (trx: Kysely<any>) => object;
+  readonly storeIn: (trx: AnyDb) => object;
   readonly transport: Transport;
   readonly config: unknown;
   readonly log: Log;
@@ -42,8 +40,7 @@ export interface HandlerBinding {
 /** The service's outbox, as a handler context sees it. */
 export interface EventSink {
   /** Validates and writes one event in `trx`. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  publish(trx: Kysely<any>, event: EventDef, payload: unknown, options: PublishOptions | undefined, owner: string, trace?: TraceHeaders): Promise<void>;
+  publish(trx: AnyDb, event: EventDef, payload: unknown, options: PublishOptions | undefined, owner: string, trace?: TraceHeaders): Promise<void>;
   /** Called after a transaction that published committed: wakes the relay. */
   committed(): void;
 }
@@ -51,8 +48,7 @@ export interface EventSink {
 /** The transaction a handler is inside, found by `ctx.publish` through async context. */
 interface ActiveTransaction {
   readonly owner: HandlerContextImpl;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly trx: Kysely<any>;
+  readonly trx: AnyDb;
   published: number;
   /** The span the transaction runs in (a publish's parent), handed on explicitly. */
   readonly trace: TraceHeaders;
@@ -75,8 +71,7 @@ export class HandlerContextImpl {
   readonly #outer: ActiveTransaction | undefined;
   readonly #outerStore: object | undefined;
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  constructor(binding: HandlerBinding, meta: CallMeta, outerTransaction?: Kysely<any>) {
+  constructor(binding: HandlerBinding, meta: CallMeta, outerTransaction?: AnyDb) {
     this.#binding = binding;
     this.#meta = meta;
     if (outerTransaction) {

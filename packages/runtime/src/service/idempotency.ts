@@ -1,10 +1,7 @@
-import type { Kysely } from 'kysely';
+import type { AnyDb } from 'carotene/model';
 import { CaroteneError, isCaroteneError } from 'carotene/model';
 import { IDEMPOTENCY } from '../events/platform-tables.ts';
 import { isUniqueViolation } from '../store/store-errors.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a platform table, in no service's row types
-type AnyDb = Kysely<any>;
 
 /** Who asked for what: a key is unique per calling service and function. */
 export interface KeyedCall {

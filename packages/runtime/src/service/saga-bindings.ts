@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { AnyDb } from 'carotene/model';
 import type { SagaDef } from 'carotene/model';
 import type { ServiceDef } from 'carotene/model';
 import type { SagaBinding } from '../sagas/saga-binding.ts';
@@ -15,8 +15,7 @@ import type { Logger } from './logger.ts';
  */
 export function sagaRunnerFor(options: {
   def: ServiceDef;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  db: Kysely<any>;
+  db: AnyDb;
   transport: Transport;
   log: Logger;
   bind: (saga: SagaDef) => HandlerBinding;

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { AnyDb } from 'carotene/model';
 import type { RpcDef } from 'carotene/model';
 import type { EventDef, EventMessage } from 'carotene/model';
 import type { Permissions } from 'carotene/model';
@@ -154,8 +154,7 @@ export class ServiceRuntime {
    * Runs the subscriber of `event` inside `trx`, the inbox's transaction: its writes (and
    * any events it publishes) commit with the inbox record, or not at all.
    */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  async handleEvent(trx: Kysely<any>, event: IncomingEvent, attempt: number): Promise<void> {
+  async handleEvent(trx: AnyDb, event: IncomingEvent, attempt: number): Promise<void> {
     const span = startRemoteChild(`${this.def.name} handle ${event.type}`, SpanKind.CONSUMER, event, {
       'carotene.service': this.def.name,
       'messaging.system': 'carotene',
@@ -175,8 +174,7 @@ export class ServiceRuntime {
     }
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  async #handleEvent(trx: Kysely<any>, event: IncomingEvent, attempt: number, span: Span): Promise<void> {
+  async #handleEvent(trx: AnyDb, event: IncomingEvent, attempt: number, span: Span): Promise<void> {
     const s = this.#subscribers.get(event.type);
     if (!s) throw platformError('UNKNOWN_FUNCTION', `'${this.def.name}' has no subscriber for '${event.type}'`);
     const data = s.event.schema.safeParse(event.data);
@@ -217,8 +215,7 @@ export class ServiceRuntime {
       throw platformError('INVALID_INPUT', `invalid input for ${this.def.name}.${fn}: ${text}`, { details: issues });
     }
     let published = 0;
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const run = async (trx?: Kysely<any>) => {
+    const run = async (trx?: AnyDb) => {
       const ctx = new HandlerContextImpl(h.binding, meta, trx);
       const out = await h.run(input.data, ctx as never);
       published = ctx.publishedInOuterTransaction;

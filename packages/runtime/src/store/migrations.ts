@@ -1,12 +1,10 @@
-import { Migrator, type Kysely, type Migration as KyselyMigration } from 'kysely';
+import type { AnyDb } from 'carotene/model';
+import { Migrator, type Migration as KyselyMigration } from 'kysely';
 import type { Migration } from 'carotene/model';
 import { platformError } from 'carotene/model';
 
 const MIGRATION_TABLE = 'carotene_migrations';
 const LOCK_TABLE = 'carotene_migrations_lock';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations shape tables the row types may not describe yet
-type AnyDb = Kysely<any>;
 
 function migrator(db: AnyDb, migrations: Readonly<Record<string, Migration>>): Migrator {
   // Kysely runs each PostgreSQL batch in a transaction but SQLite migrations bare, though

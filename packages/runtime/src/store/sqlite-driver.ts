@@ -1,3 +1,4 @@
+import type { AnyTables } from 'carotene/model';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -35,8 +36,7 @@ export function openSqlite(file: string, synchronous: SqliteSynchronous = 'norma
     throw platformError('UNAVAILABLE', `cannot open the SQLite store at ${path}: ${(cause as Error).message}`, { cause });
   }
   // SQLite cannot bind booleans; the plugin stores them as 1/0 for every query, not only handles'
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a driver serves whatever tables the migrations made
-  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: immediateTransactions(database) }), plugins: [new SqliteBooleans()] });
+  const db = new Kysely<AnyTables>({ dialect: new SqliteDialect({ database: immediateTransactions(database) }), plugins: [new SqliteBooleans()] });
   let closed: Promise<void> | undefined;
 
   return {

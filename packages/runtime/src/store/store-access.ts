@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { AnyDb } from 'carotene/model';
 import type { StoreOf } from 'carotene/model';
 import type { Table } from 'carotene/model';
 import { platformError } from 'carotene/model';
@@ -30,8 +30,7 @@ const HARMLESS = new Set([
  * ```
  */
 export function createStoreAccess<P extends TableAccess>(
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handles type themselves from their tables
-  db: Kysely<any>,
+  db: AnyDb,
   tables: readonly Table[],
   permissions: P,
   owner: string,
@@ -59,8 +58,7 @@ export function createStoreAccess<P extends TableAccess>(
 
 /** `ctx.store` with every table of the service writable: for `onStart` and tests. */
 export function fullAccess<const S extends readonly Table[]>(
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handles type themselves from their tables
-  db: Kysely<any>,
+  db: AnyDb,
   tables: S,
   owner: string,
   engine: StoreEngine,

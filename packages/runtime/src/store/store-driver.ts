@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { AnyDb } from 'carotene/model';
 
 /** The engines a service's store can run on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -10,8 +10,7 @@ export type StoreEngine = 'sqlite' | 'postgres';
  */
 export interface StoreDriver {
   readonly kind: StoreEngine;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
-  readonly db: Kysely<any>;
+  readonly db: AnyDb;
   /** Resolves when the database answers a query; throws UNAVAILABLE otherwise (for `/ready`). */
   ping(): Promise<void>;
   /** Connections of the pool, for metrics (PostgreSQL; SQLite has one connection and no pool). */

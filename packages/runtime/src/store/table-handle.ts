@@ -1,4 +1,5 @@
-import type { Kysely, SelectQueryBuilder, UpdateQueryBuilder } from 'kysely';
+import type { AnyDb } from 'carotene/model';
+import type { SelectQueryBuilder, UpdateQueryBuilder } from 'kysely';
 import type { z } from 'zod';
 import type { ReadHandle, WriteHandle } from 'carotene/model';
 import type { KeyOf, RowOf, Table } from 'carotene/model';
@@ -9,8 +10,6 @@ import { conflictError, isUniqueViolation } from './store-errors.ts';
 
 export type HandleMode = 'read' | 'write';
 type Row = Record<string, unknown>;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the handle's own types come from the table, not the database
-type AnyDb = Kysely<any>;
 
 /** What a handle needs of its table, worked out once per table rather than per request. */
 interface TableInfo {

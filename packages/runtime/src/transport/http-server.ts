@@ -17,9 +17,7 @@ export interface RpcHandler {
   invoke(fn: string, input: unknown, meta: CallMeta): Promise<unknown>;
 }
 
-export interface Probe {
-  (): Promise<{ ok: boolean; checks: Record<string, string> }>;
-}
+export type Probe = () => Promise<{ ok: boolean; checks: Record<string, string> }>
 
 export interface RpcServerOptions {
   readonly service: string;

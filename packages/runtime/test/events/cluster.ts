@@ -89,7 +89,7 @@ export class Cluster {
     return this.#transport.call(service, fn, input, { caller: 'test', requestId: randomUUID(), deadline: Date.now() + 10_000 });
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: rows of any table, read by the test
   rows(service: string, table: string): Promise<any[]> {
     return this.nodes.get(service)!.store.db.selectFrom(table).selectAll().execute();
   }

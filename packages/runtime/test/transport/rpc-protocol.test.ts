@@ -51,7 +51,7 @@ async function rawConnection(port: number, creds: { ca: string; cert: string; ke
     const f = await next();
     assert.equal(f.type, FRAME.REPLY);
     const text = f.payload.toString('utf8', 2);
-    return { id: f.id, status: f.payload.readUInt16BE(0), body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+    return { id: f.id, status: f.payload.readUInt16BE(0), body: text ? (JSON.parse(text) as { error: { code: string; message: string } }) : undefined };
   };
   return { socket, next, reply, closed };
 }

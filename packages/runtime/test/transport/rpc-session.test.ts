@@ -24,7 +24,6 @@ describe('carotene-rpc/1 server session', () => {
   let started: Started[] = [];
   /** Calls whose answer waits for `release()`; the others answer at once. */
   let hold: Promise<void> = Promise.resolve();
-  let release = () => {};
   // counts turns of the event loop while calls are being started
   let turn = 0;
   /** Times the server stopped reading a connection. */
