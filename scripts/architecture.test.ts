@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { builtinModules } from 'node:module';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
@@ -42,7 +42,8 @@ const NOT_IMPORTED: Record<string, readonly string[]> = { cli: ['tsx'], gateway:
 
 const root = resolve(import.meta.dirname, '..');
 const packagesDir = join(root, 'packages');
-const packages = readdirSync(packagesDir).filter((p) => !p.startsWith('.'));
+// create-carotene is a bin only (`npm create carotene`): no source of its own
+const packages = readdirSync(packagesDir).filter((p) => existsSync(join(packagesDir, p, 'src')));
 
 interface Manifest {
   name: string;

@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const roots = ['packages', 'examples'];
+const roots = ['packages', 'examples', 'scripts'];
 const skip = new Set(['node_modules', '.carotene', 'dist']);
 
 function walk(dir, out) {

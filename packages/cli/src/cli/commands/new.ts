@@ -55,10 +55,10 @@ async function runNew(argv: readonly string[], io: CliIo): Promise<number> {
     const npm = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
     if (npm.status !== 0) throw new CliError(`npm install failed in ${dir} (exit ${npm.status ?? npm.signal}); the files are written, run it again there`);
   }
-  const cd = relative(process.cwd(), dir) || '.';
+  const cd = `cd ${relative(process.cwd(), dir) || '.'} && ${values['no-install'] ? 'npm install && ' : ''}`;
   io.out('');
-  io.out(`Next: cd ${cd} && npm run dev     (then: curl -s -X POST localhost:8080/api/notes -H 'content-type: application/json' -d '{"text":"hi"}')`);
-  io.out(`      cd ${cd} && npm test`);
+  io.out(`Next: ${cd}npm run dev     (then: curl -s -X POST localhost:8080/api/notes -H 'content-type: application/json' -d '{"text":"hi"}')`);
+  io.out(`      ${cd}npm test`);
   return 0;
 }
 
