@@ -47,6 +47,7 @@ const packages = readdirSync(packagesDir).filter((p) => existsSync(join(packages
 
 interface Manifest {
   name: string;
+  version: string;
   dependencies?: Record<string, string>;
   exports?: Record<string, unknown>;
 }
@@ -138,6 +139,18 @@ describe('architecture', () => {
       for (const u of used) if (!declared.has(u)) wrong.push(`${p} imports ${u} but does not declare it`);
       for (const d of declared) if (!used.has(d) && !NOT_IMPORTED[p]?.includes(d)) wrong.push(`${p} declares ${d} but nothing imports it`);
     }
+    assert.deepEqual(wrong, []);
+  });
+
+  it('moves every package at one version, each depending on the others at exactly that version', () => {
+    const all = readdirSync(packagesDir).map((p) => JSON.parse(readFileSync(join(packagesDir, p, 'package.json'), 'utf8')) as Manifest & { version: string });
+    const version = manifest('carotene').version;
+    const wrong = all.flatMap((m) => [
+      ...(m.version === version ? [] : [`${m.name} is at ${m.version}, not ${version}`]),
+      ...Object.entries(m.dependencies ?? {})
+        .filter(([d, v]) => (d === 'carotene' || d.startsWith('@carotene/')) && v !== version)
+        .map(([d, v]) => `${m.name} depends on ${d}@${v}, not ${version}`),
+    ]);
     assert.deepEqual(wrong, []);
   });
 
