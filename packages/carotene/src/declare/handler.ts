@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { CaroteneError } from '../errors.ts';
 import type { Client, Contract } from './contract.ts';
 import type { EventDef, PayloadOf, PublishOptions } from './event.ts';
-import type { SagaInputOf, SagaOutcome, SagaRef, SagaStartOptions } from './saga-ref.ts';
+import type { SagaInputOf, SagaOutcome, SagaRef, SagaResultsOf, SagaStartOptions } from './saga-ref.ts';
 import type { KeyOf, RowOf, Table } from './table.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -89,8 +89,8 @@ export type CallsOf<P> = { readonly [C in ListOf<P, 'calls'> as C['name']]: Clie
  */
 export type PublishOf<P> = <E extends ListOf<P, 'publishes'>>(event: E, payload: PayloadOf<E>, options?: PublishOptions) => Promise<void>;
 
-/** `ctx.saga`: starts a saga declared in `sagas` and waits for its outcome. */
-export type SagaOf<P> = <S extends ListOf<P, 'sagas'>>(saga: S, input: SagaInputOf<S>, options?: SagaStartOptions) => Promise<SagaOutcome>;
+/** `ctx.saga`: starts a saga declared in `sagas` and waits for its outcome (its steps' results typed). */
+export type SagaOf<P> = <S extends ListOf<P, 'sagas'>>(saga: S, input: SagaInputOf<S>, options?: SagaStartOptions) => Promise<SagaOutcome<SagaResultsOf<S>>>;
 
 /** `ctx.startSaga`: starts a saga declared in `sagas` and returns its instance id at once. */
 export type StartSagaOf<P> = <S extends ListOf<P, 'sagas'>>(saga: S, input: SagaInputOf<S>, options?: SagaStartOptions) => Promise<string>;
