@@ -31,6 +31,7 @@ export {
   type WriteHandle,
 } from './declare/handler.ts';
 export type { JsonOf } from './declare/json-of.ts';
+export { isRejection, type Rejection } from './declare/rejection.ts';
 export {
   saga,
   step,

@@ -1,7 +1,7 @@
 // Compile-time guarantees, checked by `tsc` (part of `npm test`). Each `@ts-expect-error`
 // marks code that must NOT compile; if a rule breaks, tsc reports the directive as unused.
 import { z } from 'zod';
-import { contract, handler, implement, rpc, table } from '../../src/index.ts';
+import { contract, handler, implement, isRejection, rpc, table } from '../../src/index.ts';
 import { testService } from '../../src/testing/index.ts';
 
 // A provider and its contract: the only module consumers import.
@@ -71,6 +71,31 @@ export const noCalls = implement(Orders, { integrations: [Inventory] }).handlers
     // @ts-expect-error inventory is not in this handler's calls
     await ctx.call.inventory.reserveStock({ itemId: orderId, qty: 1 });
     return { ok: true };
+  }),
+});
+
+// A caller narrows an error by the provider's declared codes.
+export const rejections = implement(Orders, { integrations: [Inventory] }).handlers({
+  checkout: handler({ calls: [Inventory] }, async ({ orderId }, ctx) => {
+    try {
+      return { ok: await ctx.call.inventory.reserveStock({ itemId: orderId, qty: 1 }) };
+    } catch (err) {
+      if (isRejection(err, Inventory.functions.reserveStock, 'OUT_OF_STOCK')) {
+        const code: 'OUT_OF_STOCK' = err.code;
+        void code;
+        return { ok: false };
+      }
+      if (isRejection(err, Inventory.functions.reserveStock)) {
+        // with no code, any declared one
+        const code: 'OUT_OF_STOCK' = err.code;
+        void code;
+      }
+      // @ts-expect-error reserveStock declares no 'GONE'
+      if (isRejection(err, Inventory.functions.reserveStock, 'GONE')) return { ok: false };
+      // @ts-expect-error checkout declares FAILED, reserveStock does not
+      if (isRejection(err, Inventory.functions.reserveStock, 'FAILED')) return { ok: false };
+      throw err;
+    }
   }),
 });
 
