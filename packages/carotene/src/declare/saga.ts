@@ -27,9 +27,9 @@ export interface StepContext<P extends SagaPermissions, R extends object = StepR
    */
   readonly call: CallsOf<P>;
   /** The saga's tables, writable where declared in `updates`. */
-  readonly store: StoreOf<P>;
+  readonly store: StoreOf<P, 'saga'>;
   /** Runs `fn` in one transaction of the service's database. */
-  transaction<T>(fn: (store: StoreOf<P>) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (store: StoreOf<P, 'saga'>) => Promise<T>): Promise<T>;
   /** Publishes an event of the saga's `publishes`, inside `transaction`. */
   readonly publish: PublishOf<P>;
   /**
