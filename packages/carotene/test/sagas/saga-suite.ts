@@ -51,8 +51,8 @@ export function sagaSuite(name: string, newWorld: () => OpenStore): void {
         buyLater: (orderId: string, qty = 1, amount = 100) => orders.invoke('buyLater', { orderId, qty, amount }, meta()) as Promise<{ sagaId: string }>,
         stockLeft: async () => Number((await stores.stock.db.selectFrom('items').select('stock').executeTakeFirstOrThrow()).stock),
         held: async () => (await stores.stock.db.selectFrom('holds').selectAll().execute()).reduce((n, h) => n + Number(h.qty), 0),
-        payments: async () => (await stores.bank.db.selectFrom('payments').selectAll().execute()) as { orderId: string; amount: number; refunded: number | boolean }[],
-        order: async (id: string) => (await stores.shop.db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst()) as { status: string } | undefined,
+        payments: async () => (await stores.bank.db.selectFrom('payments').selectAll().execute()) as { id: string; orderId: string; amount: number; refunded: number | boolean }[],
+        order: async (id: string) => (await stores.shop.db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst()) as { status: string; receipt: string | null } | undefined,
         instance: async (id: string) => (await stores.shop.db.selectFrom(SAGAS).selectAll().where('id', '=', id).executeTakeFirst()) as Record<string, unknown> | undefined,
         steps: async (id: string) =>
           (await stores.shop.db.selectFrom(SAGA_STEPS).selectAll().where('saga_id', '=', id).orderBy('seq').execute()).map((r) => `${r.phase} ${r.step} #${r.attempt} ${r.status}`),
@@ -70,6 +70,8 @@ export function sagaSuite(name: string, newWorld: () => OpenStore): void {
         const out = await w.buy('o1', 2, 300);
         assert.deepEqual(out, { sagaId: 'buy/o1', status: 'completed' });
         assert.equal((await w.order('o1'))?.status, 'CONFIRMED');
+        // confirm read the results of reserve and pay
+        assert.match((await w.order('o1'))?.receipt ?? '', /^pay_\S+ left 8$/);
         assert.equal(await w.stockLeft(), 8);
         assert.deepEqual(
           w.transport.calls.map((c) => `${c.service}.${c.fn} ${c.key}`),
@@ -211,6 +213,9 @@ export function sagaSuite(name: string, newWorld: () => OpenStore): void {
         assert.equal((await w.payments()).length, 1, 'the payment was not made twice');
         assert.equal(await w.stockLeft(), 9);
         assert.equal((await w.order('o8'))?.status, 'CONFIRMED');
+        // confirm read reserve's result from the stored instance, and pay's from its replayed answer
+        const [payment] = await w.payments();
+        assert.equal((await w.order('o8'))?.receipt, `${payment!.id} left 9`);
         assert.deepEqual(await w.steps('buy/o8'), ['run pay #1 started', 'run pay #2 done', 'run confirm #1 done']);
         assert.equal(row.lease_owner, null);
       } finally {
