@@ -3,7 +3,7 @@ import type { RpcDef } from '../declare/contract.ts';
 import type { EventDef, EventMessage } from '../declare/event.ts';
 import type { Permissions } from '../declare/handler.ts';
 import type { ServiceDef } from '../declare/service.ts';
-import { CaroteneError, isCaroteneError, platformError } from '../errors.ts';
+import { CaroteneError, isCaroteneError, missingPermission, platformError } from '../errors.ts';
 import type { StoreDriver } from '../store/driver.ts';
 import { createStoreAccess, fullAccess } from '../store/store-access.ts';
 import { isUniqueViolation } from '../store/store-errors.ts';
@@ -132,7 +132,7 @@ export class ServiceRuntime {
     try {
       return await this.#invoke(fn, rawInput, meta);
     } catch (err) {
-      error = this.#normalize(err, fn);
+      error = this.#normalize(err, fn, meta.requestId);
       throw error;
     } finally {
       const seconds = (performance.now() - started) / 1000;
@@ -171,6 +171,8 @@ export class ServiceRuntime {
     } catch (err) {
       endSpan(span, err as { code?: unknown; message?: unknown });
       eventsHandled.inc({ service: this.def.name, type: event.type, outcome: 'error' });
+      // retried and dead-lettered like any failure, but logged as the bug it is
+      if (isCaroteneError(err, 'PERMISSION_DENIED')) throw this.#permissionBug(err, { subscriber: event.type, eventId: event.id }, `${this.def.name}.on(${event.type})`);
       throw err;
     }
   }
@@ -237,10 +239,26 @@ export class ServiceRuntime {
     return out;
   }
 
-  #normalize(err: unknown, fn: string): CaroteneError {
+  /**
+   * Logs code that reached an undeclared table, integration, event or saga at error level
+   * (service, handler and the missing permission) and turns it into INTERNAL: the gateway
+   * shows a public client only a 500 with the request id, naming nothing inside.
+   */
+  #permissionBug(err: CaroteneError, where: object, owner: string): CaroteneError {
+    const missing = missingPermission(err);
+    this.#log.error(
+      { ...where, code: err.code, permission: missing?.permission, missing: missing?.name, err: err.message },
+      'used a permission it did not declare (a bug of this service)',
+    );
+    return platformError('INTERNAL', `${owner} used a permission it did not declare: ${err.message}`, { service: this.def.name, cause: err });
+  }
+
+  #normalize(err: unknown, fn: string, requestId: string): CaroteneError {
     const owner = `${this.def.name}.${fn}`;
     if (isCaroteneError(err)) {
       const ownError = err.service === undefined || err.service === this.def.name;
+      // the handler reached what it did not declare: our bug, never the caller's
+      if (ownError && err.code === 'PERMISSION_DENIED') return this.#permissionBug(err, { handler: fn, requestId }, owner);
       if (ownError) {
         if (!err.domain || err.code in (this.def.contract.functions[fn]?.errors ?? {})) return withService(err, this.def.name);
         return platformError('INTERNAL', `${owner} raised '${err.code}', which its contract does not declare`, { service: this.def.name });

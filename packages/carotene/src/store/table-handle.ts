@@ -2,7 +2,7 @@ import type { Kysely, SelectQueryBuilder, UpdateQueryBuilder } from 'kysely';
 import type { z } from 'zod';
 import type { ReadHandle, WriteHandle } from '../declare/handler.ts';
 import type { KeyOf, RowOf, Table } from '../declare/table.ts';
-import { platformError } from '../errors.ts';
+import { permissionDenied, platformError } from '../errors.ts';
 import type { StoreEngine } from './driver.ts';
 import { SqliteBooleans } from './sqlite-booleans.ts';
 import { conflictError, isUniqueViolation } from './store-errors.ts';
@@ -147,9 +147,7 @@ export class TableHandle<T extends Table> implements WriteHandle<T> {
   #writable(): void {
     if (this.#mode === 'write') return;
     const name = this.#table.name;
-    throw platformError('PERMISSION_DENIED', `${this.#owner} may only read '${name}'; declare it in updates to write it`, {
-      details: { table: name, owner: this.#owner },
-    });
+    throw permissionDenied({ owner: this.#owner, permission: 'updates', name }, `${this.#owner} may only read '${name}'; declare it in updates to write it`);
   }
 
   #column(column: string): string {
