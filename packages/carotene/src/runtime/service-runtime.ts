@@ -138,7 +138,7 @@ export class ServiceRuntime {
       const seconds = (performance.now() - started) / 1000;
       const entry = { handler: fn, caller: meta.caller, requestId: meta.requestId, durationMs: +(seconds * 1000).toFixed(2), ...(span ? logIds(span) : {}) };
       if (error === undefined) this.#log.info(entry, 'call');
-      else this.#log.warn({ ...entry, code: error.code }, 'call failed');
+      else this.#log.warn({ ...entry, code: error.code, message: error.message }, 'call failed');
       handlerRequests.inc({ service: this.def.name, handler: fn, status: String(error?.status ?? 200), code: error?.code ?? 'OK' });
       handlerDuration.observe({ service: this.def.name, handler: fn }, seconds);
       if (span) endSpan(span, error);
@@ -226,7 +226,8 @@ export class ServiceRuntime {
       published = ctx.publishedInOuterTransaction;
       const output = h.rpc.output.safeParse(out);
       if (!output.success) {
-        this.#log.error({ handler: fn, issues: zodIssues(output.error).issues }, 'handler output does not match its contract');
+        const { issues, text } = zodIssues(output.error);
+        this.#log.error({ handler: fn, requestId: meta.requestId, code: 'INVALID_OUTPUT', message: text, issues }, 'handler output does not match its contract');
         throw platformError('INVALID_OUTPUT', `${this.def.name}.${fn} produced output that does not match its contract`);
       }
       return output.data;
@@ -271,7 +272,7 @@ export class ServiceRuntime {
       // From a raw modify() or query(): the store handles map their own, this catches the rest.
       return platformError('CONFLICT', `${owner}: a write broke a uniqueness rule (${(err as Error).message})`, { service: this.def.name });
     }
-    this.#log.error({ handler: fn, err }, 'handler threw');
+    this.#log.error({ handler: fn, requestId, code: 'INTERNAL', err }, 'handler threw');
     return platformError('INTERNAL', `${owner} failed; see its log`, { service: this.def.name });
   }
 }
