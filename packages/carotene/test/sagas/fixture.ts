@@ -97,8 +97,14 @@ export const Buy = saga('buy', { input: Shop.functions.buy.input, calls: [Stock,
   .step('confirm', {
     // the earlier steps' results, typed, as stored in the instance (also after a resume)
     run: (input, ctx) =>
-      ctx.transaction(async (store) => store.orders.update(input.orderId, { status: 'CONFIRMED', receipt: `${ctx.results.pay.paymentId} left ${ctx.results.reserve.left}` })),
+      ctx.transaction(async (store) => {
+        await beforeConfirm.hook?.();
+        return store.orders.update(input.orderId, { status: 'CONFIRMED', receipt: `${ctx.results.pay.paymentId} left ${ctx.results.reserve.left}` });
+      }),
   });
+
+/** A test's stand-in for the confirm step's own code going wrong (set it, and unset it after). */
+export const beforeConfirm: { hook: (() => unknown) | undefined } = { hook: undefined };
 
 export const shop = implement(Shop, { stores: [Order], integrations: [Stock, Bank], sagas: [Buy], migrations: tables(['orders', 'id text primary key, status text not null, reason text, receipt text']) }).handlers({
   buy: handler({ updates: [Order], sagas: [Buy] }, async (input, ctx) => {
@@ -112,8 +118,11 @@ export const shop = implement(Shop, { stores: [Order], integrations: [Stock, Ban
   }),
 });
 
-/** What a participant does with a call: answer, be down, or do the work and lose the answer. */
-export type Fault = 'down' | 'lose-answer' | undefined;
+/**
+ * What a participant does with a call: answer, be down, do the work and lose the answer, or
+ * refuse it with a 4xx-class platform error (CONFLICT) without doing anything.
+ */
+export type Fault = 'down' | 'lose-answer' | 'refuse' | undefined;
 
 /** Calls between the fixture's runtimes, with faults per `service.fn`. */
 export class FaultyTransport implements Transport {
@@ -127,6 +136,7 @@ export class FaultyTransport implements Transport {
     const fault = this.faults.get(`${service}.${fn}`)?.(n);
     const runtime = this.runtimes.get(service);
     if (!runtime || fault === 'down') throw platformError('UNAVAILABLE', `${service} is down`, { service });
+    if (fault === 'refuse') throw platformError('CONFLICT', `${service}.${fn} conflicts with a write of another request`, { service });
     const out = await runtime.invoke(fn, JSON.parse(JSON.stringify(input)), meta);
     if (fault === 'lose-answer') throw platformError('UNAVAILABLE', `connection to ${service} reset after it answered`, { service });
     return JSON.parse(JSON.stringify(out)) as unknown;
