@@ -4,9 +4,11 @@
  * always see a stable `code`, an HTTP status, and a message that says what was wrong.
  *
  * ```ts
- * try { await ctx.call.catalog.reserve(input) }
- * catch (err) { if (isCaroteneError(err, 'OUT_OF_STOCK')) ... }
+ * try { await store.users.insert(row) }
+ * catch (err) { if (isCaroteneError(err, 'CONFLICT')) ... }
  * ```
+ *
+ * (A provider's declared errors are narrowed by its contract with `isRejection`.)
  */
 export const ERROR_CATALOG = {
   /** Input did not match the function's schema. */
