@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { Contract, ErrorsOf, OutputOf, ParsedInputOf } from './contract.ts';
 import type { DataOf, EventDef } from './event.ts';
 import type { HandlerDef, HandlerSlot, Log, Permissions, StoreOf } from './handler.ts';
+import type { Offered } from './missing-permission.ts';
 import { declaredAt } from './declared-at.ts';
 import { parseRoute, type Route } from './route.ts';
 import type { SagaDef, SagaPermissions } from './saga.ts';
@@ -61,9 +62,13 @@ export type HandlerSlots<
     OutputOf<C['functions'][K]>,
     ErrorsOf<C['functions'][K]>,
     Allowed<S, G, Pub, Sg>,
-    Cfg
+    Cfg,
+    OfferedBy<S, G>
   >;
 };
+
+/** The names a service's handlers may declare, for the messages of what they did not. */
+type OfferedBy<S extends readonly Table[], G extends readonly Contract[]> = Offered<S[number]['name'], G[number]['name']>;
 
 // Keyed by name without an `as` clause, so each subscriber's callback is typed from its slot.
 /** One subscriber per subscribed event, keyed by the event's name. */
@@ -75,7 +80,7 @@ export type SubscriberSlots<
   Pub extends readonly EventDef[],
   Sg extends readonly SagaRef[] = readonly SagaRef[],
 > = {
-  readonly [N in Sub[number]['name']]: SubscriberSlot<DataOf<Extract<Sub[number], { name: N }>>, Allowed<S, G, Pub, Sg>, Cfg>;
+  readonly [N in Sub[number]['name']]: SubscriberSlot<DataOf<Extract<Sub[number], { name: N }>>, Allowed<S, G, Pub, Sg>, Cfg, OfferedBy<S, G>>;
 };
 
 /** A public route bound to the function that serves it. */

@@ -289,7 +289,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const error = parseErrorLine(line);
     if (!error) return;
     this.#print(formatErrorLine(slot.spec.name, error));
-    this.emit('log-error', { name: slot.spec.name, ...error });
+    if (error.level >= 50) this.emit('log-error', { name: slot.spec.name, ...error });
   }
 }
 
