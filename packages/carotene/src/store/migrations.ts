@@ -1,6 +1,7 @@
 import { Migrator, type Kysely, type Migration as KyselyMigration } from 'kysely';
 import type { Migration } from '../declare/service.ts';
 import { platformError } from '../errors.ts';
+import { runMigration } from './run-migration.ts';
 
 const MIGRATION_TABLE = 'carotene_migrations';
 const LOCK_TABLE = 'carotene_migrations_lock';
@@ -13,7 +14,7 @@ function migrator(db: AnyDb, migrations: Readonly<Record<string, Migration>>): M
   // SQLite DDL is transactional too: wrap those so a failing one leaves nothing half-made
   const provided: Record<string, KyselyMigration> = {};
   for (const [name, m] of Object.entries(migrations)) {
-    provided[name] = { up: (conn: AnyDb) => (conn.isTransaction ? m.up(conn) : conn.transaction().execute((trx) => m.up(trx))) };
+    provided[name] = { up: (conn: AnyDb) => (conn.isTransaction ? runMigration(conn, m) : conn.transaction().execute((trx) => runMigration(trx, m))) };
   }
   return new Migrator({
     db,
