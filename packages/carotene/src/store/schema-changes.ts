@@ -98,5 +98,5 @@ export function changesSlug(changes: readonly SchemaChange[]): string {
   };
   const tables = new Set(changes.map((c) => (c.kind === 'createTable' ? c.table.name : c.table)));
   const name = changes.length === 1 ? slug(changes[0]!) : tables.size === 1 ? `change_${[...tables][0]}` : 'schema';
-  return name.toLowerCase().slice(0, 48);
+  return name.slice(0, 48);
 }

@@ -2,7 +2,7 @@
 // it writes then run on a real SQLite file under a real service host.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
@@ -14,6 +14,8 @@ import { isCaroteneError } from '../../src/errors.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import { startServiceHost } from '../../src/runtime/service-host.ts';
 import { HttpTransport } from '../../src/transport/http-transport.ts';
+import { migrate, openStore } from '../../src/store/index.ts';
+import { checkSchema } from '../../src/store/schema-check.ts';
 import { testPki } from '../fixtures/certs.ts';
 import { ordersService } from './fixtures/migrations-app/app.ts';
 import { versions, type Version } from './fixtures/migrations-app/tables.ts';
@@ -27,7 +29,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function make(version: Version, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const env = { ...process.env, FIXTURE_ORDERS: version };
-    execFile(process.execPath, [CARROT, 'migrations', 'make', 'orders', APP, '--dir', migrations, ...args], { env, timeout: 20_000 }, (err, stdout, stderr) => {
+    const into = args.includes('--dir') ? [] : ['--dir', migrations];
+    execFile(process.execPath, [CARROT, 'migrations', 'make', 'orders', APP, ...into, ...args], { env, timeout: 20_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
     });
   });
@@ -131,4 +134,44 @@ test('by default the migrations go beside the module that declares the service, 
   const other = { ...ordersService(v1), name: 'billing', source: '/app/services/orders/billing.ts:3' };
   assert.equal(migrationsDir(app({ name: 'a', services: [orders] }), orders), '/app/services/orders/migrations');
   assert.throws(() => migrationsDir(app({ name: 'a', services: [orders, other] }), orders), /'orders' and 'billing' are declared in one folder.*--dir/);
+});
+
+test('--baseline records tables a hand-written migration made, without SQL; the next migration starts from it', { timeout: 30_000 }, async () => {
+  const folder = join(dir, 'adopted');
+  mkdirSync(folder);
+  writeFileSync(
+    join(folder, '0001_hand_written.ts'),
+    `export const migration = { async up(db) {
+  await db.schema.createTable('orders').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('userId', 'text', (c) => c.notNull())
+    .addColumn('total', 'integer', (c) => c.notNull()).addColumn('paid', 'boolean', (c) => c.notNull().defaultTo(false)).execute();
+  await db.schema.createIndex('orders_by_user').on('orders').column('userId').execute();
+} };
+`,
+  );
+  const baseline = await make('v1', '--dir', folder, '--baseline');
+  assert.equal(baseline.code, 0, baseline.stderr);
+  assert.match(baseline.stdout, /0002_baseline for 'orders' \(from no generated migration\), a baseline without SQL, of:\n {2}create table orders/);
+  const module = readFileSync(join(folder, '0002_baseline.ts'), 'utf8');
+  assert.match(module, /sqlite: \[\],\n {2}postgres: \[\],/);
+  assert.match(readFileSync(join(folder, 'index.ts'), 'utf8'), /'0001_hand_written': m0001_hand_written,\n {2}'0002_baseline': m0002_baseline,/);
+
+  const next = await make('v2', '--dir', folder);
+  assert.equal(next.code, 0, next.stderr);
+  assert.match(next.stdout, /0003_change_orders for 'orders' \(from 0002_baseline\.schema\.json\)/);
+  assert.doesNotMatch(readFileSync(join(folder, '0003_change_orders.ts'), 'utf8'), /CREATE TABLE/);
+
+  // the hand-written table, the baseline and the next step together are what v2 declares
+  const { migrations: all } = (await import(pathToFileURL(join(folder, 'index.ts')).href)) as { migrations: Record<string, Migration> };
+  const store = await openStore({ file: join(dir, 'adopted.sqlite') });
+  try {
+    assert.deepEqual(await migrate(store.db, all, 'orders'), ['0001_hand_written', '0002_baseline', '0003_change_orders']);
+    await checkSchema(store.db, 'sqlite', 'orders', [versions.v2()]);
+    // a baseline takes a change only a hand-written step can make; the start check then holds it to it
+    const retyped = await make('retyped', '--dir', folder, '--baseline');
+    assert.equal(retyped.code, 0, retyped.stderr);
+    assert.match(retyped.stdout, /0004_baseline for 'orders' \(from 0003_change_orders\.schema\.json\)/);
+    await assert.rejects(checkSchema(store.db, 'sqlite', 'orders', [versions.retyped()]), /orders\.total is declared as real but the database has it as integer/i);
+  } finally {
+    await store.close();
+  }
 });

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { isCaroteneError } from '../../errors.ts';
 import { schemaChanges, changesSlug, type SchemaChange } from '../../store/schema-changes.ts';
 import { declaredSchema } from '../../store/schema-declared.ts';
-import { emptySnapshot } from '../../store/schema-snapshot.ts';
+import { emptySnapshot, renderSnapshot, type SchemaSnapshot } from '../../store/schema-snapshot.ts';
 import { schemaSql } from '../../store/schema-sql.ts';
 import { findAppFile, loadApp } from '../app-module.ts';
 import { CliError, parseOrUsage, UsageError, type CliIo, type Command } from '../command.ts';
@@ -26,8 +26,8 @@ Arguments:
 Options:
   --name <slug>  Name after the number (default from the change, e.g. add_orders_status)
   --dir <dir>    The service's migrations folder (default migrations/ beside its service module)
-  --baseline     Record the declared tables without SQL, for a service whose hand-written
-                 migrations made them already (the service checks that at start)
+  --baseline     Record the declared tables without SQL, for tables that hand-written
+                 migrations made already (the service checks that at start)
   -h, --help     Show this help`;
 
 export const migrations: Command = {
@@ -45,7 +45,8 @@ async function runMigrations(argv: readonly string[], io: CliIo): Promise<number
   if (action !== 'make') throw new UsageError(action === undefined ? 'expected a sub-command: make' : `unknown sub-command '${action}'; expected make`);
   if (service === undefined) throw new UsageError('make needs the name of a service');
   if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
-  if (values.name !== undefined && !/^[a-z0-9_]{1,48}$/.test(values.name)) throw new UsageError('--name must be 1-48 lowercase letters, digits or _');
+  if (values.name !== undefined && !/^[A-Za-z0-9_]{1,48}$/.test(values.name)) throw new UsageError('--name must be 1-48 letters, digits or _');
+  const baseline = values.baseline === true;
 
   const app = await loadApp(findAppFile(target ?? '.'));
   const def = app.services.find((s) => s.name === service);
@@ -57,14 +58,16 @@ async function runMigrations(argv: readonly string[], io: CliIo): Promise<number
       throw new CliError(`${shownPath(folder.dir)} holds the migrations of service '${folder.latest.snapshot.service}', not '${service}'`);
     }
     const after = declaredSchema(service, def.stores);
-    return { after, changes: schemaChanges(folder.latest?.snapshot ?? emptySnapshot(service), after) };
+    const before = folder.latest?.snapshot ?? emptySnapshot(service);
+    // a baseline runs nothing, so a change only a hand-written migration could make is fine there
+    if (baseline) return { after, changes: renderSnapshot(before) === renderSnapshot(after) ? [] : baselineOf(after) };
+    return { after, changes: schemaChanges(before, after) };
   });
   if (changes.length === 0) {
     io.out(`carrot migrations: the tables of '${service}' are as ${from} left them; nothing to write`);
     return 0;
   }
 
-  const baseline = values.baseline === true;
   const slug = values.name ?? (baseline ? 'baseline' : folder.latest || folder.names.length > 0 ? changesSlug(changes) : 'init');
   const name = nextMigrationName(folder, slug);
   // a baseline's statements ran already, in the hand-written migrations before it
@@ -96,6 +99,9 @@ function describe(c: SchemaChange): string {
       return `drop index ${c.index}`;
   }
 }
+
+/** What a baseline records, shown as the tables it describes. */
+const baselineOf = (snapshot: SchemaSnapshot): SchemaChange[] => snapshot.tables.map((table) => ({ kind: 'createTable', table }));
 
 const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
