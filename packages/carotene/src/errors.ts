@@ -67,6 +67,10 @@ export const ERROR_CATALOG = {
   SAGA_STEP_FAILED: 422,
   /** A handler asked for a saga instance that does not exist. */
   SAGA_NOT_FOUND: 404,
+  /** A service's migrated database does not have the tables, columns or indexes it declares; it refuses to start. */
+  SCHEMA_MISMATCH: 500,
+  /** A change to declared tables that a generated migration cannot make without risk to data; write that step by hand. */
+  UNSAFE_SCHEMA_CHANGE: 500,
 } as const;
 
 export type CarotenePlatformCode = keyof typeof ERROR_CATALOG;

@@ -13,10 +13,20 @@ import type { Table } from './table.ts';
 
 /**
  * A versioned migration. Names sort in the order they run (`0001_products`, `0002_seed`).
- * `db` is untyped on purpose: a migration shapes tables that the current types may not describe.
+ * Either code (`up`, hand-written, e.g. for data changes) or SQL per engine, as
+ * `carrot migrations make` generates it from the declared tables.
  */
-export interface Migration {
+export type Migration = CodeMigration | SqlMigration;
+
+/** A hand-written step. `db` is untyped on purpose: a migration shapes tables that the current types may not describe. */
+export interface CodeMigration {
   up(db: AnyDb): Promise<void>;
+}
+
+/** Statements run in order, in one transaction, on the engine the store is on. */
+export interface SqlMigration {
+  readonly sqlite: readonly string[];
+  readonly postgres: readonly string[];
 }
 
 /** What `onStart` receives: full access to the service's own tables. */
