@@ -25,11 +25,12 @@ export default implement(Greeter).handlers({
 });
 `;
 
-export const GREETER_CONTRACT = (extra = '') => `import { contract, rpc } from 'carotene';
+/** The greeter's contract; `field` adds a field to `greet`'s input (e.g. `, loud: z.boolean().optional()`). */
+export const GREETER_CONTRACT = (field = '') => `import { contract, rpc } from 'carotene';
 import { z } from 'zod';
 
 export const Greeter = contract('greeter', {
-  greet: rpc({ input: z.object({ name: z.string() }), output: z.string() }),${extra}
+  greet: rpc({ input: z.object({ name: z.string()${field} }), output: z.string() }),
 });
 `;
 

@@ -14,6 +14,7 @@ import { reservePorts } from '../ports.ts';
 import { resolveScale } from '../scale-plan.ts';
 import { StartupError, Supervisor } from '../supervisor.ts';
 import { describeTypecheck, TYPECHECK_STATE, typecheck, type TypecheckResult } from '../typecheck.ts';
+import { DevWatch } from '../watch.ts';
 
 const USAGE = `Usage: carrot dev [appDir] [options]
 
@@ -38,7 +39,11 @@ Options:
   --dashboard-port <n>  Port of the dev dashboard (default 9400, or a free one when 9400
                     is taken; 0 picks a free one); every process exports its traces to it
   --no-dashboard    Do not serve the dashboard
-  --no-typecheck    Start without type-checking the app first
+  --no-typecheck    Start without type-checking the app first (and, with --watch, restart
+                    without checking a change)
+  --watch           Restart a service when its files change (what its module imports); a
+                    changed contract restarts its callers too. A change is type-checked
+                    first: while it has errors, the running processes keep their code
   -h, --help        Show this help
 
 Environment:
@@ -73,6 +78,7 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
         'dashboard-port': { type: 'string' },
         'no-dashboard': { type: 'boolean' },
         'no-typecheck': { type: 'boolean' },
+        watch: { type: 'boolean' },
       },
     }),
   );
@@ -86,12 +92,14 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
   const appDir = dirname(appFile);
   const dataDir = resolve(values['data-dir'] ?? join(appDir, '.carotene'));
   // tsc works in a process of its own while everything below gets ready; nothing is spawned before it passed
-  const checked = values['no-typecheck'] ? undefined : typecheck({ appDir, buildInfoFile: join(dataDir, TYPECHECK_STATE) });
+  const check = values['no-typecheck'] ? undefined : () => typecheck({ appDir, buildInfoFile: join(dataDir, TYPECHECK_STATE) });
+  const checked = check?.();
   checked?.catch(() => undefined); // awaited below; a failure before that is not unhandled
   // children run one bundled JavaScript file each, cached across runs: a third of the start-up
   // time of tsx, and lighter. esbuild works in a process of its own, so this overlaps loading
   // the app, the dashboard and issuing certificates. Every entry, so one build serves every layout.
-  const bundle = bundleEntries(appFile, [RUNTIME_MAIN, GROUP_MAIN, GATEWAY_MAIN]);
+  const entries = [RUNTIME_MAIN, GROUP_MAIN, GATEWAY_MAIN];
+  const bundle = bundleEntries(appFile, entries);
   const app = await loadApp(appFile);
   const groups = processGroups(() => resolveGroups(app, { monolith: values.monolith, separate: values.separate, groupFlags: values.group, environment: process.env.CAROTENE_ENVIRONMENT }));
   const host = values.host ?? app.gateway.host ?? '127.0.0.1';
@@ -140,7 +148,27 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
       throw err;
     }
     if (!supervisor.stopping) printWhere(plan, io, dashboard?.url);
-    return await stopped.code;
+    const watching = values.watch && !supervisor.stopping
+      ? await DevWatch.start({
+          app,
+          appFile,
+          supervisor,
+          processesOf: (service) => processesOf(plan, groups, service),
+          // a start that fell back to tsx goes on with tsx; otherwise a failed bundle keeps the old code
+          rebuild: async () => {
+            const rebuilt = bundledPlan(planned, await bundleEntries(appFile, entries));
+            return rebuilt.fallback !== undefined && !fallback ? { failed: rebuilt.fallback } : { specs: rebuilt.plan.specs };
+          },
+          ...(check ? { typecheck: check } : {}),
+          print: io.out,
+          printError: io.err,
+        })
+      : undefined;
+    try {
+      return await stopped.code;
+    } finally {
+      watching?.close();
+    }
   } finally {
     await dashboard?.close();
   }
@@ -208,6 +236,13 @@ function processGroups(resolve: () => ServiceGroup[]): ServiceGroup[] {
     if (err instanceof TypeError) throw new UsageError(err.message);
     throw err;
   }
+}
+
+/** The processes that run `service`: its group's, or its own and its extra instances'. */
+function processesOf(plan: DevPlan, groups: readonly ServiceGroup[], service: string): string[] {
+  const group = groups.find((g) => g.services.includes(service));
+  if (group) return [group.name];
+  return plan.specs.filter((s) => s.name === service || s.name.startsWith(`${service}#`)).map((s) => s.name);
 }
 
 /** ` in 2 processes` when some services share a process; nothing when each has its own. */
