@@ -8,6 +8,7 @@ import { backoffMs } from '../events/backoff.ts';
 import { headersOf, inSpan, SpanKind } from '../telemetry/spans.ts';
 import type { TraceHeaders } from '../telemetry/trace-context.ts';
 import { crashPoint } from './crash-points.ts';
+import { pause } from './pause.ts';
 import { SagaStore, type SagaRow } from './saga-store.ts';
 import type { SagaBinding } from './saga-binding.ts';
 import { stepContext } from './step-context.ts';
@@ -27,8 +28,6 @@ export interface SagaRunnerOptions {
 const DEFAULT_STEP_TIMEOUT_MS = 10_000;
 
 type StepResult = { readonly ok: true; readonly output: unknown; readonly seq: number } | { readonly ok: false; readonly failure: SagaFailure; readonly attempted: boolean } | { readonly stopped: true };
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Runs the sagas of one service, durably. Each instance is a row of `carotene_sagas`, each
@@ -55,6 +54,10 @@ export class SagaRunner {
   readonly #leaseMs: number;
   readonly #pollMs: number;
   readonly #driving = new Map<string, Promise<void>>();
+  /** Lease renewals of the instances driven here; close() stops them even if a step never returns. */
+  readonly #renewals = new Set<NodeJS.Timeout>();
+  /** Aborted by close(): cuts every backoff and poll short. */
+  readonly #stopping = new AbortController();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -80,7 +83,11 @@ export class SagaRunner {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
-    await Promise.race([Promise.allSettled([...this.#driving.values()]), sleep(2_000)]);
+    this.#stopping.abort();
+    // a step in flight may finish and record its outcome; one that hangs is not waited for
+    await pause(2_000, { until: Promise.allSettled([...this.#driving.values()]) });
+    for (const renew of this.#renewals) clearInterval(renew);
+    this.#renewals.clear();
     await this.#store.releaseAll().catch(() => undefined);
   }
 
@@ -111,13 +118,16 @@ export class SagaRunner {
       const row = await this.#store.get(id);
       if (!row) throw platformError('SAGA_NOT_FOUND', `no saga instance '${id}'`, { service: this.#service });
       if (row.ended_at !== null) return outcomeOf(row);
+      if (this.#closed) {
+        throw platformError('UNAVAILABLE', `service '${this.#service}' stopped before saga '${id}' finished; it resumes when the service runs again`, { service: this.#service, details: { sagaId: id } });
+      }
       const left = until - Date.now();
       if (left <= 0) {
         throw platformError('DEADLINE_EXCEEDED', `saga '${id}' had not finished by the call's deadline; it goes on in the background`, { service: this.#service, details: { sagaId: id } });
       }
       // driven here: wake when it ends; else another runner drives it, so look again shortly
       const driving = this.#driving.get(id);
-      await Promise.race([driving ?? sleep(Math.min(200, left)), sleep(left)]);
+      await pause(driving ? left : Math.min(200, left), { until: driving, signal: this.#stopping.signal });
     }
   }
 
@@ -148,6 +158,7 @@ export class SagaRunner {
         () => undefined,
       );
     }, Math.max(100, Math.floor(this.#leaseMs / 3)));
+    this.#renewals.add(renew);
     const stopped = () => this.#closed || lost;
     try {
       while (!stopped()) {
@@ -163,6 +174,7 @@ export class SagaRunner {
       }
     } finally {
       clearInterval(renew);
+      this.#renewals.delete(renew);
     }
   }
 
@@ -242,7 +254,7 @@ export class SagaRunner {
         this.#log.warn({ sagaId: row.id, step: step.name, attempt, code: failure.code, err: failure.message }, 'saga step failed; retrying');
         if (step.retry?.attempts !== undefined && attempt >= step.retry.attempts) return { ok: false, attempted: true, failure };
         const wait = backoffMs(attempt, step.retry?.backoffMs ?? 100, step.retry?.maxBackoffMs ?? 2_000);
-        await sleep(Math.max(0, Math.min(wait, row.deadline - Date.now())));
+        await pause(Math.min(wait, row.deadline - Date.now()), { signal: this.#stopping.signal });
       }
     }
   }
@@ -275,7 +287,7 @@ export class SagaRunner {
         const error = stepFailure(step.name, err).failure;
         await this.#store.stepEnded(seq, 'error', { error });
         this.#log.error({ sagaId: row.id, step: step.name, attempt, code: error.code, err: error.message }, 'saga compensation failed; retrying');
-        await sleep(backoffMs(attempt, step.retry?.backoffMs ?? 100, 5_000));
+        await pause(backoffMs(attempt, step.retry?.backoffMs ?? 100, 5_000), { signal: this.#stopping.signal });
       }
     }
   }

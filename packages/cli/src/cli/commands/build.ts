@@ -14,10 +14,12 @@ import { certsDir, tlsFiles } from '@carotene/runtime/security';
 import { findAppFile, loadApp } from '../app-module.ts';
 import { CliError, parseOrUsage, UsageError, type CliIo, type Command } from '../command.ts';
 import { shownPath } from '../shown-path.ts';
+import { describeTypecheck, TYPECHECK_STATE, typecheck } from '../typecheck.ts';
 
 const USAGE = `Usage: carrot build [appDir] [options]
 
-Validates the app's architecture, then writes what it takes to run it elsewhere:
+Type-checks the app (tsc --noEmit -p <appDir>, when it has a tsconfig.json), validates
+its architecture, then writes what it takes to run it elsewhere:
 Kubernetes manifests per environment (one YAML file and a kustomize folder each), a
 Dockerfile per service and the gateway, a compose file (PostgreSQL and NATS on one
 machine), the OpenAPI document of the public API and a topology diagram (Mermaid).
@@ -35,6 +37,7 @@ Options:
   --out <dir>        Output folder (default <appDir>/deploy; it ignores itself in git)
   --data-dir <d>     The app's data folder with its certificates (default <appDir>/.carotene)
   --snapshot <file>  Contract snapshot to compare with (default <appDir>/${SNAPSHOT_FILE}, if present)
+  --no-typecheck     Skip the type check
   -h, --help         Show this help`;
 
 export const build: Command = {
@@ -49,7 +52,7 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
     parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { env: { type: 'string' }, out: { type: 'string' }, 'data-dir': { type: 'string' }, snapshot: { type: 'string' } },
+      options: { env: { type: 'string' }, out: { type: 'string' }, 'data-dir': { type: 'string' }, snapshot: { type: 'string' }, 'no-typecheck': { type: 'boolean' } },
     }),
   );
   if (positionals.length > 1) throw new UsageError(`expected one app folder, got ${positionals.length}: ${positionals.join(' ')}`);
@@ -59,7 +62,19 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   const environments: EnvironmentName[] = values.env ? [values.env as EnvironmentName] : [...ENVIRONMENT_NAMES];
   const appFile = findAppFile(positionals[0] ?? '.');
   const appDir = dirname(appFile);
+  const dataDir = resolve(values['data-dir'] ?? join(appDir, '.carotene'));
+  // tsc runs in its own process while the app loads here
+  const checked = values['no-typecheck'] ? undefined : typecheck({ appDir, buildInfoFile: join(dataDir, TYPECHECK_STATE) });
+  checked?.catch(() => undefined); // awaited below; a failure before that is not unhandled
   const app = await loadApp(appFile);
+  if (checked) {
+    const result = await checked;
+    if (result.status === 'failed') {
+      io.err(result.output);
+      throw new CliError(`${describeTypecheck(result)} in '${app.name}'; nothing was written (--no-typecheck skips the check)`);
+    }
+    io.out(`carrot build: ${describeTypecheck(result)}`);
+  }
 
   const snapshotFile = resolve(values.snapshot ?? join(appDir, SNAPSHOT_FILE));
   if (values.snapshot !== undefined && !existsSync(snapshotFile)) throw new CliError(`no contract snapshot at ${snapshotFile}; write one with 'carrot contracts snapshot'`);
@@ -71,7 +86,6 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   }
   io.out(`carrot build: '${app.name}' is valid (${app.services.length} services${snapshot ? `, contracts compatible with ${shownPath(snapshotFile)}` : ''})`);
 
-  const dataDir = resolve(values['data-dir'] ?? join(appDir, '.carotene'));
   for (const env of environments) configured(() => resolveEnvironment(app, env));
   const pems = await certificates(app, environments, dataDir, io);
   const outDir = resolve(values.out ?? join(appDir, 'deploy'));
