@@ -112,16 +112,16 @@ describe('gateway tokens', () => {
     const { get, transport } = setup();
     const token = await signToken(k1, START, { roles: [] });
     const [h, , sig] = token.split('.');
-    const forged = Buffer.from(
-      JSON.stringify({ sub: 'user_1', roles: ['admin'], iss: ISSUER, aud: AUDIENCE, exp: Math.floor(START / 1000) + 3600 }),
-    ).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ sub: 'user_1', roles: ['admin'], iss: ISSUER, aud: AUDIENCE, exp: Math.floor(START / 1000) + 3600 })).toString(
+      'base64url',
+    );
     await expect401(await get('/api/things/p1', `${h}.${forged}.${sig}`), /signature is invalid/);
     await expect401(await get('/api/things/p1', await signToken(stranger, START)), /signature is invalid/);
     await expect401(await get('/api/things/p1', 'not-a-jwt'), /malformed/);
     assert.equal(transport.routed().length, 0);
   });
 
-  it("refuses a token signed by a key the key set does not hold, naming its kid", async () => {
+  it('refuses a token signed by a key the key set does not hold, naming its kid', async () => {
     const { get } = setup();
     await expect401(await get('/api/things/p1', await signToken(k2, START)), /unknown key 'k2'/);
   });
@@ -223,7 +223,10 @@ describe('gateway key set', () => {
     assert.equal(body.error.code, 'UNAVAILABLE');
     assert.match(body.error.message, /Token keys are unavailable/);
     assert.doesNotMatch(body.error.message, /ECONNREFUSED|users\.jwks/, 'internal detail stays in the log');
-    assert.ok(lines.some((l) => /users\.jwks/.test(String(l['cause']))), 'the log says which function failed');
+    assert.ok(
+      lines.some((l) => /users\.jwks/.test(String(l['cause']))),
+      'the log says which function failed',
+    );
 
     state.keysDown = false;
     assert.equal((await get('/api/things/p1', token)).statusCode, 200, 'serves again once the keys come back');
@@ -251,7 +254,10 @@ describe('gateway key set', () => {
     const results = await Promise.all(
       Array.from({ length: 5 }, () => server.inject({ method: 'GET', url: '/api/things/p1', headers: { authorization: `Bearer ${token}` } })),
     );
-    assert.deepEqual(results.map((r) => r.statusCode), [200, 200, 200, 200, 200]);
+    assert.deepEqual(
+      results.map((r) => r.statusCode),
+      [200, 200, 200, 200, 200],
+    );
     assert.equal(transport.keyFetches(), 1);
   });
 });
@@ -298,7 +304,9 @@ describe('gateway verified-token cache', () => {
     const token = await signToken(k1, START, { roles: [] });
     await verifier.verify(token, 'r1');
     const [h, , sig] = token.split('.');
-    const forged = Buffer.from(JSON.stringify({ sub: 'user_1', roles: ['admin'], iss: ISSUER, aud: AUDIENCE, exp: Math.floor(START / 1000) + 3600 })).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ sub: 'user_1', roles: ['admin'], iss: ISSUER, aud: AUDIENCE, exp: Math.floor(START / 1000) + 3600 })).toString(
+      'base64url',
+    );
     await assert.rejects(verifier.verify(`${h}.${forged}.${sig}`, 'r2'), /signature is invalid/);
     await assert.rejects(verifier.verify(await signToken(k1, START, { aud: 'elsewhere' }), 'r3'), /wrong audience/);
     assert.equal(verifier.cachedTokens, 1);

@@ -30,7 +30,13 @@ const database = z.discriminatedUnion('source', [
     /** When a commit reaches the disk: `normal` (default) or `full`, synced every commit (docs/stores.md). */
     synchronous: z.enum(['normal', 'full']).optional(),
   }),
-  z.strictObject({ source: z.literal('secret'), secretName: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,252}$/).optional() }),
+  z.strictObject({
+    source: z.literal('secret'),
+    secretName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{0,252}$/)
+      .optional(),
+  }),
 ]);
 
 /**
@@ -59,7 +65,10 @@ const certificates = z.discriminatedUnion('source', [
 
 const gateway = z.strictObject({
   /** Public host name of the Ingress, e.g. `api.shop.example`. */
-  domain: z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be a lower-case host name').optional(),
+  domain: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be a lower-case host name')
+    .optional(),
   /** Secret holding the Ingress TLS certificate; none means plain HTTP at the Ingress. */
   tlsSecret: z.string().optional(),
   ingressClass: z.string().optional(),
@@ -72,7 +81,10 @@ const gateway = z.strictObject({
 /** One environment's settings; every field is optional and has a per-environment default. */
 export const environmentSchema = z.strictObject({
   /** Kubernetes namespace (default `<app>-<environment>`). */
-  namespace: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS label').optional(),
+  namespace: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS label')
+    .optional(),
   /** Container image of the app: `<repository>/<service>:<tag>`. */
   image: z.strictObject({ repository: z.string().min(1).optional(), tag: z.string().min(1).optional() }).optional(),
   /** Default replicas of every service. */
@@ -103,7 +115,14 @@ export const environmentSchema = z.strictObject({
    * Where traces go: an OTLP/HTTP collector's base URL (spans are POSTed as JSON to
    * `<otlpEndpoint>/v1/traces`). `OTEL_EXPORTER_OTLP_ENDPOINT` overrides it. See docs/observability.md.
    */
-  telemetry: z.strictObject({ otlpEndpoint: z.string().regex(/^https?:\/\/\S+$/, "must look like 'http://collector:4318'").optional() }).optional(),
+  telemetry: z
+    .strictObject({
+      otlpEndpoint: z
+        .string()
+        .regex(/^https?:\/\/\S+$/, "must look like 'http://collector:4318'")
+        .optional(),
+    })
+    .optional(),
   /** Timeouts, retries, circuit breakers and bulkheads of integration calls. See docs/resilience.md. */
   resilience: resilienceSchema.optional(),
   /** Faults injected into calls into a service (latency, errors, dropped connections), for chaos tests. */

@@ -52,7 +52,13 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
     parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { env: { type: 'string' }, out: { type: 'string' }, 'data-dir': { type: 'string' }, snapshot: { type: 'string' }, 'no-typecheck': { type: 'boolean' } },
+      options: {
+        env: { type: 'string' },
+        out: { type: 'string' },
+        'data-dir': { type: 'string' },
+        snapshot: { type: 'string' },
+        'no-typecheck': { type: 'boolean' },
+      },
     }),
   );
   if (positionals.length > 1) throw new UsageError(`expected one app folder, got ${positionals.length}: ${positionals.join(' ')}`);
@@ -77,7 +83,8 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   }
 
   const snapshotFile = resolve(values.snapshot ?? join(appDir, SNAPSHOT_FILE));
-  if (values.snapshot !== undefined && !existsSync(snapshotFile)) throw new CliError(`no contract snapshot at ${snapshotFile}; write one with 'carrot contracts snapshot'`);
+  if (values.snapshot !== undefined && !existsSync(snapshotFile))
+    throw new CliError(`no contract snapshot at ${snapshotFile}; write one with 'carrot contracts snapshot'`);
   const snapshot = existsSync(snapshotFile) ? await readSnapshot(snapshotFile) : undefined;
   const problems = validateApp(app, snapshot);
   if (problems.length > 0) {
@@ -92,13 +99,15 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   // the generators load the Kubernetes schemas: only when something is built, not for --help
   const { buildArtifacts } = await import('../../build/build-artifacts.ts');
   const context = workspaceRoot(appDir);
-  const files = configured(() => buildArtifacts({
-    app,
-    environments,
-    layout: { appDir: relative(context, appDir) || '.', appModule: basename(appFile), outDir: relative(context, outDir) || '.' },
-    paths: { context: relative(outDir, context) || '.', certsDir: relative(outDir, certsDir(dataDir)) || '.' },
-    pems,
-  }));
+  const files = configured(() =>
+    buildArtifacts({
+      app,
+      environments,
+      layout: { appDir: relative(context, appDir) || '.', appModule: basename(appFile), outDir: relative(context, outDir) || '.' },
+      paths: { context: relative(outDir, context) || '.', certsDir: relative(outDir, certsDir(dataDir)) || '.' },
+      pems,
+    }),
+  );
   for (const env of environments) await rm(join(outDir, 'kubernetes', env), { recursive: true, force: true });
   for (const [path, text] of files) {
     const file = join(outDir, path);
@@ -107,7 +116,9 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   }
   for (const env of environments) {
     const resolved = resolveEnvironment(app, env);
-    io.out(`  ${env.padEnd(11)} ${shownPath(join(outDir, 'kubernetes', `${env}.yaml`))}  namespace ${resolved.namespace}, events ${resolved.events.transport}, database ${resolved.database.source}`);
+    io.out(
+      `  ${env.padEnd(11)} ${shownPath(join(outDir, 'kubernetes', `${env}.yaml`))}  namespace ${resolved.namespace}, events ${resolved.events.transport}, database ${resolved.database.source}`,
+    );
   }
   io.out(`  containers  ${shownPath(join(outDir, 'docker'))}/<service>.Dockerfile, ${shownPath(join(outDir, 'compose.yaml'))}`);
   io.out(`  public API  ${shownPath(join(outDir, 'openapi.json'))}`);
@@ -141,7 +152,8 @@ async function certificates(app: AppDef, environments: readonly EnvironmentName[
   const { ensureCertificates } = await import('@carotene/runtime/security');
   const names = identities(app);
   const { createdCa, issued } = await ensureCertificates(dataDir, app.name, names);
-  if (createdCa || issued.length > 0) io.out(`  certs       issued for ${issued.join(', ')} under ${shownPath(certsDir(dataDir))}${createdCa ? ' (new CA)' : ''}`);
+  if (createdCa || issued.length > 0)
+    io.out(`  certs       issued for ${issued.join(', ')} under ${shownPath(certsDir(dataDir))}${createdCa ? ' (new CA)' : ''}`);
   const pems: Record<string, IdentityPem> = {};
   for (const name of names) {
     const files = tlsFiles(dataDir, name);

@@ -7,8 +7,9 @@ import { dev } from './dev.ts';
 import { events } from './events.ts';
 import { faults } from './faults.ts';
 import { migrations } from './migrations.ts';
+import { newApp } from './new.ts';
 import { sagas } from './sagas.ts';
 import { status } from './status.ts';
 
 /** Every `carrot` command; a new one is a file in this folder and a line here. */
-export const commands: readonly Command[] = [dev, certs, build, bundle, contracts, migrations, status, events, faults, sagas];
+export const commands: readonly Command[] = [newApp, dev, certs, build, bundle, contracts, migrations, status, events, faults, sagas];
