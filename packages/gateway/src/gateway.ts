@@ -5,6 +5,7 @@ import { loadEngine, platformError, type CaroteneError } from 'carotene/model';
 import { createLogger, type Logger } from '@carotene/runtime/service';
 import type { CallMeta, Transport } from '@carotene/runtime/transport';
 import { checkUrlLength, clientErrorHandler, resolveLimits, serverOptions } from './client-limits.ts';
+import { ConnectionAnswers } from './connection-answers.ts';
 import { corsHandler } from './cors.ts';
 import { errorBody, retryAfterSeconds, toCaroteneError } from './error-reply.ts';
 import { createTokenVerifier, type TokenVerifier } from './jwt.ts';
@@ -99,6 +100,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   const errorCodes = new WeakMap<FastifyRequest, string>();
   /** The request's span and the trace headers that continue it, made once per request. */
   const traced = new WeakMap<FastifyRequest, { span: Span; trace: TraceHeaders }>();
+  const answers = new ConnectionAnswers();
 
   const server = Fastify({
     logger: false,
@@ -111,8 +113,9 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     // slow and oversized clients: node enforces these, and clientErrorHandler answers in JSON
     http: serverOptions(limits),
     requestTimeout: limits.requestTimeoutMs,
-    clientErrorHandler,
+    clientErrorHandler: clientErrorHandler(answers),
   });
+  answers.watch(server.server);
   // JSON bodies only; anything else is answered 415
   server.removeContentTypeParser('text/plain');
 
