@@ -25,6 +25,8 @@ export function serverOptions(limits: Required<GatewayLimits>): ServerOptions {
     maxHeaderSize: limits.maxHeaderBytes,
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
+    // a missing Host is refused by checkRequestHead, with a JSON body like every other answer
+    requireHostHeader: false,
     // how often node looks for expired requests: often enough that a timeout is honoured within a quarter of it
     connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4))),
   };

@@ -35,7 +35,9 @@ export class ConnectionAnswers {
     if (res === undefined) return 'answer';
     // the error is in this request's body: answer it unless it has an answer already
     if (!res.req.complete) return res.socket === socket && !res.headersSent ? 'answer' : 'close';
-    // the error is in the next request's head: answer once the last answer is out
-    return res.writableFinished ? 'answer' : 'close';
+    // the error is in the next request's head: answer only once the last answer is out and
+    // node let go of it (it detaches a response on 'finish', and ends the socket right there
+    // when that answer said `connection: close`, so nothing follows a last answer)
+    return res.writableFinished && res.socket === null ? 'answer' : 'close';
   }
 }

@@ -10,6 +10,7 @@ import { corsHandler } from './cors.ts';
 import { errorBody, retryAfterSeconds, toCaroteneError } from './error-reply.ts';
 import { createTokenVerifier, type TokenVerifier } from './jwt.ts';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
+import { checkRequestHead } from './request-head.ts';
 import { assertAuthConfigured, authenticate } from './route-auth.ts';
 import { rateLimitHeaders, ruleFor, type RateDecision, type RateLimiter, type RedisEngine } from './rate-limit.ts';
 import { MemoryRateLimiter } from './rate-limit-memory.ts';
@@ -140,6 +141,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     }
     try {
       if (state === 'closing' && !probe) throw platformError('UNAVAILABLE', 'The gateway is shutting down; retry the request', { service: 'gateway' });
+      checkRequestHead(request.raw, reply);
       checkUrlLength(request.url, limits.maxUrlLength);
       // a preflight was answered: the request goes no further (done is not called)
       if (cors?.(request, reply)) return;
