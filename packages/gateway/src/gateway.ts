@@ -193,6 +193,9 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     const [err, unexpected] = toCaroteneError(thrown, { bodyLimit, contentType: request.headers['content-type'] });
     if (unexpected) {
       log.error({ err: thrown, requestId: request.id }, 'unexpected error while serving a request');
+    } else if (err.code === 'CLIENT_DISCONNECTED') {
+      // the client's doing, and common (a closed tab, a cancelled upload): not an error of ours
+      log.info({ requestId: request.id, code: err.code, method: request.method, path: pathOf(request.url) }, 'client gone before its request body arrived');
     } else if (err.status >= 500) {
       log.warn({ requestId: request.id, code: err.code, callee: err.service, message: err.message, cause: causeOf(err) }, 'request failed');
     }
