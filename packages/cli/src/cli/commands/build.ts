@@ -3,7 +3,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseSnapshot, SNAPSHOT_FILE, type ContractSnapshot } from '../../build/contract-snapshot.ts';
-import { isEnvironmentName, resolveEnvironment } from '../../build/environment.ts';
+import { checkDeployable } from '../../build/deploy-checks.ts';
+import { isEnvironmentName, resolveEnvironment, type BuildFacts } from '../../build/environment.ts';
 import type { IdentityPem } from '../../build/manifests/tls.ts';
 import { formatProblem } from '../../build/rules/build-problem.ts';
 import { validateApp } from '../../build/validate-app.ts';
@@ -35,7 +36,12 @@ Options:
   --out <dir>        Output folder (default <appDir>/deploy; it ignores itself in git)
   --data-dir <d>     The app's data folder with its certificates (default <appDir>/.carotene)
   --snapshot <file>  Contract snapshot to compare with (default <appDir>/${SNAPSHOT_FILE}, if present)
+  --image-tag <tag>  Tag of every image (default: environments.<env>.image.tag, else the
+                     version in the app's package.json; 'latest' is refused)
   -h, --help         Show this help`;
+
+/** What a container image tag may be (the OCI distribution spec's grammar). */
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 export const build: Command = {
   name: 'build',
@@ -49,12 +55,16 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
     parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { env: { type: 'string' }, out: { type: 'string' }, 'data-dir': { type: 'string' }, snapshot: { type: 'string' } },
+      options: { env: { type: 'string' }, out: { type: 'string' }, 'data-dir': { type: 'string' }, snapshot: { type: 'string' }, 'image-tag': { type: 'string' } },
     }),
   );
   if (positionals.length > 1) throw new UsageError(`expected one app folder, got ${positionals.length}: ${positionals.join(' ')}`);
   if (values.env !== undefined && !isEnvironmentName(values.env)) {
     throw new UsageError(`--env must be one of ${ENVIRONMENT_NAMES.join(', ')}, got '${values.env}'`);
+  }
+  const imageTag = values['image-tag'];
+  if (imageTag !== undefined && !IMAGE_TAG.test(imageTag)) {
+    throw new UsageError(`--image-tag must be a container image tag (letters, digits, '_', '.', '-'; at most 128), got '${imageTag}'`);
   }
   const environments: EnvironmentName[] = values.env ? [values.env as EnvironmentName] : [...ENVIRONMENT_NAMES];
   const appFile = findAppFile(positionals[0] ?? '.');
@@ -72,7 +82,8 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   io.out(`carrot build: '${app.name}' is valid (${app.services.length} services${snapshot ? `, contracts compatible with ${shownPath(snapshotFile)}` : ''})`);
 
   const dataDir = resolve(values['data-dir'] ?? join(appDir, '.carotene'));
-  for (const env of environments) configured(() => resolveEnvironment(app, env));
+  const facts: BuildFacts = { imageTag, appVersion: await packageVersion(appDir) };
+  for (const env of environments) configured(() => checkDeployable(app, resolveEnvironment(app, env, facts)));
   const pems = await certificates(app, environments, dataDir, io);
   const outDir = resolve(values.out ?? join(appDir, 'deploy'));
   // the generators load the Kubernetes schemas: only when something is built, not for --help
@@ -84,6 +95,7 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
     layout: { appDir: relative(context, appDir) || '.', appModule: basename(appFile), outDir: relative(context, outDir) || '.' },
     paths: { context: relative(outDir, context) || '.', certsDir: relative(outDir, certsDir(dataDir)) || '.' },
     pems,
+    facts,
   }));
   for (const env of environments) await rm(join(outDir, 'kubernetes', env), { recursive: true, force: true });
   for (const [path, text] of files) {
@@ -92,8 +104,10 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
     await writeFile(file, text, path.startsWith('kubernetes/') ? { mode: 0o600 } : undefined);
   }
   for (const env of environments) {
-    const resolved = resolveEnvironment(app, env);
-    io.out(`  ${env.padEnd(11)} ${shownPath(join(outDir, 'kubernetes', `${env}.yaml`))}  namespace ${resolved.namespace}, events ${resolved.events.transport}, database ${resolved.database.source}`);
+    const resolved = resolveEnvironment(app, env, facts);
+    io.out(
+      `  ${env.padEnd(11)} ${shownPath(join(outDir, 'kubernetes', `${env}.yaml`))}  namespace ${resolved.namespace}, images :${resolved.image.tag}, events ${resolved.events.transport}, database ${resolved.database.source}`,
+    );
   }
   io.out(`  containers  ${shownPath(join(outDir, 'docker'))}/<service>.Dockerfile, ${shownPath(join(outDir, 'compose.yaml'))}`);
   io.out(`  public API  ${shownPath(join(outDir, 'openapi.json'))}`);
@@ -134,6 +148,18 @@ async function certificates(app: AppDef, environments: readonly EnvironmentName[
     pems[name] = { ca: await readFile(files.ca, 'utf8'), cert: await readFile(files.cert, 'utf8'), key: await readFile(files.key, 'utf8') };
   }
   return pems;
+}
+
+/** The `version` of the app's own package.json (the nearest one up from the app), if it has one. */
+async function packageVersion(appDir: string): Promise<string | undefined> {
+  for (let dir = appDir; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const version = (JSON.parse(await readFile(file, 'utf8')) as { version?: unknown }).version;
+      return typeof version === 'string' && IMAGE_TAG.test(version) ? version : undefined;
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
 }
 
 /** The build context of the images: the nearest folder up from the app with a package-lock.json. */
