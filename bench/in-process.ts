@@ -119,7 +119,7 @@ interface ShapeMemory {
 async function shopMemory(args: readonly string[]): Promise<ShapeMemory> {
   const dataDir = mkdtempSync(join(tmpdir(), 'carotene-bench-shop-'));
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const carrot = spawn(process.execPath, [join(root, 'packages/cli/bin/carrot.js'), 'dev', join(root, 'examples/shop'), '--port', String(port), '--data-dir', dataDir, ...args], {
+  const carrot = spawn(process.execPath, [join(root, 'packages/cli/bin/carrot.js'), 'dev', join(root, 'examples/shop'), '--port', String(port), '--data-dir', dataDir, '--no-typecheck', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -4,9 +4,11 @@
  * always see a stable `code`, an HTTP status, and a message that says what was wrong.
  *
  * ```ts
- * try { await ctx.call.catalog.reserve(input) }
- * catch (err) { if (isCaroteneError(err, 'OUT_OF_STOCK')) ... }
+ * try { await store.users.insert(row) }
+ * catch (err) { if (isCaroteneError(err, 'CONFLICT')) ... }
  * ```
+ *
+ * (A provider's declared errors are narrowed by its contract with `isRejection`.)
  */
 export const ERROR_CATALOG = {
   /** Input did not match the function's schema. */
@@ -17,8 +19,12 @@ export const ERROR_CATALOG = {
   UNAUTHENTICATED: 401,
   /** Credentials were valid but lack a required role, or the caller is not allowed. */
   FORBIDDEN: 403,
-  /** A handler reached a store or integration it did not declare. */
-  PERMISSION_DENIED: 403,
+  /**
+   * A handler, subscriber or saga reached a table, integration, event or saga it did not
+   * declare: a bug of the service, not of its caller. The service logs it at error level and
+   * answers INTERNAL, so a public client sees a 500 that names nothing inside.
+   */
+  PERMISSION_DENIED: 500,
   /** An internal caller (identified by its certificate) that the declared graph does not allow. */
   CALLER_NOT_ALLOWED: 403,
   /** The request URL is longer than the gateway accepts. */
@@ -66,6 +72,10 @@ export const ERROR_CATALOG = {
   SAGA_STEP_FAILED: 422,
   /** A handler asked for a saga instance that does not exist. */
   SAGA_NOT_FOUND: 404,
+  /** A service's migrated database does not have the tables, columns or indexes it declares; it refuses to start. */
+  SCHEMA_MISMATCH: 500,
+  /** A change to declared tables that a generated migration cannot make without risk to data; write that step by hand. */
+  UNSAFE_SCHEMA_CHANGE: 500,
 } as const;
 
 export type CarotenePlatformCode = keyof typeof ERROR_CATALOG;
@@ -120,6 +130,28 @@ export function platformError(
   options: { service?: string; details?: unknown; cause?: unknown } = {},
 ): CaroteneError<CarotenePlatformCode> {
   return new CaroteneError(code, message, options);
+}
+
+/** Which permission a PERMISSION_DENIED error says is missing, and for whom. */
+export interface MissingPermission {
+  /** `service.handler`, `service.saga(name)` or `service.on(type)`. */
+  readonly owner: string;
+  /** The list to add it to; `stores` when it is not the service's at all. */
+  readonly permission: 'reads' | 'updates' | 'calls' | 'publishes' | 'sagas' | 'stores';
+  /** The table, integration, event or saga that was reached. */
+  readonly name: string;
+}
+
+/** Builds the PERMISSION_DENIED error for code that reached what it did not declare. */
+export function permissionDenied(missing: MissingPermission, message: string): CaroteneError<'PERMISSION_DENIED'> {
+  return new CaroteneError('PERMISSION_DENIED', message, { details: missing });
+}
+
+/** The missing permission a PERMISSION_DENIED error carries; undefined for any other error. */
+export function missingPermission(err: unknown): MissingPermission | undefined {
+  if (!isCaroteneError(err, 'PERMISSION_DENIED')) return undefined;
+  const d = err.details as Partial<MissingPermission> | undefined;
+  return typeof d?.owner === 'string' && typeof d.permission === 'string' && typeof d.name === 'string' ? (d as MissingPermission) : undefined;
 }
 
 /** True when `err` is a CaroteneError, optionally with the given code. */

@@ -30,9 +30,22 @@ export {
   type ReadHandle,
   type WriteHandle,
 } from './declare/handler.ts';
-export { saga, step, type SagaBuilder, type SagaDef, type SagaPermissions, type StepContext, type StepDef, type StepRetry } from './declare/saga.ts';
-export type { SagaFailure, SagaOutcome, SagaRef, SagaStartOptions, SagaStatus } from './declare/saga-ref.ts';
-export { implement, type Migration, type PublicRoute, type ServiceDef, type StartContext } from './declare/service.ts';
+export type { JsonOf } from './declare/json-of.ts';
+export { isRejection, type Rejection } from './declare/rejection.ts';
+export {
+  saga,
+  step,
+  type ChainedStep,
+  type SagaBuilder,
+  type SagaChain,
+  type SagaDef,
+  type SagaPermissions,
+  type StepContext,
+  type StepDef,
+  type StepRetry,
+} from './declare/saga.ts';
+export type { SagaFailure, SagaOutcome, SagaRef, SagaResultsOf, SagaStartOptions, SagaStatus, StepResults } from './declare/saga-ref.ts';
+export { implement, type CodeMigration, type Migration, type PublicRoute, type ServiceDef, type SqlMigration, type StartContext } from './declare/service.ts';
 export { subscriber, type SubscriberDef } from './declare/subscriber.ts';
-export { table, type RowOf, type Table } from './declare/table.ts';
+export { table, type IndexOptions, type RowOf, type Table, type TableIndex } from './declare/table.ts';
 export { CaroteneError, ERROR_CATALOG, isCaroteneError } from './errors.ts';

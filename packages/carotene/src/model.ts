@@ -10,8 +10,8 @@ export type { AuthClaims, Log, Permissions, ReadHandle, StoreOf, WriteHandle } f
 export { type FaultRule, faultSchema, type PolicyLayer, type ResilienceSettings } from './declare/resilience-settings.ts';
 export type { SagaFailure, SagaOutcome, SagaRef, SagaStartOptions, SagaStatus } from './declare/saga-ref.ts';
 export { type SagaDef, type StepContext, type StepDef, stepFailed } from './declare/saga.ts';
-export type { Migration, PublicRoute, ServiceDef } from './declare/service.ts';
+export type { Migration, PublicRoute, ServiceDef, SqlMigration } from './declare/service.ts';
 export type { KeyOf, RowOf, Table } from './declare/table.ts';
-export { CaroteneError, type CarotenePlatformCode, errorFromWire, isCaroteneError, platformError } from './errors.ts';
+export { CaroteneError, type CarotenePlatformCode, errorFromWire, isCaroteneError, missingPermission, permissionDenied, platformError } from './errors.ts';
 export { loadEngine, type EnginePackage } from './load-engine.ts';
 export type { AnyDb, AnyTables } from './declare/any-db.ts';

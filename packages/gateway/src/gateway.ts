@@ -98,7 +98,8 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   // the app name is the user's; keep the header value printable and unquoted
   const challenge = `Bearer realm="${app.name.replace(/[^\x20-\x7e]|"/g, '')}"`;
   let state: 'idle' | 'listening' | 'closing' = 'idle';
-  const errorCodes = new WeakMap<FastifyRequest, string>();
+  /** The error each failed request was answered with, for its access line. */
+  const failures = new WeakMap<FastifyRequest, CaroteneError>();
   /** The request's span and the trace headers that continue it, made once per request. */
   const traced = new WeakMap<FastifyRequest, { span: Span; trace: TraceHeaders }>();
   const answers = new ConnectionAnswers();
@@ -121,7 +122,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   server.removeContentTypeParser('text/plain');
 
   const sendError = (request: FastifyRequest, reply: FastifyReply, err: CaroteneError): FastifyReply => {
-    errorCodes.set(request, err.code);
+    failures.set(request, err);
     if (err.code === 'UNAUTHENTICATED') reply.header('www-authenticate', challenge);
     const retryAfter = retryAfterSeconds(err);
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
@@ -159,7 +160,8 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   });
 
   server.addHook('onResponse', (request, reply, done) => {
-    const code = errorCodes.get(request);
+    const failure = failures.get(request);
+    const code = failure?.code;
     const span = traced.get(request)?.span;
     const route = request.is404 ? null : (request.routeOptions.url ?? null);
     const status = reply.statusCode;
@@ -178,7 +180,8 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
       durationMs: Math.round(reply.elapsedTime * 10) / 10,
       requestId: request.id,
     };
-    if (code !== undefined) line['error'] = code;
+    // the real message, for the log only: a public client may have been shown a generic one
+    if (failure) Object.assign(line, { error: failure.code, message: failure.message });
     // the access line is written after the span ended: name it explicitly
     if (ids && isSpanContextValid(ids)) {
       line['trace_id'] = ids.traceId;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { handler, implement, isCaroteneError, subscriber, type RowOf } from 'carotene';
 import { OrderConfirmed } from '../orders/events.ts';
 import { Catalog } from './contract.ts';
-import { migrations } from './migrations.ts';
+import { migrations } from './migrations/index.ts';
 import { releaseLines, reserveLines } from './stock.ts';
 import { ProductTable, ReservationTable } from './tables.ts';
 

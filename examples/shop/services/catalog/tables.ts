@@ -25,6 +25,7 @@ export const ReservationTable = table('reservations', {
     productId: z.string(),
     qty: z.number().int(),
   }),
+  indexes: [{ columns: ['orderId'], name: 'reservations_order' }],
 });
 
 export function reservationId(orderId: string, productId: string): string {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { handler, implement, subscriber, type RowOf } from 'carotene';
 import { OrderConfirmed, OrderFailed, OrderPlaced } from '../orders/events.ts';
 import { Notifications } from './contract.ts';
-import { migrations } from './migrations.ts';
+import { migrations } from './migrations/index.ts';
 import { NotificationTable } from './tables.ts';
 
 type NotificationRow = RowOf<typeof NotificationTable>;

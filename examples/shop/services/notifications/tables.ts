@@ -13,4 +13,6 @@ export const NotificationTable = table('notifications', {
     message: z.string(),
     createdAt: z.string(),
   }),
+  // a user's notifications, newest first
+  indexes: [{ columns: ['userId', 'createdAt'], name: 'notifications_user' }],
 });

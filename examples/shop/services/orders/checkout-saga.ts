@@ -1,4 +1,4 @@
-import { isCaroteneError, saga, step, type SagaFailure } from 'carotene';
+import { isRejection, saga, type SagaFailure, type StepContext } from 'carotene';
 import { z } from 'zod';
 import { Catalog } from '../catalog/contract.ts';
 import { Payments } from '../payments/contract.ts';
@@ -7,9 +7,6 @@ import { OrderItemTable, OrderTable } from './tables.ts';
 
 /** The payment's key at the provider: one charge per order, however often the step is retried. */
 export const paymentKey = (orderId: string): string => `order/${orderId}`;
-
-/** What the first step reads of the order, kept in the saga's results for the steps after it. */
-const OrderFacts = z.object({ total: z.number().int(), items: z.array(z.object({ productId: z.string(), qty: z.number().int() })).min(1) });
 
 /** How long a checkout may try before it gives everything back (`SHOP_CHECKOUT_TIMEOUT_MS`, default 30 s). */
 export const CHECKOUT_TIMEOUT_MS = Number(process.env.SHOP_CHECKOUT_TIMEOUT_MS) || 30_000;
@@ -32,55 +29,53 @@ export function failureReason(failure: SagaFailure | undefined): string {
  * (The card travels in the saga's input, which is stored until the saga ends: the simulated
  * provider has no card tokens.)
  */
-export const CheckoutSaga = saga('checkout', {
-  input: z.object({ orderId: z.string(), card: z.string() }),
+const permissions = {
   calls: [Catalog, Payments],
   updates: [OrderTable],
   reads: [OrderItemTable],
   publishes: [OrderConfirmed, OrderFailed],
-  timeout: CHECKOUT_TIMEOUT_MS,
-}).steps([
+} as const;
+
+export const CheckoutSaga = saga('checkout', { input: z.object({ orderId: z.string(), card: z.string() }), ...permissions, timeout: CHECKOUT_TIMEOUT_MS })
   // first, so that its compensation runs last: the order says FAILED once all is given back
-  step('order', {
+  .step('order', {
+    // what it reads of the order is kept in the saga's results, typed, for the steps after it
     run: async ({ orderId }, ctx) => {
       const order = await ctx.store.orders.get(orderId);
       if (!order) throw ctx.fail(`no order '${orderId}'`);
       const items = await ctx.store.order_items.find({ orderId });
-      return OrderFacts.parse({ total: order.total, items: items.map(({ productId, qty }) => ({ productId, qty })) });
+      return { total: order.total, items: items.map(({ productId, qty }) => ({ productId, qty })) };
     },
     compensate: ({ orderId }, ctx) => settle(ctx, orderId, 'FAILED', failureReason(ctx.failure)),
-  }),
-  step('reserve', {
+  })
+  .step('reserve', {
     run: async ({ orderId }, ctx) => {
-      const { items } = OrderFacts.parse(ctx.results.order);
       try {
-        return await ctx.call.catalog.reserveStock({ orderId, items });
+        return await ctx.call.catalog.reserveStock({ orderId, items: ctx.results.order.items });
       } catch (err) {
         // A refused reservation took nothing: it is all or nothing.
-        if (isCaroteneError(err, 'OUT_OF_STOCK')) throw ctx.fail('out of stock');
-        if (isCaroteneError(err, 'UNKNOWN_PRODUCT')) throw ctx.fail('product no longer sold');
+        if (isRejection(err, Catalog.functions.reserveStock, 'OUT_OF_STOCK')) throw ctx.fail('out of stock');
+        if (isRejection(err, Catalog.functions.reserveStock, 'UNKNOWN_PRODUCT')) throw ctx.fail('product no longer sold');
         throw err;
       }
     },
     compensate: ({ orderId }, ctx) => ctx.call.catalog.releaseStock({ orderId }),
-  }),
-  step('charge', {
+  })
+  .step('charge', {
     run: async ({ orderId, card }, ctx) => {
-      const { total } = OrderFacts.parse(ctx.results.order);
-      const payment = await ctx.call.payments.charge({ key: paymentKey(orderId), orderId, amount: total, card });
+      const payment = await ctx.call.payments.charge({ key: paymentKey(orderId), orderId, amount: ctx.results.order.total, card });
       // a declined card took no money: nothing to refund
       if (payment.status === 'DECLINED') throw ctx.fail('card declined');
       return payment;
     },
     // refunds the charge, or voids its key when no charge has arrived (one may still be on its way)
     compensate: ({ orderId }, ctx) => ctx.call.payments.refund({ key: paymentKey(orderId) }),
-  }),
-  step('confirm', {
+  })
+  .step('confirm', {
     run: ({ orderId }, ctx) => settle(ctx, orderId, 'CONFIRMED'),
-  }),
-]);
+  });
 
-type SettleContext = Parameters<NonNullable<(typeof CheckoutSaga)['steps'][number]['compensate']>>[1];
+type SettleContext = StepContext<typeof permissions>;
 
 /**
  * Moves the order out of PENDING and publishes the outcome in the same transaction. Run

@@ -6,7 +6,7 @@ import { checkout, checkoutPermissions } from './checkout.ts';
 import { CheckoutSaga } from './checkout-saga.ts';
 import { MAX_TOTAL, Orders } from './contract.ts';
 import { OrderConfirmed, OrderFailed, OrderPlaced } from './events.ts';
-import { migrations } from './migrations.ts';
+import { migrations } from './migrations/index.ts';
 import { OrderItemTable, OrderTable } from './tables.ts';
 
 export default implement(Orders, {

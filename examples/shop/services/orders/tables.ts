@@ -14,6 +14,7 @@ export const OrderTable = table('orders', {
     createdAt: z.string(),
     updatedAt: z.string(),
   }),
+  indexes: [{ columns: ['userId'], name: 'orders_user' }],
 });
 
 /** Name and price as they were when the order was placed; `id` is `<orderId>/<line>`. */
@@ -28,4 +29,5 @@ export const OrderItemTable = table('order_items', {
     unitPrice: z.number().int(),
     qty: z.number().int(),
   }),
+  indexes: [{ columns: ['orderId'], name: 'order_items_order' }],
 });

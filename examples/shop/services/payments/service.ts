@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { handler, implement, isCaroteneError, type RowOf } from 'carotene';
 import { Payments } from './contract.ts';
-import { migrations } from './migrations.ts';
+import { migrations } from './migrations/index.ts';
 import { authorize } from './provider.ts';
 import { PaymentTable } from './tables.ts';
 

@@ -14,4 +14,8 @@ export const PaymentTable = table('payments', {
     status: z.enum(['CHARGED', 'DECLINED', 'REFUNDED', 'VOIDED']),
     createdAt: z.string(),
   }),
+  indexes: [
+    { columns: ['id'], unique: true },
+    { columns: ['orderId'], name: 'payments_order' },
+  ],
 });

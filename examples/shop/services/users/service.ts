@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { handler, implement, isCaroteneError } from 'carotene';
 import { UsersConfig } from './config.ts';
 import { Users } from './contract.ts';
-import { migrations } from './migrations.ts';
+import { migrations } from './migrations/index.ts';
 import { decoyHash, hashPassword, verifyPassword } from './password.ts';
 import { formatRoles, parseRoles } from './roles.ts';
 import { SigningKeyTable, UserTable } from './tables.ts';

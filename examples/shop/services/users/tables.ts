@@ -12,6 +12,8 @@ export const UserTable = table('users', {
     roles: z.string(),
     createdAt: z.string(),
   }),
+  // registration races are settled here, not by the read-before-insert in `register`
+  indexes: [{ columns: ['email'], unique: true, name: 'users_email_unique' }],
 });
 
 /** Token signing keys. The private half never leaves this service. */

@@ -3,7 +3,8 @@ import type { z } from 'zod';
 import type { CaroteneError } from '../errors.ts';
 import type { Client, Contract } from './contract.ts';
 import type { EventDef, PayloadOf, PublishOptions } from './event.ts';
-import type { SagaInputOf, SagaOutcome, SagaRef, SagaStartOptions } from './saga-ref.ts';
+import type { NothingOffered, Offered, UndeclaredCalls, UndeclaredTables, WritesRefused } from './missing-permission.ts';
+import type { SagaInputOf, SagaOutcome, SagaRef, SagaResultsOf, SagaStartOptions } from './saga-ref.ts';
 import type { KeyOf, RowOf, Table } from './table.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -74,13 +75,23 @@ type ListOf<P, K extends string> = P extends { readonly [_ in K]?: infer L } ? E
 type Updated<P> = ListOf<P, 'updates'>;
 type ReadOnly<P> = Exclude<ListOf<P, 'reads'>, Updated<P>>;
 
-/** `ctx.store`: a handle per declared table, writable only where declared in `updates`. */
-export type StoreOf<P> = { readonly [T in Updated<P> as T['name']]: WriteHandle<T> } & {
-  readonly [T in ReadOnly<P> as T['name']]: ReadHandle<T>;
+/**
+ * `ctx.store`: a handle per declared table, writable only where declared in `updates` (the
+ * write methods of a read-only one say so, naming `Who` declared it: handler, saga, ...).
+ */
+export type StoreOf<P, Who extends string = 'handler'> = { readonly [T in Updated<P> as T['name']]: WriteHandle<T> } & {
+  readonly [T in ReadOnly<P> as T['name']]: ReadHandle<T> & WritesRefused<T['name'], Who>;
 };
 
 /** `ctx.call`: a typed client per contract declared in `calls`. */
 export type CallsOf<P> = { readonly [C in ListOf<P, 'calls'> as C['name']]: Client<C> };
+
+/** A handler's `ctx.store`: its tables, and the service's others as the permission to add. */
+export type HandlerStore<P, U extends Offered, Who extends string> = StoreOf<P, Who> &
+  UndeclaredTables<Exclude<U['tables'], ListOf<P, 'reads' | 'updates'>['name']>, Who>;
+
+/** A handler's `ctx.call`: its clients, and the service's other integrations as the permission to add. */
+export type HandlerCalls<P, U extends Offered, Who extends string> = CallsOf<P> & UndeclaredCalls<Exclude<U['calls'], ListOf<P, 'calls'>['name']>, Who>;
 
 /**
  * `ctx.publish`: only the events declared in `publishes`. The event is written to the
@@ -89,18 +100,21 @@ export type CallsOf<P> = { readonly [C in ListOf<P, 'calls'> as C['name']]: Clie
  */
 export type PublishOf<P> = <E extends ListOf<P, 'publishes'>>(event: E, payload: PayloadOf<E>, options?: PublishOptions) => Promise<void>;
 
-/** `ctx.saga`: starts a saga declared in `sagas` and waits for its outcome. */
-export type SagaOf<P> = <S extends ListOf<P, 'sagas'>>(saga: S, input: SagaInputOf<S>, options?: SagaStartOptions) => Promise<SagaOutcome>;
+/** `ctx.saga`: starts a saga declared in `sagas` and waits for its outcome (its steps' results typed). */
+export type SagaOf<P> = <S extends ListOf<P, 'sagas'>>(saga: S, input: SagaInputOf<S>, options?: SagaStartOptions) => Promise<SagaOutcome<SagaResultsOf<S>>>;
 
 /** `ctx.startSaga`: starts a saga declared in `sagas` and returns its instance id at once. */
 export type StartSagaOf<P> = <S extends ListOf<P, 'sagas'>>(saga: S, input: SagaInputOf<S>, options?: SagaStartOptions) => Promise<string>;
 
 type AuthOf<P> = P extends { readonly auth: 'required' } ? AuthClaims : P extends { readonly roles: readonly string[] } ? AuthClaims : AuthClaims | undefined;
 
-/** What a handler receives besides its input. */
-export interface HandlerContext<P extends Permissions, E extends string, Cfg> {
-  readonly store: StoreOf<P>;
-  readonly call: CallsOf<P>;
+/**
+ * What a handler receives besides its input. `U` is what its service offers (filled in by
+ * `implement`), so that an undeclared table or integration names the permission to add.
+ */
+export interface HandlerContext<P extends Permissions, E extends string, Cfg, U extends Offered = NothingOffered, Who extends string = 'handler'> {
+  readonly store: HandlerStore<P, U, Who>;
+  readonly call: HandlerCalls<P, U, Who>;
   readonly auth: AuthOf<P>;
   readonly config: Cfg;
   readonly service: string;
@@ -115,7 +129,7 @@ export interface HandlerContext<P extends Permissions, E extends string, Cfg> {
   /** Builds a declared domain error to `throw`. */
   reject(code: E, message: string, details?: unknown): CaroteneError<E>;
   /** Runs `fn` in one database transaction: all its writes commit together or not at all. */
-  transaction<T>(fn: (store: StoreOf<P>) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (store: HandlerStore<P, U, Who>) => Promise<T>): Promise<T>;
   /**
    * Publishes an event declared in the handler's `publishes`, inside `ctx.transaction` (or in
    * a subscriber, which always runs in one): it commits with the handler's writes, or not at all.
@@ -131,20 +145,20 @@ export interface HandlerContext<P extends Permissions, E extends string, Cfg> {
 }
 
 /** A handler as declared. Build it with {@link handler}. */
-export interface HandlerDef<I = unknown, O = unknown, E extends string = string, P extends Permissions = Permissions, Cfg = unknown> {
+export interface HandlerDef<I = unknown, O = unknown, E extends string = string, P extends Permissions = Permissions, Cfg = unknown, U extends Offered = NothingOffered> {
   readonly kind: 'handler';
   readonly permissions: P;
-  readonly run: (input: I, ctx: HandlerContext<P, E, Cfg>) => Promise<O> | O;
-  /** Type-level only: lets `implement` infer input, errors and config into the handler. */
-  readonly types?: { readonly errors: E; readonly config: Cfg; readonly output: O };
+  readonly run: (input: I, ctx: HandlerContext<P, E, Cfg, U>) => Promise<O> | O;
+  /** Type-level only: lets `implement` infer input, errors, config and what it offers into the handler. */
+  readonly types?: { readonly errors: E; readonly config: Cfg; readonly output: O; readonly offered: U };
 }
 
 /** The slot `implement` offers each function: the permissions must fit the service's own. */
-export interface HandlerSlot<I, O, E extends string, A, Cfg> {
+export interface HandlerSlot<I, O, E extends string, A, Cfg, U extends Offered = NothingOffered> {
   readonly kind: 'handler';
   readonly permissions: A;
   readonly run: (input: I, ctx: never) => Promise<O> | O;
-  readonly types?: { readonly errors: E; readonly config: Cfg; readonly output: O };
+  readonly types?: { readonly errors: E; readonly config: Cfg; readonly output: O; readonly offered: U };
 }
 
 /**
@@ -155,9 +169,9 @@ export interface HandlerSlot<I, O, E extends string, A, Cfg> {
  * reserve: handler({ updates: [Stock] }, async ({ itemId, qty }, ctx) => { ... })
  * ```
  */
-export function handler<const P extends Permissions, I, O, E extends string, Cfg>(
+export function handler<const P extends Permissions, I, O, E extends string, Cfg, U extends Offered = NothingOffered>(
   permissions: P,
-  run: (input: I, ctx: HandlerContext<P, E, Cfg>) => Promise<NoInfer<O>> | NoInfer<O>,
-): HandlerDef<I, O, E, P, Cfg> {
+  run: (input: I, ctx: HandlerContext<P, E, Cfg, U>) => Promise<NoInfer<O>> | NoInfer<O>,
+): HandlerDef<I, O, E, P, Cfg, U> {
   return { kind: 'handler', permissions, run };
 }

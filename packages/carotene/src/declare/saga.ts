@@ -3,7 +3,8 @@ import { CaroteneError } from '../errors.ts';
 import type { Contract } from './contract.ts';
 import type { EventDef } from './event.ts';
 import type { CallsOf, Log, PublishOf, StoreOf } from './handler.ts';
-import type { SagaFailure, SagaRef } from './saga-ref.ts';
+import type { Flat, JsonOf } from './json-of.ts';
+import type { SagaFailure, SagaRef, StepResults } from './saga-ref.ts';
 import type { Table } from './table.ts';
 
 /** What a saga may touch, declared like a handler's permissions. */
@@ -14,8 +15,11 @@ export interface SagaPermissions {
   readonly publishes?: readonly EventDef[];
 }
 
-/** What a step's `run` and `compensate` receive besides the saga's input. */
-export interface StepContext<P extends SagaPermissions> {
+/**
+ * What a step's `run` and `compensate` receive besides the saga's input. `R` types
+ * `ctx.results`: the earlier steps' outputs when the steps are declared with `.step(...)`.
+ */
+export interface StepContext<P extends SagaPermissions, R extends object = StepResults> {
   /**
    * A typed client per contract in the saga's `calls`. Every call carries the idempotency
    * key of this step (`<sagaId>/<step>`, or `<sagaId>/<step>/compensate`), so a retried
@@ -23,13 +27,17 @@ export interface StepContext<P extends SagaPermissions> {
    */
   readonly call: CallsOf<P>;
   /** The saga's tables, writable where declared in `updates`. */
-  readonly store: StoreOf<P>;
+  readonly store: StoreOf<P, 'saga'>;
   /** Runs `fn` in one transaction of the service's database. */
-  transaction<T>(fn: (store: StoreOf<P>) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (store: StoreOf<P, 'saga'>) => Promise<T>): Promise<T>;
   /** Publishes an event of the saga's `publishes`, inside `transaction`. */
   readonly publish: PublishOf<P>;
-  /** Output of each earlier step that completed, by step name. */
-  readonly results: Readonly<Record<string, unknown>>;
+  /**
+   * Output of each earlier step, by step name, as stored (JSON, so a `Date` reads back as a
+   * string). With `.step(...)` it is typed from the earlier steps' `run`; in a compensation
+   * the step's own output is there too when its `run` completed.
+   */
+  readonly results: R;
   readonly sagaId: string;
   readonly step: string;
   /** 1 on the first try of this step (or compensation), then 2, 3, ... */
@@ -69,7 +77,7 @@ export interface StepDef<I = unknown, P extends SagaPermissions = SagaPermission
 }
 
 /** A declared saga. Build it with {@link saga}; list it in `implement(..., { sagas })`. */
-export interface SagaDef<I = unknown, P extends SagaPermissions = SagaPermissions, In = unknown> extends SagaRef<In> {
+export interface SagaDef<I = unknown, P extends SagaPermissions = SagaPermissions, In = unknown, R extends object = StepResults> extends SagaRef<In, R> {
   readonly kind: 'saga';
   readonly name: string;
   readonly input: z.ZodType<I, In>;
@@ -109,8 +117,35 @@ export function step<I, P extends SagaPermissions>(
 
 type PermissionsOf<Calls, Reads, Updates, Pub> = { calls: Calls; reads: Reads; updates: Updates; publishes: Pub };
 
-/** The second half of {@link saga}: its steps, typed by the saga's input and permissions. */
+/** What `.step(name, options)` takes: `run` sees the results `R` of the steps before it. */
+export interface ChainedStep<I, P extends SagaPermissions, R extends object, N extends string, O> {
+  run: (input: I, ctx: StepContext<P, R>) => Promise<O> | O;
+  /** Undoes `run`; its `ctx.results` has this step's own output when `run` completed. */
+  compensate?: (input: I, ctx: StepContext<P, Flat<R & { readonly [K in N]?: JsonOf<O> }>>) => Promise<unknown>;
+  retry?: StepRetry;
+  timeout?: number;
+}
+
+/** A step name that is not taken yet; a taken one reads as the reason it does not compile. */
+type FreshName<N extends string, R> = N extends keyof R ? `a step named '${N}' is declared already` : N;
+
+/**
+ * A saga declared step by step: a complete {@link SagaDef} (list it in `sagas`) that takes
+ * one more step with `.step(...)`. Each step's `ctx.results` carries the outputs of the
+ * steps before it, typed from their `run`.
+ */
+export interface SagaChain<I, P extends SagaPermissions, In, R extends object> extends SagaDef<I, P, In, R> {
+  step<const N extends string, O>(name: FreshName<N, R>, options: ChainedStep<I, P, R, N, O>): SagaChain<I, P, In, Flat<R & { readonly [K in N]: JsonOf<O> }>>;
+}
+
+/**
+ * The second half of {@link saga}: its steps, typed by the saga's input and permissions.
+ * `.step(name, options)` declares them one by one, each seeing the typed results of the ones
+ * before it; `.steps([...])` takes them all at once, with `ctx.results` untyped.
+ */
 export interface SagaBuilder<I, P extends SagaPermissions, In> {
+  // biome-ignore lint/complexity/noBannedTypes: no results yet before the first step; each step's are intersected onto it
+  step<const N extends string, O>(name: N, options: ChainedStep<I, P, {}, N, O>): SagaChain<I, P, In, { readonly [K in N]: JsonOf<O> }>;
   steps(steps: readonly StepDef<I, P>[]): SagaDef<I, P, In>;
 }
 
@@ -121,9 +156,9 @@ export interface SagaBuilder<I, P extends SagaPermissions, In> {
  * so that every type a step sees is settled before its body is checked.)
  *
  * ```ts
- * export const Checkout = saga('checkout', { input: z.object({ orderId: z.string() }), calls: [Catalog] }).steps([
- *   step('reserve', { run: (input, ctx) => ..., compensate: (input, ctx) => ... }),
- * ]);
+ * export const Checkout = saga('checkout', { input: z.object({ orderId: z.string() }), calls: [Catalog, Payments] })
+ *   .step('reserve', { run: (input, ctx) => ..., compensate: (input, ctx) => ... })
+ *   .step('charge', { run: (input, ctx) => ctx.call.payments.charge({ amount: ctx.results.reserve.total }) });
  * ```
  */
 export function saga<
@@ -143,23 +178,35 @@ export function saga<
     updates: options.updates ?? ([] as unknown as Updates),
     publishes: options.publishes ?? ([] as unknown as Pub),
   };
+  type Def = SagaDef<z.output<S>, PermissionsOf<Calls, Reads, Updates, Pub>, z.input<S>>;
+  const defOf = (steps: Def['steps']): Def => {
+    const names = new Set<string>();
+    for (const s of steps) {
+      if (s?.kind !== 'step') throw new TypeError(`saga '${name}': steps must be declared with step(...)`);
+      if (names.has(s.name)) throw new TypeError(`saga '${name}' has two steps named '${s.name}'`);
+      names.add(s.name);
+    }
+    return {
+      kind: 'saga',
+      name,
+      input: options.input as z.ZodType<z.output<S>, z.input<S>>,
+      permissions,
+      steps,
+      timeout: options.timeout ?? DEFAULT_SAGA_TIMEOUT_MS,
+    };
+  };
+  // each `.step` returns a new, complete saga; the types of its results grow with the chain
+  // (checked by the signatures above, erased here like a saga's steps are for the runner)
+  type Options = Parameters<typeof step<z.output<S>, PermissionsOf<Calls, Reads, Updates, Pub>>>[1];
+  const chain = (steps: Def['steps']): Def & { step(n: string, o: Options): unknown } => ({
+    ...defOf(steps),
+    step: (n, o) => chain([...steps, step(n, o)]),
+  });
   return {
+    step: ((n: string, o: Options) => chain([step(n, o)])) as SagaBuilder<z.output<S>, PermissionsOf<Calls, Reads, Updates, Pub>, z.input<S>>['step'],
     steps(steps) {
       if (steps.length === 0) throw new TypeError(`saga '${name}' has no steps`);
-      const names = new Set<string>();
-      for (const s of steps) {
-        if (s?.kind !== 'step') throw new TypeError(`saga '${name}': steps must be declared with step(...)`);
-        if (names.has(s.name)) throw new TypeError(`saga '${name}' has two steps named '${s.name}'`);
-        names.add(s.name);
-      }
-      return {
-        kind: 'saga',
-        name,
-        input: options.input as z.ZodType<z.output<S>, z.input<S>>,
-        permissions,
-        steps,
-        timeout: options.timeout ?? DEFAULT_SAGA_TIMEOUT_MS,
-      };
+      return defOf(steps);
     },
   };
 }

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { Contract, ErrorsOf, OutputOf, ParsedInputOf } from './contract.ts';
 import type { DataOf, EventDef } from './event.ts';
 import type { HandlerDef, HandlerSlot, Log, Permissions, StoreOf } from './handler.ts';
+import type { Offered } from './missing-permission.ts';
 import { declaredAt } from './declared-at.ts';
 import { parseRoute, type Route } from './route.ts';
 import type { SagaDef, SagaPermissions } from './saga.ts';
@@ -12,10 +13,20 @@ import type { Table } from './table.ts';
 
 /**
  * A versioned migration. Names sort in the order they run (`0001_products`, `0002_seed`).
- * `db` is untyped on purpose: a migration shapes tables that the current types may not describe.
+ * Either code (`up`, hand-written, e.g. for data changes) or SQL per engine, as
+ * `carrot migrations make` generates it from the declared tables.
  */
-export interface Migration {
+export type Migration = CodeMigration | SqlMigration;
+
+/** A hand-written step. `db` is untyped on purpose: a migration shapes tables that the current types may not describe. */
+export interface CodeMigration {
   up(db: AnyDb): Promise<void>;
+}
+
+/** Statements run in order, in one transaction, on the engine the store is on. */
+export interface SqlMigration {
+  readonly sqlite: readonly string[];
+  readonly postgres: readonly string[];
 }
 
 /** What `onStart` receives: full access to the service's own tables. */
@@ -61,9 +72,13 @@ export type HandlerSlots<
     OutputOf<C['functions'][K]>,
     ErrorsOf<C['functions'][K]>,
     Allowed<S, G, Pub, Sg>,
-    Cfg
+    Cfg,
+    OfferedBy<S, G>
   >;
 };
+
+/** The names a service's handlers may declare, for the messages of what they did not. */
+type OfferedBy<S extends readonly Table[], G extends readonly Contract[]> = Offered<S[number]['name'], G[number]['name']>;
 
 // Keyed by name without an `as` clause, so each subscriber's callback is typed from its slot.
 /** One subscriber per subscribed event, keyed by the event's name. */
@@ -75,7 +90,7 @@ export type SubscriberSlots<
   Pub extends readonly EventDef[],
   Sg extends readonly SagaRef[] = readonly SagaRef[],
 > = {
-  readonly [N in Sub[number]['name']]: SubscriberSlot<DataOf<Extract<Sub[number], { name: N }>>, Allowed<S, G, Pub, Sg>, Cfg>;
+  readonly [N in Sub[number]['name']]: SubscriberSlot<DataOf<Extract<Sub[number], { name: N }>>, Allowed<S, G, Pub, Sg>, Cfg, OfferedBy<S, G>>;
 };
 
 /** A public route bound to the function that serves it. */

@@ -26,6 +26,7 @@ export const PaymentTable = table('payments', {
     status: z.enum(['CHARGED', 'DECLINED']),
     createdAt: z.string(),
   }),
+  indexes: [{ columns: ['orderId'] }],
 });
 // #endregion table
 

@@ -1,7 +1,7 @@
 // Compile-time guarantees, checked by `tsc` (part of `npm test`). Each `@ts-expect-error`
 // marks code that must NOT compile; if a rule breaks, tsc reports the directive as unused.
 import { z } from 'zod';
-import { contract, handler, implement, rpc, table } from '../../src/index.ts';
+import { contract, handler, implement, isRejection, rpc, subscriber, table, event } from '../../src/index.ts';
 import { testService } from '../../../testing/src/index.ts';
 
 // A provider and its contract: the only module consumers import.
@@ -71,6 +71,59 @@ export const noCalls = implement(Orders, { integrations: [Inventory] }).handlers
     // @ts-expect-error inventory is not in this handler's calls
     await ctx.call.inventory.reserveStock({ itemId: orderId, qty: 1 });
     return { ok: true };
+  }),
+});
+
+// A table of the service that the handler did not declare reads as the permission to add.
+export const undeclaredTable = implement(Orders, { stores: [Order, Stock], integrations: [Inventory] }).handlers({
+  checkout: handler({ reads: [Order] }, async ({ orderId }, ctx) => {
+    // @ts-expect-error stock is one of the service's tables, but not in this handler's reads or updates
+    await ctx.store.stock.get(orderId);
+    await ctx.transaction(async (store) => {
+      // @ts-expect-error the same inside a transaction
+      await store.stock.find();
+    });
+    // @ts-expect-error inventory is an integration of the service, but not in this handler's calls
+    await ctx.call.inventory.reserveStock({ itemId: orderId, qty: 1 });
+    return { ok: (await ctx.store.orders.get(orderId)) !== undefined };
+  }),
+});
+
+// A subscriber's mistakes read the same way.
+const Placed = event('orders', 'Placed', { version: 1, schema: z.object({ orderId: z.string() }) });
+export const subscriberMistakes = implement(Inventory, { stores: [Stock, Audit], subscribes: [Placed] })
+  .subscriptions({
+    Placed: subscriber({ reads: [Audit] }, async (e, ctx) => {
+      // @ts-expect-error stock is not in this subscriber's reads or updates
+      await ctx.store.stock.get(e.data.orderId);
+      // @ts-expect-error audit is only read
+      await ctx.store.audit.delete(e.id);
+    }),
+  })
+  .handlers({ reserveStock: handler({}, async () => true) });
+
+// A caller narrows an error by the provider's declared codes.
+export const rejections = implement(Orders, { integrations: [Inventory] }).handlers({
+  checkout: handler({ calls: [Inventory] }, async ({ orderId }, ctx) => {
+    try {
+      return { ok: await ctx.call.inventory.reserveStock({ itemId: orderId, qty: 1 }) };
+    } catch (err) {
+      if (isRejection(err, Inventory.functions.reserveStock, 'OUT_OF_STOCK')) {
+        const code: 'OUT_OF_STOCK' = err.code;
+        void code;
+        return { ok: false };
+      }
+      if (isRejection(err, Inventory.functions.reserveStock)) {
+        // with no code, any declared one
+        const code: 'OUT_OF_STOCK' = err.code;
+        void code;
+      }
+      // @ts-expect-error reserveStock declares no 'GONE'
+      if (isRejection(err, Inventory.functions.reserveStock, 'GONE')) return { ok: false };
+      // @ts-expect-error checkout declares FAILED, reserveStock does not
+      if (isRejection(err, Inventory.functions.reserveStock, 'FAILED')) return { ok: false };
+      throw err;
+    }
   }),
 });
 

@@ -81,3 +81,56 @@ export const notListed = implement(Shop, { stores: [Order, Audit], integrations:
   buy: handler({ sagas: [Buy] }, async () => ({ status: 'x' })),
 });
 void Bank;
+
+// Steps declared one by one see the earlier steps' results, typed from their `run`.
+export const Chained = saga('chained', { input: z.object({ orderId: z.string() }), calls: [Stock, Bank] })
+  .step('reserve', {
+    run: (input, ctx) => ctx.call.stock.reserve({ orderId: input.orderId, qty: 1 }),
+    compensate: async (input, ctx) => {
+      // its own output is there only when its run completed
+      const own: boolean | undefined = ctx.results.reserve?.reserved;
+      // @ts-expect-error a compensation's own result may be missing
+      void ctx.results.reserve.reserved;
+      void own;
+      return ctx.call.stock.release({ orderId: input.orderId });
+    },
+  })
+  .step('pay', {
+    run: async (_input, ctx) => {
+      const reserved: boolean = ctx.results.reserve.reserved;
+      // @ts-expect-error no step named 'charge' runs before this one
+      void ctx.results.charge;
+      // @ts-expect-error reserved is a boolean, not a string
+      const wrong: string = ctx.results.reserve.reserved;
+      void wrong;
+      return { ...(await ctx.call.bank.pay({ amount: reserved ? 1 : 0 })), at: new Date() };
+    },
+  })
+  .step('confirm', {
+    run: async (_input, ctx) => {
+      // results are what JSON gives back: a Date is its ISO string
+      const at: string = ctx.results.pay.at;
+      const ok: boolean = ctx.results.pay.ok;
+      // @ts-expect-error a later step's result is not there yet
+      void ctx.results.confirm;
+      void at;
+      void ok;
+    },
+  });
+
+// @ts-expect-error two steps cannot share a name
+export const twice = saga('twice', { input: z.object({}) }).step('a', { run: async () => 1 }).step('a', { run: async () => 2 });
+
+// The outcome a handler gets carries the typed results.
+export const chainedShop = implement(Shop, { integrations: [Stock, Bank], sagas: [Chained] }).handlers({
+  buy: handler({ sagas: [Chained] }, async ({ orderId }, ctx) => {
+    const outcome = await ctx.saga(Chained, { orderId });
+    if (outcome.status === 'completed') {
+      const confirmed: null = outcome.results.confirm;
+      void confirmed;
+      return { status: outcome.results.pay.at };
+    }
+    // @ts-expect-error a compensated saga may not have reached pay
+    return { status: outcome.results.pay.at };
+  }),
+});

@@ -1,25 +1,30 @@
-/** An error or fatal line a child logged, worth showing in the `carrot dev` terminal. */
+/** A warning, error or fatal line a child logged, worth showing in the `carrot dev` terminal. */
 export interface ChildLogError {
   readonly level: number;
   readonly msg: string;
+  /** The error's code: a Carotene code (`UNAVAILABLE`), a system one (`ENOSPC`), else the error's type. */
   readonly code: string | undefined;
+  /** What went wrong, when the line says more than its `msg`. */
+  readonly message: string | undefined;
 }
 
-/** pino levels: 50 = error, 60 = fatal. */
-const ERROR_LEVEL = 50;
+/** pino levels: 40 = warn, 50 = error, 60 = fatal. */
+const WARN_LEVEL = 40;
 
 /** The start of a pino line: its numeric level comes first. */
 const LEADING_LEVEL = /^\{"level":(\d+)[,}]/;
 
 /**
  * Reads one output line of a child. Returns the error it reports when the line is a JSON
- * log record at error level or above; anything else (info records, plain text) is undefined.
+ * log record at warn level or above; anything else (info records, plain text) is undefined.
+ * The code and message come from the record's `err` (an error object as pino writes it, or
+ * a string), its `error` (a code, or an object), or its own `code` and `message` fields.
  */
 export function parseErrorLine(line: string): ChildLogError | undefined {
   if (!line.startsWith('{')) return undefined;
   // Carotene's own lines start with their level: most are info, and need no parsing at all
   const leading = LEADING_LEVEL.exec(line);
-  if (leading && Number(leading[1]) < ERROR_LEVEL) return undefined;
+  if (leading && Number(leading[1]) < WARN_LEVEL) return undefined;
   let record: unknown;
   try {
     record = JSON.parse(line);
@@ -28,17 +33,20 @@ export function parseErrorLine(line: string): ChildLogError | undefined {
   }
   if (typeof record !== 'object' || record === null) return undefined;
   const r = record as Record<string, unknown>;
-  if (typeof r['level'] !== 'number' || r['level'] < ERROR_LEVEL) return undefined;
+  if (typeof r['level'] !== 'number' || r['level'] < WARN_LEVEL) return undefined;
   const err = pick(r, 'err') ?? pick(r, 'error');
-  const msg = str(r['msg']) ?? str(err?.['message']) ?? '(no message)';
-  const code = str(r['code']) ?? str(err?.['code']);
-  return { level: r['level'], msg, code };
+  const code = str(r['code']) ?? str(err?.['code']) ?? str(r['error']) ?? str(err?.['type']) ?? str(err?.['name']);
+  const message = str(err?.['message']) ?? str(r['err']) ?? str(r['message']) ?? str(r['reason']);
+  const msg = str(r['msg']) ?? message ?? '(no message)';
+  // a message the line's msg already spells out is not repeated
+  return { level: r['level'], msg, code, message: message !== undefined && msg.includes(message) ? undefined : message };
 }
 
-/** `[orders] could not reach inventory (UNAVAILABLE)`. */
+/** `[orders] call failed — UNAVAILABLE: inventory is unreachable`, `[orders] warn: ...`, `[users] fatal: ...`. */
 export function formatErrorLine(service: string, e: ChildLogError): string {
-  const label = e.level >= 60 ? 'fatal: ' : '';
-  return `[${service}] ${label}${e.msg}${e.code ? ` (${e.code})` : ''}`;
+  const label = e.level >= 60 ? 'fatal: ' : e.level < 50 ? 'warn: ' : '';
+  const cause = e.code && e.message ? `${e.code}: ${e.message}` : (e.code ?? e.message);
+  return `[${service}] ${label}${e.msg}${cause ? ` — ${cause}` : ''}`;
 }
 
 /**

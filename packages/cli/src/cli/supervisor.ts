@@ -76,7 +76,8 @@ export class StartupError extends Error {
 }
 
 interface Slot {
-  readonly spec: ProcessSpec;
+  /** Replaced by {@link Supervisor.replace} (`carrot dev --watch`): new code, same name. */
+  spec: ProcessSpec;
   readonly backoff: Backoff;
   state: ProcessState;
   run: ChildRun | undefined;
@@ -209,6 +210,35 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.#stopping;
   }
 
+  /**
+   * Stops one process and starts it again, with `spec` when given (a rebuilt bundle), and
+   * resolves once it is ready again (or failed, and is restarted with backoff like a crash).
+   * Its exit is not a crash. For `carrot dev --watch`.
+   */
+  async replace(name: string, spec?: ProcessSpec): Promise<void> {
+    const slot = this.#slot(name);
+    if (this.#stopping || !this.#started) return;
+    if (spec) slot.spec = { ...spec, name };
+    clearTimeout(slot.timer);
+    const old = slot.run;
+    // unhooked first: its exit must not look like a crash
+    slot.run = undefined;
+    await old?.terminate(this.#stopTimeoutMs);
+    await old?.flushed;
+    await this.#restart(slot, 0);
+  }
+
+  /** Runs `name` with `spec` from its next start on (a crash's restart, or {@link replace}). */
+  setSpec(name: string, spec: ProcessSpec): void {
+    this.#slot(name).spec = { ...spec, name };
+  }
+
+  #slot(name: string): Slot {
+    const slot = this.#slots.find((s) => s.spec.name === name);
+    if (!slot) throw new TypeError(`no process is named '${name}'`);
+    return slot;
+  }
+
   #spawn(slot: Slot): ChildRun {
     mkdirSync(dirname(slot.spec.logFile), { recursive: true });
     slot.attempt += 1;
@@ -289,7 +319,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const error = parseErrorLine(line);
     if (!error) return;
     this.#print(formatErrorLine(slot.spec.name, error));
-    this.emit('log-error', { name: slot.spec.name, ...error });
+    if (error.level >= 50) this.emit('log-error', { name: slot.spec.name, ...error });
   }
 }
 

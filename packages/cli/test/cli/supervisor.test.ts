@@ -104,7 +104,7 @@ test('a process that exits during start-up stops the others and reports the tail
   assert.ok(!alive(pids.get('users')), 'the healthy process was stopped');
   assert.equal(sup.stopping, true);
   // its fatal line was also echoed as it happened
-  assert.ok(out.lines.includes('[inventory] fatal: cannot open database (INVALID_CONFIG)'), out.lines.join('\n'));
+  assert.ok(out.lines.includes('[inventory] fatal: cannot open database — INVALID_CONFIG'), out.lines.join('\n'));
   assert.ok(!out.lines.some((l) => l.startsWith('service')), 'no table after a failed start');
 });
 
@@ -176,7 +176,7 @@ test('stop() ends every child, killing one that ignores SIGTERM after the grace 
   assert.match(readFileSync(specs[0]?.logFile ?? '', 'utf8'), /"msg":"stopping"/);
 });
 
-test('error lines from a child are echoed as [service] msg (code)', { timeout: 20_000 }, async (t) => {
+test('error lines from a child are echoed as [service] msg — CODE: message', { timeout: 20_000 }, async (t) => {
   const dir = tempDir();
   const out = capture();
   const sup = new Supervisor([await fixture(dir, 'payments', 'log-error')], { print: out.print });
@@ -186,7 +186,7 @@ test('error lines from a child are echoed as [service] msg (code)', { timeout: 2
   const [e] = await logged;
   assert.equal(e.name, 'payments');
   assert.equal(e.code, 'UNAVAILABLE');
-  assert.ok(out.lines.includes('[payments] payment provider down (UNAVAILABLE)'), out.lines.join('\n'));
+  assert.ok(out.lines.includes('[payments] payment provider down — UNAVAILABLE: x'), out.lines.join('\n'));
   assert.ok(!out.lines.some((l) => l.includes('listening')), 'info lines stay in the log file');
 });
 

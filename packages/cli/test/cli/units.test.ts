@@ -15,17 +15,47 @@ test('backoff doubles up to the ceiling and starts over after a long enough run'
   assert.equal(b.next(0), 500);
 });
 
-test('error and fatal JSON lines are recognised with their code; others are ignored', () => {
-  const error = parseErrorLine('{"level":50,"msg":"call failed","service":"orders","err":{"code":"UNAVAILABLE"}}');
-  assert.deepEqual(error, { level: 50, msg: 'call failed', code: 'UNAVAILABLE' });
-  assert.equal(formatErrorLine('orders', error!), '[orders] call failed (UNAVAILABLE)');
+test('warn, error and fatal JSON lines are recognised with their code and message; others are ignored', () => {
+  const error = parseErrorLine('{"level":50,"msg":"call failed","service":"orders","err":{"code":"UNAVAILABLE","message":"inventory is unreachable"}}');
+  assert.deepEqual(error, { level: 50, msg: 'call failed', code: 'UNAVAILABLE', message: 'inventory is unreachable' });
+  assert.equal(formatErrorLine('orders', error!), '[orders] call failed — UNAVAILABLE: inventory is unreachable');
   const fatal = parseErrorLine('{"level":60,"err":{"message":"no database"}}');
   assert.equal(formatErrorLine('users', fatal!), '[users] fatal: no database');
   assert.equal(parseErrorLine('{"level":30,"msg":"listening"}'), undefined);
   assert.equal(parseErrorLine('Error: plain text'), undefined);
   assert.equal(parseErrorLine('{not json'), undefined);
   // a line whose level is not its first field (another logger's) is still read whole
-  assert.deepEqual(parseErrorLine('{"msg":"disk full","level":50,"code":"ENOSPC"}'), { level: 50, msg: 'disk full', code: 'ENOSPC' });
+  assert.deepEqual(parseErrorLine('{"msg":"disk full","level":50,"code":"ENOSPC"}'), { level: 50, msg: 'disk full', code: 'ENOSPC', message: undefined });
+});
+
+test("the lines Carotene's processes write show their code and message on the dev terminal", () => {
+  const shown = (service: string, line: string) => formatErrorLine(service, parseErrorLine(line)!);
+  // the gateway's access line of a failed request: the code in `error`, the real message beside it
+  assert.equal(
+    shown('gateway', '{"level":50,"levelName":"error","service":"gateway","method":"POST","route":"/api/loans/:id","status":500,"requestId":"r1","error":"INTERNAL","message":"loans.lend failed; see its log","msg":"request"}'),
+    '[gateway] request — INTERNAL: loans.lend failed; see its log',
+  );
+  // a handler that threw a plain error: pino writes it as { type, message, stack }
+  assert.equal(
+    shown('loans', '{"level":50,"service":"loans","handler":"lend","code":"INTERNAL","err":{"type":"TypeError","message":"Cannot read properties of undefined (reading \'id\')","stack":"TypeError: ..."},"msg":"handler threw"}'),
+    "[loans] handler threw — INTERNAL: Cannot read properties of undefined (reading 'id')",
+  );
+  // without a code, the error's type stands in for it
+  assert.equal(shown('loans', '{"level":50,"err":{"type":"RangeError","message":"bad"},"msg":"shutdown failed"}'), '[loans] shutdown failed — RangeError: bad');
+  // an error given as a string, and a warning with its reason
+  assert.equal(shown('orders', '{"level":50,"code":"UNAVAILABLE","err":"payments is down","msg":"saga compensation failed; retrying"}'), '[orders] saga compensation failed; retrying — UNAVAILABLE: payments is down');
+  assert.equal(
+    shown('orders', '{"level":40,"code":"SAGA_STEP_FAILED","reason":"card declined","msg":"saga compensates"}'),
+    '[orders] warn: saga compensates — SAGA_STEP_FAILED: card declined',
+  );
+  assert.equal(shown('orders', '{"level":40,"handler":"checkout","code":"NOT_PENDING","message":"Order o1 is already CONFIRMED","msg":"call failed"}'), '[orders] warn: call failed — NOT_PENDING: Order o1 is already CONFIRMED');
+  // a message the msg already holds is not repeated
+  assert.equal(
+    shown('users', '{"level":60,"code":"INVALID_CONFIG","err":{"type":"CaroteneError","code":"INVALID_CONFIG","message":"no database"},"msg":"users failed to start: no database"}'),
+    '[users] fatal: users failed to start: no database — INVALID_CONFIG',
+  );
+  // a line with nothing more than its message stays as it is
+  assert.equal(shown('gateway', '{"level":40,"msg":"gateway listening although some services are not ready yet"}'), '[gateway] warn: gateway listening although some services are not ready yet');
 });
 
 test('the line splitter keeps partial lines until they end', () => {

@@ -42,7 +42,7 @@ export interface ShopWithDashboard {
 /** `carrot dev examples/shop` on free ports (gateway and dashboard) and a fresh data folder. */
 export async function startShopWithDashboard(env: Record<string, string> = {}, timeoutMs = 75_000): Promise<ShopWithDashboard> {
   const dataDir = mkdtempSync(join(tmpdir(), 'carotene-dashboard-'));
-  const child: ChildProcess = spawn(process.execPath, [CARROT, 'dev', SHOP_DIR, '--port', '0', '--dashboard-port', '0', '--data-dir', dataDir], {
+  const child: ChildProcess = spawn(process.execPath, [CARROT, 'dev', SHOP_DIR, '--port', '0', '--dashboard-port', '0', '--data-dir', dataDir, '--no-typecheck'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1', ...env },
   });

@@ -3,14 +3,16 @@ import { randomUUID } from 'node:crypto';
 import type { Log } from 'carotene/model';
 import type { StepDef } from 'carotene/model';
 import type { SagaFailure, SagaOutcome, SagaRef, SagaStartOptions } from 'carotene/model';
-import { isCaroteneError, platformError } from 'carotene/model';
+import { missingPermission, platformError } from 'carotene/model';
 import { backoffMs } from '../events/backoff.ts';
 import { headersOf, inSpan, SpanKind } from '../telemetry/spans.ts';
 import type { TraceHeaders } from '../telemetry/trace-context.ts';
 import { crashPoint } from './crash-points.ts';
+import { pause } from './pause.ts';
 import { SagaStore, type SagaRow } from './saga-store.ts';
 import type { SagaBinding } from './saga-binding.ts';
 import { stepContext } from './step-context.ts';
+import { stepFailure } from './step-failure.ts';
 
 export interface SagaRunnerOptions {
   readonly db: AnyDb;
@@ -24,12 +26,8 @@ export interface SagaRunnerOptions {
 }
 
 const DEFAULT_STEP_TIMEOUT_MS = 10_000;
-/** Codes that say the call was refused as asked: trying again cannot help. */
-const PERMANENT = new Set(['SAGA_STEP_FAILED', 'INVALID_INPUT', 'INVALID_OUTPUT', 'PERMISSION_DENIED', 'CALLER_NOT_ALLOWED', 'FORBIDDEN', 'UNAUTHENTICATED', 'UNKNOWN_FUNCTION', 'NOT_MOCKED']);
 
 type StepResult = { readonly ok: true; readonly output: unknown; readonly seq: number } | { readonly ok: false; readonly failure: SagaFailure; readonly attempted: boolean } | { readonly stopped: true };
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Runs the sagas of one service, durably. Each instance is a row of `carotene_sagas`, each
@@ -38,8 +36,9 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * it holds the lease of, renews the lease while it does, and adopts unfinished instances
  * whose lease ran out (their process died). Steps whose outcome is unknown are retried with
  * the same idempotency key until the saga's deadline; a step that fails for good (a declared
- * error, `ctx.fail`) or the deadline makes the runner compensate what ran, in reverse,
- * retrying each compensation until it succeeds.
+ * error, `ctx.fail`, a refusal or a validation error: see `stepFailure`) or the deadline
+ * makes the runner compensate what ran at once, in reverse, retrying each compensation until
+ * it succeeds.
  *
  * ```ts
  * const id = await runner.start(Checkout, { orderId }, { key: orderId });
@@ -55,6 +54,10 @@ export class SagaRunner {
   readonly #leaseMs: number;
   readonly #pollMs: number;
   readonly #driving = new Map<string, Promise<void>>();
+  /** Lease renewals of the instances driven here; close() stops them even if a step never returns. */
+  readonly #renewals = new Set<NodeJS.Timeout>();
+  /** Aborted by close(): cuts every backoff and poll short. */
+  readonly #stopping = new AbortController();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -80,7 +83,11 @@ export class SagaRunner {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
-    await Promise.race([Promise.allSettled([...this.#driving.values()]), sleep(2_000)]);
+    this.#stopping.abort();
+    // a step in flight may finish and record its outcome; one that hangs is not waited for
+    await pause(2_000, { until: Promise.allSettled([...this.#driving.values()]) });
+    for (const renew of this.#renewals) clearInterval(renew);
+    this.#renewals.clear();
     await this.#store.releaseAll().catch(() => undefined);
   }
 
@@ -111,13 +118,16 @@ export class SagaRunner {
       const row = await this.#store.get(id);
       if (!row) throw platformError('SAGA_NOT_FOUND', `no saga instance '${id}'`, { service: this.#service });
       if (row.ended_at !== null) return outcomeOf(row);
+      if (this.#closed) {
+        throw platformError('UNAVAILABLE', `service '${this.#service}' stopped before saga '${id}' finished; it resumes when the service runs again`, { service: this.#service, details: { sagaId: id } });
+      }
       const left = until - Date.now();
       if (left <= 0) {
         throw platformError('DEADLINE_EXCEEDED', `saga '${id}' had not finished by the call's deadline; it goes on in the background`, { service: this.#service, details: { sagaId: id } });
       }
       // driven here: wake when it ends; else another runner drives it, so look again shortly
       const driving = this.#driving.get(id);
-      await Promise.race([driving ?? sleep(Math.min(200, left)), sleep(left)]);
+      await pause(driving ? left : Math.min(200, left), { until: driving, signal: this.#stopping.signal });
     }
   }
 
@@ -148,6 +158,7 @@ export class SagaRunner {
         () => undefined,
       );
     }, Math.max(100, Math.floor(this.#leaseMs / 3)));
+    this.#renewals.add(renew);
     const stopped = () => this.#closed || lost;
     try {
       while (!stopped()) {
@@ -163,6 +174,7 @@ export class SagaRunner {
       }
     } finally {
       clearInterval(renew);
+      this.#renewals.delete(renew);
     }
   }
 
@@ -211,11 +223,13 @@ export class SagaRunner {
     const input = JSON.parse(row.input) as unknown;
     const key = `${row.id}/${step.name}`;
     let attempt = await this.#store.attempts(row.id, step.name, 'run');
-    const attempted = attempt > 0;
+    let last: SagaFailure | undefined;
     for (;;) {
       if (stopped()) return { stopped: true };
       if (Date.now() >= row.deadline) {
-        return { ok: false, attempted: attempted || attempt > 0, failure: { step: step.name, code: 'SAGA_TIMEOUT', message: `saga deadline passed before '${step.name}' completed` } };
+        // the cause that kept the step from completing, not only that time ran out
+        const cause = last ? `; last error: ${last.code} ${last.message}` : '';
+        return { ok: false, attempted: attempt > 0, failure: { step: step.name, code: 'SAGA_TIMEOUT', message: `saga deadline passed before '${step.name}' completed${cause}` } };
       }
       attempt++;
       const seq = await this.#store.stepStarted({ saga_id: row.id, step: step.name, phase: 'run', attempt, idempotency_key: key });
@@ -228,14 +242,19 @@ export class SagaRunner {
         crashPoint(point.replace('%s', 'after'));
         return { ok: true, output, seq };
       } catch (err) {
-        const failure = failureOf(step.name, err);
-        const permanent = isCaroteneError(err) && (err.domain || PERMANENT.has(err.code));
+        const { failure, permanent, refused } = stepFailure(step.name, err);
         await this.#store.stepEnded(seq, permanent ? 'failed' : 'error', { error: failure });
-        if (permanent) return { ok: false, attempted: false, failure };
+        if (failure.code === 'PERMISSION_DENIED') {
+          this.#log.error({ sagaId: row.id, step: step.name, ...missingOf(err), code: failure.code, err: failure.message }, 'saga step used a permission it did not declare (a bug of this service)');
+        }
+        // no retry can help: compensate at once; the step itself too unless it was refused
+        // on this first try (an earlier try's outcome is unknown: it may have done something)
+        if (permanent) return { ok: false, attempted: !refused || attempt > 1, failure };
+        last = failure;
         this.#log.warn({ sagaId: row.id, step: step.name, attempt, code: failure.code, err: failure.message }, 'saga step failed; retrying');
         if (step.retry?.attempts !== undefined && attempt >= step.retry.attempts) return { ok: false, attempted: true, failure };
         const wait = backoffMs(attempt, step.retry?.backoffMs ?? 100, step.retry?.maxBackoffMs ?? 2_000);
-        await sleep(Math.max(0, Math.min(wait, row.deadline - Date.now())));
+        await pause(Math.min(wait, row.deadline - Date.now()), { signal: this.#stopping.signal });
       }
     }
   }
@@ -265,10 +284,10 @@ export class SagaRunner {
         crashPoint(point.replace('%s', 'after'));
         return { seq, output };
       } catch (err) {
-        const error = failureOf(step.name, err);
+        const error = stepFailure(step.name, err).failure;
         await this.#store.stepEnded(seq, 'error', { error });
         this.#log.error({ sagaId: row.id, step: step.name, attempt, code: error.code, err: error.message }, 'saga compensation failed; retrying');
-        await sleep(backoffMs(attempt, step.retry?.backoffMs ?? 100, 5_000));
+        await pause(backoffMs(attempt, step.retry?.backoffMs ?? 100, 5_000), { signal: this.#stopping.signal });
       }
     }
   }
@@ -279,9 +298,10 @@ function carriedBy(row: SagaRow): TraceHeaders {
   return row.traceparent === null ? {} : { traceparent: row.traceparent };
 }
 
-function failureOf(step: string, err: unknown): SagaFailure {
-  if (isCaroteneError(err)) return { step, code: err.code, message: err.message };
-  return { step, code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+/** The log fields of a PERMISSION_DENIED: which list misses what. */
+function missingOf(err: unknown): { permission?: string; missing?: string } {
+  const m = missingPermission(err);
+  return m ? { permission: m.permission, missing: m.name } : {};
 }
 
 function outcomeOf(row: SagaRow): SagaOutcome {

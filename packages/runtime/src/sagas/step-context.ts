@@ -1,7 +1,7 @@
 import type { CallOptions, Contract } from 'carotene/model';
 import { stepFailed, type StepContext } from 'carotene/model';
 import type { SagaFailure } from 'carotene/model';
-import { platformError } from 'carotene/model';
+import { permissionDenied } from 'carotene/model';
 import type { TraceHeaders } from '../telemetry/trace-context.ts';
 import type { SagaBinding } from './saga-binding.ts';
 import type { SagaRow } from './saga-store.ts';
@@ -46,7 +46,7 @@ export function stepContext(o: {
       if (typeof prop !== 'string' || prop === 'then' || prop === 'toJSON') return undefined;
       const client = clients.get(prop);
       if (client) return client;
-      throw platformError('PERMISSION_DENIED', `${owner} may not call '${prop}': add its contract to the saga's calls (and the service's integrations)`);
+      throw permissionDenied({ owner, permission: 'calls', name: prop }, `${owner} may not call '${prop}': add its contract to the saga's calls (and the service's integrations)`);
     },
     has: (_target, prop) => typeof prop === 'string' && clients.has(prop),
     ownKeys: () => [...clients.keys()],

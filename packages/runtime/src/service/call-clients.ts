@@ -1,5 +1,5 @@
 import type { CallOptions, Contract } from 'carotene/model';
-import { CaroteneError, platformError } from 'carotene/model';
+import { permissionDenied, platformError } from 'carotene/model';
 import { installedCallPolicies } from '../resilience/call-policies.ts';
 import { observedCall } from '../telemetry/observed-call.ts';
 import type { CallMeta, Transport } from '../transport/transport.ts';
@@ -82,7 +82,7 @@ export function createCallAccess(contracts: readonly Contract[], transport: Tran
       if (typeof prop !== 'string' || prop === 'then' || prop === 'toJSON') return undefined;
       const client = clients.get(prop);
       if (client) return client;
-      throw new CaroteneError('PERMISSION_DENIED', `${owner} may not call '${prop}': add its contract to the handler's calls (and the service's integrations)`);
+      throw permissionDenied({ owner, permission: 'calls', name: prop }, `${owner} may not call '${prop}': add its contract to the handler's calls (and the service's integrations)`);
     },
     has: (_target, prop) => typeof prop === 'string' && clients.has(prop),
     ownKeys: () => [...clients.keys()],

@@ -5,7 +5,7 @@ import type { EventDef, PublishOptions } from 'carotene/model';
 import type { AuthClaims, Log } from 'carotene/model';
 import type { SagaOutcome, SagaRef, SagaStartOptions } from 'carotene/model';
 import type { SagaRunner } from '../sagas/saga-runner.ts';
-import { CaroteneError, platformError } from 'carotene/model';
+import { CaroteneError, permissionDenied, platformError } from 'carotene/model';
 import type { CallMeta, Transport } from '../transport/transport.ts';
 import { headersOf, inSpan, SpanKind } from '../telemetry/spans.ts';
 import { logWithTrace } from '../telemetry/trace-log.ts';
@@ -176,7 +176,8 @@ export class HandlerContextImpl {
   #sagaRunner(saga: SagaRef): SagaRunner {
     const runner = this.#binding.sagaRunner;
     if (!runner || !this.#binding.sagas?.includes(saga)) {
-      throw platformError('PERMISSION_DENIED', `${this.#binding.owner} may not start saga '${saga.name}': add it to the handler's sagas (and the service's)`);
+      const owner = this.#binding.owner;
+      throw permissionDenied({ owner, permission: 'sagas', name: saga.name }, `${owner} may not start saga '${saga.name}': add it to the handler's sagas (and the service's)`);
     }
     return runner;
   }
@@ -185,7 +186,7 @@ export class HandlerContextImpl {
     const owner = this.#binding.owner;
     const sink = this.#binding.events;
     if (!this.#binding.publishes?.includes(event) || !sink) {
-      throw platformError('PERMISSION_DENIED', `${owner} may not publish '${event.type}': add it to the handler's publishes (and the service's)`);
+      throw permissionDenied({ owner, permission: 'publishes', name: event.type }, `${owner} may not publish '${event.type}': add it to the handler's publishes (and the service's)`);
     }
     const tx = this.#outer ?? active.getStore();
     if (!tx || tx.owner !== this) {

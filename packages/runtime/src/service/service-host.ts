@@ -3,6 +3,7 @@ import type { ServiceDef } from 'carotene/model';
 import { platformError } from 'carotene/model';
 import type { StoreDriver } from '../store/driver.ts';
 import { migrate, pendingMigrations } from '../store/migrations.ts';
+import { checkSchema } from '../store/schema-check.ts';
 import { openStore } from '../store/driver.ts';
 import { migrateEventTables } from '../events/platform-tables.ts';
 import { RpcServer } from '../transport/http-server.ts';
@@ -35,7 +36,7 @@ export interface ServiceHost {
   close(): Promise<void>;
 }
 
-/** Opens the service's own database, migrates it, runs onStart, and listens. */
+/** Opens the service's own database, migrates it, checks it matches the declared tables, runs onStart, and listens. */
 export async function startServiceHost(options: HostOptions): Promise<ServiceHost> {
   const { app, log } = options;
   const def = app.services.find((s) => s.name === options.service);
@@ -50,6 +51,8 @@ export async function startServiceHost(options: HostOptions): Promise<ServiceHos
     const applied = await migrate(store.db, def.migrations, def.name);
     if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
     await migrateEventTables(store.db, store.kind, def.name);
+    // structure only, after every migration ran: hand-written data steps pass, drift does not
+    await checkSchema(store.db, store.kind, def.name, def.stores);
     events = await EventHost.create({
       app,
       def,

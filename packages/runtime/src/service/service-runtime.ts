@@ -3,7 +3,7 @@ import type { RpcDef } from 'carotene/model';
 import type { EventDef, EventMessage } from 'carotene/model';
 import type { Permissions } from 'carotene/model';
 import type { ServiceDef } from 'carotene/model';
-import { CaroteneError, isCaroteneError, platformError } from 'carotene/model';
+import { CaroteneError, isCaroteneError, missingPermission, platformError } from 'carotene/model';
 import type { StoreDriver } from '../store/driver.ts';
 import { createStoreAccess, fullAccess } from '../store/store-access.ts';
 import { isUniqueViolation } from '../store/store-errors.ts';
@@ -132,13 +132,13 @@ export class ServiceRuntime {
     try {
       return await this.#invoke(fn, rawInput, meta);
     } catch (err) {
-      error = this.#normalize(err, fn);
+      error = this.#normalize(err, fn, meta.requestId);
       throw error;
     } finally {
       const seconds = (performance.now() - started) / 1000;
       const entry = { handler: fn, caller: meta.caller, requestId: meta.requestId, durationMs: +(seconds * 1000).toFixed(2), ...(span ? logIds(span) : {}) };
       if (error === undefined) this.#log.info(entry, 'call');
-      else this.#log.warn({ ...entry, code: error.code }, 'call failed');
+      else this.#log.warn({ ...entry, code: error.code, message: error.message }, 'call failed');
       handlerRequests.inc({ service: this.def.name, handler: fn, status: String(error?.status ?? 200), code: error?.code ?? 'OK' });
       handlerDuration.observe({ service: this.def.name, handler: fn }, seconds);
       if (span) endSpan(span, error);
@@ -170,6 +170,8 @@ export class ServiceRuntime {
     } catch (err) {
       endSpan(span, err as { code?: unknown; message?: unknown });
       eventsHandled.inc({ service: this.def.name, type: event.type, outcome: 'error' });
+      // retried and dead-lettered like any failure, but logged as the bug it is
+      if (isCaroteneError(err, 'PERMISSION_DENIED')) throw this.#permissionBug(err, { subscriber: event.type, eventId: event.id }, `${this.def.name}.on(${event.type})`);
       throw err;
     }
   }
@@ -221,7 +223,8 @@ export class ServiceRuntime {
       published = ctx.publishedInOuterTransaction;
       const output = h.rpc.output.safeParse(out);
       if (!output.success) {
-        this.#log.error({ handler: fn, issues: zodIssues(output.error).issues }, 'handler output does not match its contract');
+        const { issues, text } = zodIssues(output.error);
+        this.#log.error({ handler: fn, requestId: meta.requestId, code: 'INVALID_OUTPUT', message: text, issues }, 'handler output does not match its contract');
         throw platformError('INVALID_OUTPUT', `${this.def.name}.${fn} produced output that does not match its contract`);
       }
       return output.data;
@@ -234,10 +237,26 @@ export class ServiceRuntime {
     return out;
   }
 
-  #normalize(err: unknown, fn: string): CaroteneError {
+  /**
+   * Logs code that reached an undeclared table, integration, event or saga at error level
+   * (service, handler and the missing permission) and turns it into INTERNAL: the gateway
+   * shows a public client only a 500 with the request id, naming nothing inside.
+   */
+  #permissionBug(err: CaroteneError, where: object, owner: string): CaroteneError {
+    const missing = missingPermission(err);
+    this.#log.error(
+      { ...where, code: err.code, permission: missing?.permission, missing: missing?.name, err: err.message },
+      'used a permission it did not declare (a bug of this service)',
+    );
+    return platformError('INTERNAL', `${owner} used a permission it did not declare: ${err.message}`, { service: this.def.name, cause: err });
+  }
+
+  #normalize(err: unknown, fn: string, requestId: string): CaroteneError {
     const owner = `${this.def.name}.${fn}`;
     if (isCaroteneError(err)) {
       const ownError = err.service === undefined || err.service === this.def.name;
+      // the handler reached what it did not declare: our bug, never the caller's
+      if (ownError && err.code === 'PERMISSION_DENIED') return this.#permissionBug(err, { handler: fn, requestId }, owner);
       if (ownError) {
         if (!err.domain || err.code in (this.def.contract.functions[fn]?.errors ?? {})) return withService(err, this.def.name);
         return platformError('INTERNAL', `${owner} raised '${err.code}', which its contract does not declare`, { service: this.def.name });
@@ -250,7 +269,7 @@ export class ServiceRuntime {
       // From a raw modify() or query(): the store handles map their own, this catches the rest.
       return platformError('CONFLICT', `${owner}: a write broke a uniqueness rule (${(err as Error).message})`, { service: this.def.name });
     }
-    this.#log.error({ handler: fn, err }, 'handler threw');
+    this.#log.error({ handler: fn, requestId, code: 'INTERNAL', err }, 'handler threw');
     return platformError('INTERNAL', `${owner} failed; see its log`, { service: this.def.name });
   }
 }

@@ -5,3 +5,7 @@ export { createStoreAccess, fullAccess, type TableAccess } from './store-access.
 export { conflictError, isUniqueViolation } from './store-errors.ts';
 export { TableHandle, type HandleMode } from './table-handle.ts';
 
+export { changesSlug, schemaChanges, type SchemaChange } from './schema-changes.ts';
+export { declaredSchema } from './schema-declared.ts';
+export { emptySnapshot, parseSnapshot, renderSnapshot, type SchemaSnapshot } from './schema-snapshot.ts';
+export { schemaSql } from './schema-sql.ts';

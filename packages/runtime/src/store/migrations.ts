@@ -2,6 +2,7 @@ import type { AnyDb } from 'carotene/model';
 import { Migrator, type Migration as KyselyMigration } from 'kysely';
 import type { Migration } from 'carotene/model';
 import { platformError } from 'carotene/model';
+import { runMigration } from './run-migration.ts';
 
 const MIGRATION_TABLE = 'carotene_migrations';
 const LOCK_TABLE = 'carotene_migrations_lock';
@@ -11,7 +12,7 @@ function migrator(db: AnyDb, migrations: Readonly<Record<string, Migration>>): M
   // SQLite DDL is transactional too: wrap those so a failing one leaves nothing half-made
   const provided: Record<string, KyselyMigration> = {};
   for (const [name, m] of Object.entries(migrations)) {
-    provided[name] = { up: (conn: AnyDb) => (conn.isTransaction ? m.up(conn) : conn.transaction().execute((trx) => m.up(trx))) };
+    provided[name] = { up: (conn: AnyDb) => (conn.isTransaction ? runMigration(conn, m) : conn.transaction().execute((trx) => runMigration(trx, m))) };
   }
   return new Migrator({
     db,

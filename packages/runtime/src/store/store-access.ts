@@ -1,7 +1,7 @@
 import type { AnyDb } from 'carotene/model';
 import type { StoreOf } from 'carotene/model';
 import type { Table } from 'carotene/model';
-import { platformError } from 'carotene/model';
+import { permissionDenied, platformError } from 'carotene/model';
 import type { StoreEngine } from './driver.ts';
 import { TableHandle } from './table-handle.ts';
 
@@ -67,14 +67,12 @@ export function fullAccess<const S extends readonly Table[]>(
 }
 
 function undeclared(table: string, owner: string, owned: ReadonlySet<string>) {
-  const details = { table, owner };
   if (owned.has(table)) {
-    return platformError('PERMISSION_DENIED', `${owner} did not declare table '${table}'; add it to the handler's reads (or updates, to write it)`, { details });
+    return permissionDenied({ owner, permission: 'reads', name: table }, `${owner} did not declare table '${table}'; add it to the handler's reads (or updates, to write it)`);
   }
   const list = owned.size > 0 ? [...owned].join(', ') : 'none';
-  return platformError(
-    'PERMISSION_DENIED',
+  return permissionDenied(
+    { owner, permission: 'stores', name: table },
     `${owner} has no table '${table}': the service's stores are ${list}; another service's data is reached only through its contract`,
-    { details },
   );
 }

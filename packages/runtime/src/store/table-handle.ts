@@ -3,7 +3,7 @@ import type { SelectQueryBuilder, UpdateQueryBuilder } from 'kysely';
 import type { z } from 'zod';
 import type { ReadHandle, WriteHandle } from 'carotene/model';
 import type { KeyOf, RowOf, Table } from 'carotene/model';
-import { platformError } from 'carotene/model';
+import { permissionDenied, platformError } from 'carotene/model';
 import type { StoreEngine } from './driver.ts';
 import { SqliteBooleans } from './sqlite-booleans.ts';
 import { conflictError, isUniqueViolation } from './store-errors.ts';
@@ -146,9 +146,7 @@ export class TableHandle<T extends Table> implements WriteHandle<T> {
   #writable(): void {
     if (this.#mode === 'write') return;
     const name = this.#table.name;
-    throw platformError('PERMISSION_DENIED', `${this.#owner} may only read '${name}'; declare it in updates to write it`, {
-      details: { table: name, owner: this.#owner },
-    });
+    throw permissionDenied({ owner: this.#owner, permission: 'updates', name }, `${this.#owner} may only read '${name}'; declare it in updates to write it`);
   }
 
   #column(column: string): string {

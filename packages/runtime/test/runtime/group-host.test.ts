@@ -114,8 +114,9 @@ describe('services sharing one process', () => {
 
   it("keeps each service out of another's store, even in one process", async () => {
     await assert.rejects(from('gateway').call('shopfront', 'readStockTable', {}, meta()), (err: unknown) => {
-      assert.ok(isCaroteneError(err, 'PERMISSION_DENIED'), String(err));
-      assert.match(err.message, /stock_items/);
+      // a bug of shopfront's: INTERNAL to its caller, the message saying what it reached
+      assert.ok(isCaroteneError(err, 'INTERNAL'), String(err));
+      assert.match(err.message, /used a permission it did not declare: .*stock_items/);
       return true;
     });
     // SQL from shopfront's own connection cannot name stock's table: it is in another database

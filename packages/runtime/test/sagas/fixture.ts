@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { contract, handler, implement, isCaroteneError, rpc, saga, step, table, type Migration } from '../../../carotene/src/index.ts';
+import { contract, handler, implement, isRejection, rpc, saga, table, type Migration } from '../../../carotene/src/index.ts';
 import type { ServiceDef } from '../../../carotene/src/declare/service.ts';
 import { platformError } from '../../../carotene/src/errors.ts';
 import { migrateEventTables } from '../../src/events/platform-tables.ts';
@@ -30,7 +30,7 @@ export const Shop = contract('shop', {
 const Item = table('items', { key: 'id', schema: z.object({ id: z.string(), stock: z.number().int() }) });
 const Hold = table('holds', { key: 'id', schema: z.object({ id: z.string(), qty: z.number().int() }) });
 const Payment = table('payments', { key: 'id', schema: z.object({ id: z.string(), orderId: z.string(), amount: z.number().int(), refunded: z.boolean() }) });
-const Order = table('orders', { key: 'id', schema: z.object({ id: z.string(), status: z.string(), reason: z.string().nullable() }) });
+const Order = table('orders', { key: 'id', schema: z.object({ id: z.string(), status: z.string(), reason: z.string().nullable(), receipt: z.string().nullable().default(null) }) });
 
 const tables = (...defs: [string, string][]): Record<string, Migration> => ({
   '0001': {
@@ -76,30 +76,37 @@ export const bank = implement(Bank, {
 /** Saga deadline of the fixture; tests that wait for it use a short one. */
 export const BUY_TIMEOUT_MS = Number(process.env.SAGA_TEST_TIMEOUT_MS ?? 3_000);
 
-export const Buy = saga('buy', { input: Shop.functions.buy.input, calls: [Stock, Bank], updates: [Order], timeout: BUY_TIMEOUT_MS }).steps([
-  step('reserve', {
+export const Buy = saga('buy', { input: Shop.functions.buy.input, calls: [Stock, Bank], updates: [Order], timeout: BUY_TIMEOUT_MS })
+  .step('reserve', {
     run: (input, ctx) => ctx.call.stock.reserve({ orderId: input.orderId, qty: input.qty }),
     compensate: (input, ctx) => ctx.call.stock.release({ orderId: input.orderId }),
     retry: { backoffMs: 20, maxBackoffMs: 100 },
-  }),
-  step('pay', {
+  })
+  .step('pay', {
     run: async (input, ctx) => {
       try {
         return await ctx.call.bank.pay({ orderId: input.orderId, amount: input.amount });
       } catch (err) {
-        if (isCaroteneError(err, 'DECLINED')) throw ctx.fail('card declined');
+        if (isRejection(err, Bank.functions.pay, 'DECLINED')) throw ctx.fail('card declined');
         throw err;
       }
     },
     compensate: (input, ctx) => ctx.call.bank.refund({ orderId: input.orderId }),
     retry: { backoffMs: 20, maxBackoffMs: 100 },
-  }),
-  step('confirm', {
-    run: (input, ctx) => ctx.transaction(async (store) => store.orders.update(input.orderId, { status: 'CONFIRMED' })),
-  }),
-]);
+  })
+  .step('confirm', {
+    // the earlier steps' results, typed, as stored in the instance (also after a resume)
+    run: (input, ctx) =>
+      ctx.transaction(async (store) => {
+        await beforeConfirm.hook?.();
+        return store.orders.update(input.orderId, { status: 'CONFIRMED', receipt: `${ctx.results.pay.paymentId} left ${ctx.results.reserve.left}` });
+      }),
+  });
 
-export const shop = implement(Shop, { stores: [Order], integrations: [Stock, Bank], sagas: [Buy], migrations: tables(['orders', 'id text primary key, status text not null, reason text']) }).handlers({
+/** A test's stand-in for the confirm step's own code going wrong (set it, and unset it after). */
+export const beforeConfirm: { hook: (() => unknown) | undefined } = { hook: undefined };
+
+export const shop = implement(Shop, { stores: [Order], integrations: [Stock, Bank], sagas: [Buy], migrations: tables(['orders', 'id text primary key, status text not null, reason text, receipt text']) }).handlers({
   buy: handler({ updates: [Order], sagas: [Buy] }, async (input, ctx) => {
     await ctx.store.orders.insert({ id: input.orderId, status: 'PENDING', reason: null });
     const outcome = await ctx.saga(Buy, input, { key: input.orderId });
@@ -111,8 +118,11 @@ export const shop = implement(Shop, { stores: [Order], integrations: [Stock, Ban
   }),
 });
 
-/** What a participant does with a call: answer, be down, or do the work and lose the answer. */
-export type Fault = 'down' | 'lose-answer' | undefined;
+/**
+ * What a participant does with a call: answer, be down, do the work and lose the answer, or
+ * refuse it with a 4xx-class platform error (CONFLICT) without doing anything.
+ */
+export type Fault = 'down' | 'lose-answer' | 'refuse' | undefined;
 
 /** Calls between the fixture's runtimes, with faults per `service.fn`. */
 export class FaultyTransport implements Transport {
@@ -126,6 +136,7 @@ export class FaultyTransport implements Transport {
     const fault = this.faults.get(`${service}.${fn}`)?.(n);
     const runtime = this.runtimes.get(service);
     if (!runtime || fault === 'down') throw platformError('UNAVAILABLE', `${service} is down`, { service });
+    if (fault === 'refuse') throw platformError('CONFLICT', `${service}.${fn} conflicts with a write of another request`, { service });
     const out = await runtime.invoke(fn, JSON.parse(JSON.stringify(input)), meta);
     if (fault === 'lose-answer') throw platformError('UNAVAILABLE', `connection to ${service} reset after it answered`, { service });
     return JSON.parse(JSON.stringify(out)) as unknown;

@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import { SAGA_STEPS, SAGAS, IDEMPOTENCY } from '../../src/events/platform-tables.ts';
 import type { ServiceRuntime } from '../../src/service/service-runtime.ts';
 import type { StoreDriver } from '../../src/store/driver.ts';
-import { bank, BUY_TIMEOUT_MS, FaultyTransport, runService, shop, stock } from './fixture.ts';
+import { z } from 'zod';
+import { bank, beforeConfirm, BUY_TIMEOUT_MS, FaultyTransport, runService, shop, stock } from './fixture.ts';
 
 /** A fresh store per service name (and the same one again for a restarted service). */
 export type OpenStore = (service: string) => Promise<StoreDriver>;
@@ -51,8 +52,8 @@ export function sagaSuite(name: string, newWorld: () => OpenStore): void {
         buyLater: (orderId: string, qty = 1, amount = 100) => orders.invoke('buyLater', { orderId, qty, amount }, meta()) as Promise<{ sagaId: string }>,
         stockLeft: async () => Number((await stores.stock.db.selectFrom('items').select('stock').executeTakeFirstOrThrow()).stock),
         held: async () => (await stores.stock.db.selectFrom('holds').selectAll().execute()).reduce((n, h) => n + Number(h.qty), 0),
-        payments: async () => (await stores.bank.db.selectFrom('payments').selectAll().execute()) as { orderId: string; amount: number; refunded: number | boolean }[],
-        order: async (id: string) => (await stores.shop.db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst()) as { status: string } | undefined,
+        payments: async () => (await stores.bank.db.selectFrom('payments').selectAll().execute()) as { id: string; orderId: string; amount: number; refunded: number | boolean }[],
+        order: async (id: string) => (await stores.shop.db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst()) as { status: string; receipt: string | null } | undefined,
         instance: async (id: string) => (await stores.shop.db.selectFrom(SAGAS).selectAll().where('id', '=', id).executeTakeFirst()) as Record<string, unknown> | undefined,
         steps: async (id: string) =>
           (await stores.shop.db.selectFrom(SAGA_STEPS).selectAll().where('saga_id', '=', id).orderBy('seq').execute()).map((r) => `${r.phase} ${r.step} #${r.attempt} ${r.status}`),
@@ -70,6 +71,8 @@ export function sagaSuite(name: string, newWorld: () => OpenStore): void {
         const out = await w.buy('o1', 2, 300);
         assert.deepEqual(out, { sagaId: 'buy/o1', status: 'completed' });
         assert.equal((await w.order('o1'))?.status, 'CONFIRMED');
+        // confirm read the results of reserve and pay
+        assert.match((await w.order('o1'))?.receipt ?? '', /^pay_\S+ left 8$/);
         assert.equal(await w.stockLeft(), 8);
         assert.deepEqual(
           w.transport.calls.map((c) => `${c.service}.${c.fn} ${c.key}`),
@@ -143,7 +146,10 @@ export function sagaSuite(name: string, newWorld: () => OpenStore): void {
           return r?.status === 'compensated' ? r : undefined;
         });
         assert.ok(Date.now() - started >= BUY_TIMEOUT_MS - 100, 'it retried until the deadline');
-        assert.equal(JSON.parse(String(row.failure)).code, 'SAGA_TIMEOUT');
+        const failure = JSON.parse(String(row.failure)) as { code: string; message: string };
+        assert.equal(failure.code, 'SAGA_TIMEOUT');
+        // and why the step never completed
+        assert.match(failure.message, /^saga deadline passed before 'pay' completed; last error: UNAVAILABLE bank is down$/);
         const steps = await w.steps(sagaId);
         assert.deepEqual(steps.slice(-2), ['compensate pay #1 done', 'compensate reserve #1 done']);
         const payments = await w.payments();
@@ -151,6 +157,43 @@ export function sagaSuite(name: string, newWorld: () => OpenStore): void {
         assert.ok(payments[0]!.refunded, 'the charge that went through unseen was refunded');
         assert.equal(await w.stockLeft(), 10);
       } finally {
+        await w.close();
+      }
+    });
+
+    it('a participant refusing with a 4xx-class code is not retried: the saga compensates at once with that cause', async () => {
+      const w = await world();
+      w.transport.faults.set('bank.pay', () => 'refuse');
+      try {
+        const started = Date.now();
+        assert.equal((await w.buy('o9', 2, 100)).status, 'compensated');
+        assert.ok(Date.now() - started < BUY_TIMEOUT_MS / 2, 'it did not wait for the deadline');
+        assert.deepEqual(await w.steps('buy/o9'), ['run reserve #1 done', 'run pay #1 failed', 'compensate reserve #1 done']);
+        assert.equal(w.transport.calls.filter((c) => c.fn === 'pay').length, 1, 'pay was tried once');
+        assert.deepEqual(JSON.parse(String((await w.instance('buy/o9'))?.failure)), { step: 'pay', code: 'CONFLICT', message: 'bank.pay conflicts with a write of another request' });
+        assert.equal(await w.stockLeft(), 10);
+      } finally {
+        await w.close();
+      }
+    });
+
+    it("a validation error of a step's own code is not retried: it compensates at once, that step included, with the real cause", async () => {
+      const w = await world();
+      beforeConfirm.hook = () => z.object({ receipt: z.string() }).parse({ receipt: 7 });
+      try {
+        const started = Date.now();
+        assert.equal((await w.buy('o10', 1, 100)).status, 'compensated');
+        assert.ok(Date.now() - started < BUY_TIMEOUT_MS / 2, 'it did not wait for the deadline');
+        // confirm has no compensation; pay and reserve are undone
+        assert.deepEqual(await w.steps('buy/o10'), ['run reserve #1 done', 'run pay #1 done', 'run confirm #1 failed', 'compensate pay #1 done', 'compensate reserve #1 done']);
+        const failure = JSON.parse(String((await w.instance('buy/o10'))?.failure)) as { step: string; code: string; message: string };
+        assert.deepEqual({ step: failure.step, code: failure.code }, { step: 'confirm', code: 'INVALID_INPUT' });
+        assert.match(failure.message, /^step 'confirm' failed validation: receipt: /);
+        assert.ok((await w.payments())[0]?.refunded, 'the payment was refunded');
+        assert.equal(await w.stockLeft(), 10);
+        assert.equal((await w.order('o10'))?.status, 'PENDING', "confirm's transaction rolled back");
+      } finally {
+        beforeConfirm.hook = undefined;
         await w.close();
       }
     });
@@ -211,6 +254,9 @@ export function sagaSuite(name: string, newWorld: () => OpenStore): void {
         assert.equal((await w.payments()).length, 1, 'the payment was not made twice');
         assert.equal(await w.stockLeft(), 9);
         assert.equal((await w.order('o8'))?.status, 'CONFIRMED');
+        // confirm read reserve's result from the stored instance, and pay's from its replayed answer
+        const [payment] = await w.payments();
+        assert.equal((await w.order('o8'))?.receipt, `${payment!.id} left 9`);
         assert.deepEqual(await w.steps('buy/o8'), ['run pay #1 started', 'run pay #2 done', 'run confirm #1 done']);
         assert.equal(row.lease_owner, null);
       } finally {

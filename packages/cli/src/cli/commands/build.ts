@@ -15,10 +15,12 @@ import { certsDir, tlsFiles } from '@carotene/runtime/security';
 import { findAppFile, loadApp } from '../app-module.ts';
 import { CliError, parseOrUsage, UsageError, type CliIo, type Command } from '../command.ts';
 import { shownPath } from '../shown-path.ts';
+import { describeTypecheck, TYPECHECK_STATE, typecheck } from '../typecheck.ts';
 
 const USAGE = `Usage: carrot build [appDir] [options]
 
-Validates the app's architecture, then writes what it takes to run it elsewhere:
+Type-checks the app (tsc --noEmit -p <appDir>, when it has a tsconfig.json), validates
+its architecture, then writes what it takes to run it elsewhere:
 Kubernetes manifests per environment (one YAML file and a kustomize folder each), a
 Dockerfile per service and the gateway, a compose file (PostgreSQL and NATS on one
 machine), the OpenAPI document of the public API and a topology diagram (Mermaid).
@@ -38,6 +40,7 @@ Options:
   --snapshot <file>  Contract snapshot to compare with (default <appDir>/${SNAPSHOT_FILE}, if present)
   --image-tag <tag>  Tag of every image (default: environments.<env>.image.tag, else the
                      version in the app's package.json; 'latest' is refused)
+  --no-typecheck     Skip the type check
   -h, --help         Show this help`;
 
 /** What a container image tag may be (the OCI distribution spec's grammar). */
@@ -55,7 +58,7 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
     parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { env: { type: 'string' }, out: { type: 'string' }, 'data-dir': { type: 'string' }, snapshot: { type: 'string' }, 'image-tag': { type: 'string' } },
+      options: { env: { type: 'string' }, out: { type: 'string' }, 'data-dir': { type: 'string' }, snapshot: { type: 'string' }, 'image-tag': { type: 'string' }, 'no-typecheck': { type: 'boolean' } },
     }),
   );
   if (positionals.length > 1) throw new UsageError(`expected one app folder, got ${positionals.length}: ${positionals.join(' ')}`);
@@ -69,7 +72,19 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   const environments: EnvironmentName[] = values.env ? [values.env as EnvironmentName] : [...ENVIRONMENT_NAMES];
   const appFile = findAppFile(positionals[0] ?? '.');
   const appDir = dirname(appFile);
+  const dataDir = resolve(values['data-dir'] ?? join(appDir, '.carotene'));
+  // tsc runs in its own process while the app loads here
+  const checked = values['no-typecheck'] ? undefined : typecheck({ appDir, buildInfoFile: join(dataDir, TYPECHECK_STATE) });
+  checked?.catch(() => undefined); // awaited below; a failure before that is not unhandled
   const app = await loadApp(appFile);
+  if (checked) {
+    const result = await checked;
+    if (result.status === 'failed') {
+      io.err(result.output);
+      throw new CliError(`${describeTypecheck(result)} in '${app.name}'; nothing was written (--no-typecheck skips the check)`);
+    }
+    io.out(`carrot build: ${describeTypecheck(result)}`);
+  }
 
   const snapshotFile = resolve(values.snapshot ?? join(appDir, SNAPSHOT_FILE));
   if (values.snapshot !== undefined && !existsSync(snapshotFile)) throw new CliError(`no contract snapshot at ${snapshotFile}; write one with 'carrot contracts snapshot'`);
@@ -81,7 +96,6 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   }
   io.out(`carrot build: '${app.name}' is valid (${app.services.length} services${snapshot ? `, contracts compatible with ${shownPath(snapshotFile)}` : ''})`);
 
-  const dataDir = resolve(values['data-dir'] ?? join(appDir, '.carotene'));
   const facts: BuildFacts = { imageTag, appVersion: await packageVersion(appDir) };
   for (const env of environments) configured(() => checkDeployable(app, resolveEnvironment(app, env, facts)));
   const pems = await certificates(app, environments, dataDir, io);

@@ -13,12 +13,15 @@ import { applyGroups, GROUP_MAIN, resolveGroups, type ServiceGroup } from '../gr
 import { reservePorts } from '../ports.ts';
 import { resolveScale } from '../scale-plan.ts';
 import { StartupError, Supervisor } from '../supervisor.ts';
+import { describeTypecheck, TYPECHECK_STATE, typecheck, type TypecheckResult } from '../typecheck.ts';
+import { DevWatch } from '../watch.ts';
 
 const USAGE = `Usage: carrot dev [appDir] [options]
 
-Runs every service of the app as its own process (with --monolith or --group, several in
-one process), each with its own database, and the gateway in front of them. Restarts a
-process that crashes; Ctrl-C stops everything.
+Type-checks the app (tsc --noEmit -p <appDir>, when it has a tsconfig.json), then runs
+every service of the app as its own process (with --monolith or --group, several in one
+process), each with its own database, and the gateway in front of them. Restarts a process
+that crashes; Ctrl-C stops everything.
 
 Arguments:
   appDir            Folder with app.ts or carotene.app.ts, or the app module itself (default .)
@@ -36,6 +39,11 @@ Options:
   --dashboard-port <n>  Port of the dev dashboard (default 9400, or a free one when 9400
                     is taken; 0 picks a free one); every process exports its traces to it
   --no-dashboard    Do not serve the dashboard
+  --no-typecheck    Start without type-checking the app first (and, with --watch, restart
+                    without checking a change)
+  --watch           Restart a service when its files change (what its module imports); a
+                    changed contract restarts its callers too. A change is type-checked
+                    first: while it has errors, the running processes keep their code
   -h, --help        Show this help
 
 Environment:
@@ -69,6 +77,8 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
         scale: { type: 'string', multiple: true },
         'dashboard-port': { type: 'string' },
         'no-dashboard': { type: 'boolean' },
+        'no-typecheck': { type: 'boolean' },
+        watch: { type: 'boolean' },
       },
     }),
   );
@@ -79,14 +89,19 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
   if (values.host === '') throw new UsageError('--host needs a value');
 
   const appFile = findAppFile(positionals[0] ?? '.');
+  const appDir = dirname(appFile);
+  const dataDir = resolve(values['data-dir'] ?? join(appDir, '.carotene'));
+  // tsc works in a process of its own while everything below gets ready; nothing is spawned before it passed
+  const check = values['no-typecheck'] ? undefined : () => typecheck({ appDir, buildInfoFile: join(dataDir, TYPECHECK_STATE) });
+  const checked = check?.();
+  checked?.catch(() => undefined); // awaited below; a failure before that is not unhandled
   // children run one bundled JavaScript file each, cached across runs: a third of the start-up
   // time of tsx, and lighter. esbuild works in a process of its own, so this overlaps loading
   // the app, the dashboard and issuing certificates. Every entry, so one build serves every layout.
-  const bundle = bundleEntries(appFile, [RUNTIME_MAIN, GROUP_MAIN, GATEWAY_MAIN]);
+  const entries = [RUNTIME_MAIN, GROUP_MAIN, GATEWAY_MAIN];
+  const bundle = bundleEntries(appFile, entries);
   const app = await loadApp(appFile);
-  const appDir = dirname(appFile);
   const groups = processGroups(() => resolveGroups(app, { monolith: values.monolith, separate: values.separate, groupFlags: values.group, environment: process.env.CAROTENE_ENVIRONMENT }));
-  const dataDir = resolve(values['data-dir'] ?? join(appDir, '.carotene'));
   const host = values.host ?? app.gateway.host ?? '127.0.0.1';
   let scale: Map<string, number>;
   try {
@@ -116,6 +131,7 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
       mkdir(planned.dbDir, { recursive: true }),
       writeJsonAtomically(planned.registryFile, planned.registry),
     ]);
+    if (checked) passOrThrow(await checked, app, io);
     const { plan, fallback } = bundledPlan(planned, await bundle);
     if (fallback) io.err(`carrot dev: could not bundle the app (${fallback}); the processes run under tsx`);
     if (certs.createdCa) io.out(`carrot dev: created the certificate authority of '${app.name}' in ${certsDir(dataDir)}`);
@@ -132,10 +148,39 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
       throw err;
     }
     if (!supervisor.stopping) printWhere(plan, io, dashboard?.url);
-    return await stopped.code;
+    const watching = values.watch && !supervisor.stopping
+      ? await DevWatch.start({
+          app,
+          appFile,
+          supervisor,
+          processesOf: (service) => processesOf(plan, groups, service),
+          // a start that fell back to tsx goes on with tsx; otherwise a failed bundle keeps the old code
+          rebuild: async () => {
+            const rebuilt = bundledPlan(planned, await bundleEntries(appFile, entries));
+            return rebuilt.fallback !== undefined && !fallback ? { failed: rebuilt.fallback } : { specs: rebuilt.plan.specs };
+          },
+          ...(check ? { typecheck: check } : {}),
+          print: io.out,
+          printError: io.err,
+        })
+      : undefined;
+    try {
+      return await stopped.code;
+    } finally {
+      watching?.close();
+    }
   } finally {
     await dashboard?.close();
   }
+}
+
+/** Prints how the type check went; on type errors, tsc's diagnostics and a refusal to start. */
+function passOrThrow(result: TypecheckResult, app: AppDef, io: CliIo): void {
+  if (result.status === 'failed') {
+    io.err(result.output);
+    throw new CliError(`${describeTypecheck(result)} in '${app.name}'; nothing was started (--no-typecheck skips the check)`);
+  }
+  io.out(`carrot dev: ${describeTypecheck(result)}`);
 }
 
 /** Resolves with the exit code once a signal has stopped everything. */
@@ -191,6 +236,13 @@ function processGroups(resolve: () => ServiceGroup[]): ServiceGroup[] {
     if (err instanceof TypeError) throw new UsageError(err.message);
     throw err;
   }
+}
+
+/** The processes that run `service`: its group's, or its own and its extra instances'. */
+function processesOf(plan: DevPlan, groups: readonly ServiceGroup[], service: string): string[] {
+  const group = groups.find((g) => g.services.includes(service));
+  if (group) return [group.name];
+  return plan.specs.filter((s) => s.name === service || s.name.startsWith(`${service}#`)).map((s) => s.name);
 }
 
 /** ` in 2 processes` when some services share a process; nothing when each has its own. */

@@ -6,9 +6,9 @@ import { contracts } from './contracts.ts';
 import { dev } from './dev.ts';
 import { events } from './events.ts';
 import { faults } from './faults.ts';
-import { newApp } from './new.ts';
+import { migrations } from './migrations.ts';
 import { sagas } from './sagas.ts';
 import { status } from './status.ts';
 
 /** Every `carrot` command; a new one is a file in this folder and a line here. */
-export const commands: readonly Command[] = [newApp, dev, certs, build, bundle, contracts, status, events, faults, sagas];
+export const commands: readonly Command[] = [dev, certs, build, bundle, contracts, migrations, status, events, faults, sagas];

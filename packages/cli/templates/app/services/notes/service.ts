@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { handler, implement } from 'carotene';
 import { Notes } from './contract.ts';
-import { migrations } from './migrations.ts';
+import { migrations } from './migrations/index.ts';
 import { NoteTable } from './tables.ts';
 
 /** Notes: written through the gateway, kept in the service's own database. */

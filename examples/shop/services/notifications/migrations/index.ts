@@ -1,0 +1,8 @@
+// Rewritten by `carrot migrations make`: every migration module of this folder, in the order they run.
+// A hand-written one (export const migration: Migration = { async up(db) { ... } }) is listed too.
+import type { Migration } from 'carotene';
+import { migration as m0001_init } from './0001_init.ts';
+
+export const migrations: Record<string, Migration> = {
+  '0001_init': m0001_init,
+};
