@@ -130,7 +130,9 @@ async function rawJetStream(): Promise<Result> {
   await jsm.consumers.add(stream, { durable_name: 'raw', ack_policy: AckPolicy.Explicit });
   const js = jetstream(pub);
   const received = new Map<number, number>();
-  const messages = await jetstream(sub).consumers.get(stream, 'raw').then((c) => c.consume({ max_messages: 512 }));
+  const messages = await jetstream(sub)
+    .consumers.get(stream, 'raw')
+    .then((c) => c.consume({ max_messages: 512 }));
   const done = (async () => {
     for await (const m of messages) {
       received.set(Number((JSON.parse(m.string()) as { n: number }).n), now());

@@ -119,22 +119,35 @@ interface ShapeMemory {
 async function shopMemory(args: readonly string[]): Promise<ShapeMemory> {
   const dataDir = mkdtempSync(join(tmpdir(), 'carotene-bench-shop-'));
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const carrot = spawn(process.execPath, [join(root, 'packages/cli/bin/carrot.js'), 'dev', join(root, 'examples/shop'), '--port', String(port), '--data-dir', dataDir, '--no-typecheck', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const carrot = spawn(
+    process.execPath,
+    [join(root, 'packages/cli/bin/carrot.js'), 'dev', join(root, 'examples/shop'), '--port', String(port), '--data-dir', dataDir, '--no-typecheck', ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   carrot.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   carrot.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   try {
     const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 60_000;
-    while (!(await fetch(`${url}/ready`).then((r) => r.ok, () => false))) {
+    while (
+      !(await fetch(`${url}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
       if (carrot.exitCode !== null || Date.now() > deadline) throw new Error(`the shop did not start:\n${output}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     // a little traffic through every service, then let the heap settle
     for (let i = 0; i < 200; i++) await (await fetch(`${url}/api/products?limit=20`)).text();
-    const reg = await fetch(`${url}/api/users/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: `m${port}@x.test`, password: 'long password', name: 'M' }) });
+    const reg = await fetch(`${url}/api/users/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: `m${port}@x.test`, password: 'long password', name: 'M' }),
+    });
     await reg.text();
     await new Promise((r) => setTimeout(r, 1_000));
     const children = readFileSync(`/proc/${carrot.pid}/task/${carrot.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
@@ -175,12 +188,18 @@ async function main(): Promise<void> {
   const inProcess = new InProcessTransport('client', local);
 
   // over the network: the echo runtime in a child process, called over mutual TLS
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', dataDir], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', dataDir], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     child.once('message', (m) => resolve((m as { url: string }).url));
     child.once('exit', (code) => reject(new Error(`the callee process exited with ${code}`)));
   });
-  const network = new HttpTransport({ caller: 'client', registry: { app: 'inproc', gateway: { url: 'https://127.0.0.1:1' }, services: { echo: { url } } }, tls: clientTls });
+  const network = new HttpTransport({
+    caller: 'client',
+    registry: { app: 'inproc', gateway: { url: 'https://127.0.0.1:1' }, services: { echo: { url } } },
+    tls: clientTls,
+  });
 
   const results = { inProcess: [] as Round[], network: [] as Round[] };
   try {

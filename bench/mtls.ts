@@ -25,7 +25,13 @@ import { markdownTable } from './lib/table.ts';
 
 const APP = 'bench';
 const HEADING = 'Cost of mutual TLS on an internal call';
-const BODY = JSON.stringify({ orderId: 'ord_0001', items: [{ productId: 'p_001', qty: 2 }, { productId: 'p_002', qty: 1 }] });
+const BODY = JSON.stringify({
+  orderId: 'ord_0001',
+  items: [
+    { productId: 'p_001', qty: 2 },
+    { productId: 'p_002', qty: 1 },
+  ],
+});
 const LIMITS = {
   warmup: 1_000,
   sequential: { calls: 3_000, ms: 3_000 },
@@ -49,12 +55,15 @@ async function serve(dataDir: string): Promise<void> {
   const { ca, cert, key } = readCredentials(tlsFiles(dataDir, 'server'));
   const plain = createHttpServer({ keepAliveTimeout: 65_000 }, echo);
   // the options of Carotene's RpcServer: TLS 1.3, a client certificate from the app's CA required
-  const secure = createHttpsServer({ ca, cert, key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', keepAliveTimeout: 65_000 }, (req, res) => {
-    // the caller's identity is read from its certificate, once per connection, as the RpcServer does
-    const socket = req.socket as import('node:tls').TLSSocket & { identity?: string };
-    socket.identity ??= identityFromSan(socket.getPeerCertificate().subjectaltname, APP);
-    echo(req, res);
-  });
+  const secure = createHttpsServer(
+    { ca, cert, key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', keepAliveTimeout: 65_000 },
+    (req, res) => {
+      // the caller's identity is read from its certificate, once per connection, as the RpcServer does
+      const socket = req.socket as import('node:tls').TLSSocket & { identity?: string };
+      socket.identity ??= identityFromSan(socket.getPeerCertificate().subjectaltname, APP);
+      echo(req, res);
+    },
+  );
   const listen = (s: typeof plain | typeof secure) => new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as AddressInfo).port)));
   process.send!({ plain: await listen(plain), secure: await listen(secure) });
 }
@@ -171,7 +180,15 @@ async function main(): Promise<void> {
     const conc: Record<string, number[]> = { plain: [], mtls: [] };
     for (let round = 0; round < LIMITS.rounds; round++) {
       // alternate, so drift of the machine hits both alike
-      for (const [id, mode] of round % 2 === 0 ? ([['plain', plain], ['mtls', mtls]] as const) : ([['mtls', mtls], ['plain', plain]] as const)) {
+      for (const [id, mode] of round % 2 === 0
+        ? ([
+            ['plain', plain],
+            ['mtls', mtls],
+          ] as const)
+        : ([
+            ['mtls', mtls],
+            ['plain', plain],
+          ] as const)) {
         seq[id]!.push(await sequential(mode));
         conc[id]!.push((await concurrent(mode)).rate);
         process.stdout.write('.');

@@ -19,8 +19,10 @@ async function perCall(once: () => Promise<unknown>): Promise<number> {
 
 const cases: Record<string, () => Promise<unknown>> = {
   'no policies': answer,
-  'policies, not idempotent': () => policies.call({ caller: 'orders', callee: 'catalog', fn: 'reserve', idempotent: false, deadline: Date.now() + 5_000 }, answer),
-  'policies, idempotent (retry wrapper)': () => policies.call({ caller: 'orders', callee: 'catalog', fn: 'get', idempotent: true, deadline: Date.now() + 5_000 }, answer),
+  'policies, not idempotent': () =>
+    policies.call({ caller: 'orders', callee: 'catalog', fn: 'reserve', idempotent: false, deadline: Date.now() + 5_000 }, answer),
+  'policies, idempotent (retry wrapper)': () =>
+    policies.call({ caller: 'orders', callee: 'catalog', fn: 'get', idempotent: true, deadline: Date.now() + 5_000 }, answer),
 };
 const best = new Map<string, number>();
 for (let round = 0; round < 3; round += 1) {
@@ -28,4 +30,8 @@ for (let round = 0; round < 3; round += 1) {
 }
 console.log(`| case | µs per call (best of 3 × ${CALLS}) |\n| --- | --- |`);
 for (const [name, us] of best) console.log(`| ${name} | ${us.toFixed(2)} |`);
-console.log(`\nload average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `\nload average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);

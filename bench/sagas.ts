@@ -18,7 +18,9 @@ import { bank, FaultyTransport, runService, shop, stock } from '../packages/runt
 import { loadLine, machineLine } from './lib/machine.ts';
 import { percentile } from './lib/stats.ts';
 
-const { values } = parseArgs({ options: { sagas: { type: 'string' }, concurrency: { type: 'string' }, serial: { type: 'string' }, 'no-restate': { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { sagas: { type: 'string' }, concurrency: { type: 'string' }, serial: { type: 'string' }, 'no-restate': { type: 'boolean' } },
+});
 const TOTAL = Number(values.sagas ?? 600);
 const CONCURRENCY = Number(values.concurrency ?? 16);
 const SERIAL = Number(values.serial ?? 150);
@@ -120,7 +122,9 @@ async function carotene(name: string, open: (service: string) => Promise<StoreDr
   const w = await world(open);
   try {
     return await measure(name, async (orderId) => {
-      const out = (await w.orders.invoke('buy', { orderId, qty: 1, amount: 10 }, { caller: 'bench', requestId: orderId, deadline: Date.now() + 30_000 })) as { status: string };
+      const out = (await w.orders.invoke('buy', { orderId, qty: 1, amount: 10 }, { caller: 'bench', requestId: orderId, deadline: Date.now() + 30_000 })) as {
+        status: string;
+      };
       if (out.status !== 'completed') throw new Error(`saga ${orderId} ${out.status}`);
     });
   } finally {
@@ -163,7 +167,14 @@ async function onRestate(open: (service: string) => Promise<StoreDriver>): Promi
         const { orderId } = input;
         await ctx.run('reserve', () => w.stock.invoke('reserve', { orderId, qty: 1 }, meta(`${orderId}/reserve`)).then(() => undefined));
         await ctx.run('pay', () => w.bank.invoke('pay', { orderId, amount: 10 }, meta(`${orderId}/pay`)).then(() => undefined));
-        await ctx.run('confirm', () => w.shopStore.db.updateTable('orders').set({ status: 'CONFIRMED' }).where('id', '=', orderId).execute().then(() => undefined));
+        await ctx.run('confirm', () =>
+          w.shopStore.db
+            .updateTable('orders')
+            .set({ status: 'CONFIRMED' })
+            .where('id', '=', orderId)
+            .execute()
+            .then(() => undefined),
+        );
         return 'completed';
       },
     },
@@ -175,23 +186,40 @@ async function onRestate(open: (service: string) => Promise<StoreDriver>): Promi
   try {
     const until = Date.now() + 30_000;
     for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${admin}/health`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${admin}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (Date.now() > until) throw new Error('restate-server did not become healthy in 30 s');
       await sleep(200);
     }
-    const reg = await fetch(`http://127.0.0.1:${admin}/deployments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ uri: `http://127.0.0.1:${endpointPort}` }) });
+    const reg = await fetch(`http://127.0.0.1:${admin}/deployments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ uri: `http://127.0.0.1:${endpointPort}` }),
+    });
     if (!reg.ok) throw new Error(`registering the deployment failed: ${reg.status} ${await reg.text()}`);
     // the ingress learns about the deployment shortly after the admin API accepted it
     for (;;) {
-      const r = await fetch(`http://127.0.0.1:${ingress}/checkout/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ orderId: 'probe' }), signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+      const r = await fetch(`http://127.0.0.1:${ingress}/checkout/run`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ orderId: 'probe' }),
+        signal: AbortSignal.timeout(5_000),
+      }).catch(() => undefined);
       if (r?.ok) break;
       if (Date.now() > until) throw new Error(`the ingress never accepted checkout/run (${r?.status})`);
       await sleep(200);
     }
     return await measure('Restate 1.7 (3 × ctx.run, SQLite participants)', async (orderId) => {
       await w.shopStore.db.insertInto('orders').values({ id: orderId, status: 'PENDING', reason: null }).execute();
-      const r = await fetch(`http://127.0.0.1:${ingress}/checkout/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ orderId }), signal: AbortSignal.timeout(30_000) });
+      const r = await fetch(`http://127.0.0.1:${ingress}/checkout/run`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ orderId }),
+        signal: AbortSignal.timeout(30_000),
+      });
       if (!r.ok) throw new Error(`restate ${r.status} ${await r.text()}`);
       await r.text();
     });
@@ -237,10 +265,13 @@ console.log(`\nMachine: ${machineLine()}; ${loadLine()}`);
 console.log(`${TOTAL} sagas with ${CONCURRENCY} in flight (sagas/s, p50, p99); ${SERIAL} one at a time (p50, p99)\n`);
 console.log(`| engine | sagas/s (${CONCURRENCY} in flight) | p50 | p99 | p50 one at a time | p99 one at a time |`);
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
-for (const r of results) console.log(`| ${r.name} | ${Math.round(r.perSecond)} | ${f(r.p50)} ms | ${f(r.p99)} ms | ${f(r.serialP50)} ms | ${f(r.serialP99)} ms |`);
+for (const r of results)
+  console.log(`| ${r.name} | ${Math.round(r.perSecond)} | ${f(r.p50)} ms | ${f(r.p99)} ms | ${f(r.serialP50)} ms | ${f(r.serialP99)} ms |`);
 const restateResult = results.find((r) => r.name.startsWith('Restate'));
 if (restateResult) {
   const sqlite = results[0]!;
-  console.log(`\nCarotene SQLite / Restate: throughput ${(sqlite.perSecond / restateResult.perSecond).toFixed(2)}×, one-at-a-time p50 ${(sqlite.serialP50 / restateResult.serialP50).toFixed(2)}×`);
+  console.log(
+    `\nCarotene SQLite / Restate: throughput ${(sqlite.perSecond / restateResult.perSecond).toFixed(2)}×, one-at-a-time p50 ${(sqlite.serialP50 / restateResult.serialP50).toFixed(2)}×`,
+  );
 }
 process.exit(0);

@@ -17,13 +17,33 @@ const ALLOWED: Record<string, readonly string[]> = {
   'runtime/transport': ['carotene', 'runtime/resilience', 'runtime/security', 'runtime/telemetry'],
   'runtime/events': ['carotene', 'runtime/store', 'runtime/telemetry', 'runtime/transport'],
   'runtime/sagas': ['carotene', 'runtime/events', 'runtime/store', 'runtime/telemetry', 'runtime/transport'],
-  'runtime/service': ['carotene', 'runtime/events', 'runtime/resilience', 'runtime/sagas', 'runtime/security', 'runtime/store', 'runtime/telemetry', 'runtime/transport'],
+  'runtime/service': [
+    'carotene',
+    'runtime/events',
+    'runtime/resilience',
+    'runtime/sagas',
+    'runtime/security',
+    'runtime/store',
+    'runtime/telemetry',
+    'runtime/transport',
+  ],
   runtime: ['runtime/resilience', 'runtime/service', 'runtime/transport'],
   testing: ['carotene', 'runtime/events', 'runtime/service', 'runtime/store', 'runtime/transport'],
   gateway: ['carotene', 'runtime/resilience', 'runtime/security', 'runtime/service', 'runtime/telemetry', 'runtime/transport'],
   'cli/build': ['carotene', 'runtime/security', 'runtime/service'],
   'cli/dashboard': ['carotene', 'cli/build', 'runtime/events', 'runtime/sagas', 'runtime/security', 'runtime/service', 'runtime/store', 'runtime/transport'],
-  'cli/cli': ['carotene', 'cli/build', 'cli/dashboard', 'runtime/events', 'runtime/resilience', 'runtime/sagas', 'runtime/security', 'runtime/service', 'runtime/store', 'runtime/transport'],
+  'cli/cli': [
+    'carotene',
+    'cli/build',
+    'cli/dashboard',
+    'runtime/events',
+    'runtime/resilience',
+    'runtime/sagas',
+    'runtime/security',
+    'runtime/service',
+    'runtime/store',
+    'runtime/transport',
+  ],
   postgres: ['carotene', 'runtime/events', 'runtime/store'],
   jetstream: ['carotene', 'runtime/events'],
   redis: ['carotene', 'gateway'],
@@ -113,7 +133,8 @@ describe('architecture', () => {
         if (spec.startsWith('.')) {
           const target = resolve(dirname(file), spec);
           if (!target.startsWith(join(packagesDir, relative(packagesDir, file).split('/')[0]!, 'src'))) wrong.push(`${where}: reaches into another package`);
-          else if (layerOfFile(target) !== from && !allowed.includes(layerOfFile(target))) wrong.push(`${where}: ${from} may not import ${layerOfFile(target)}`);
+          else if (layerOfFile(target) !== from && !allowed.includes(layerOfFile(target)))
+            wrong.push(`${where}: ${from} may not import ${layerOfFile(target)}`);
           continue;
         }
         const to = layerOfSpecifier(spec);
@@ -155,7 +176,14 @@ describe('architecture', () => {
   });
 
   it('has no import cycles between files', () => {
-    const graph = new Map(allSources.map((f) => [f, references(f).filter((r) => r.spec.startsWith('.')).map((r) => resolve(dirname(f), r.spec))]));
+    const graph = new Map(
+      allSources.map((f) => [
+        f,
+        references(f)
+          .filter((r) => r.spec.startsWith('.'))
+          .map((r) => resolve(dirname(f), r.spec)),
+      ]),
+    );
     const state = new Map<string, 'visiting' | 'done'>();
     const cycles: string[] = [];
     const visit = (f: string, path: string[]) => {
@@ -174,14 +202,17 @@ describe('architecture', () => {
 
   it('finds dynamic imports too', () => {
     // the parser the checks above rely on sees import() and export-from, not only import
-    const refs = ts.preProcessFile("const a = await import('@carotene/cli/main'); export { b } from './b.ts';", true, true).importedFiles.map((f) => f.fileName);
+    const refs = ts
+      .preProcessFile("const a = await import('@carotene/cli/main'); export { b } from './b.ts';", true, true)
+      .importedFiles.map((f) => f.fileName);
     assert.deepEqual(refs.sort(), ['./b.ts', '@carotene/cli/main']);
   });
 
   it("keeps the service author's package to zod and types", () => {
     assert.deepEqual(Object.keys(manifest('carotene').dependencies ?? {}).sort(), ['kysely', 'zod']);
     for (const file of sources(join(packagesDir, 'carotene', 'src'))) {
-      for (const m of readFileSync(file, 'utf8').matchAll(/^import (type )?.*from '(kysely[^']*)'/gm)) assert.equal(m[1], 'type ', `${relative(root, file)} imports a value from ${m[2]}: kysely is for types only`);
+      for (const m of readFileSync(file, 'utf8').matchAll(/^import (type )?.*from '(kysely[^']*)'/gm))
+        assert.equal(m[1], 'type ', `${relative(root, file)} imports a value from ${m[2]}: kysely is for types only`);
     }
   });
 });

@@ -12,7 +12,7 @@ export const NGINX = '/usr/sbin/nginx';
 export function ensureNginx(log: (line: string) => void): string | undefined {
   if (existsSync(NGINX)) return undefined;
   if (process.getuid?.() !== 0) return `${NGINX} is missing and the bench is not root, so it cannot install nginx-light`;
-  log('gateway: /usr/sbin/nginx is missing; installing Debian\'s nginx-light with apt-get (the only download of the suite)');
+  log("gateway: /usr/sbin/nginx is missing; installing Debian's nginx-light with apt-get (the only download of the suite)");
   // RUNLEVEL=1 keeps the package's scripts from starting a system-wide nginx on port 80
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', RUNLEVEL: '1' };
   const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'nginx-light'], { env, stdio: 'ignore', timeout: 240_000 });
@@ -61,7 +61,13 @@ ${httpBlock}
   for (;;) {
     if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${stderr}${readLog(dir)}`);
     if (Date.now() > deadline) throw new Error(`nginx did not listen on ${url}: ${readLog(dir)}`);
-    if (await fetch(`${url}/nginx-alive`).then(() => true, () => false)) break;
+    if (
+      await fetch(`${url}/nginx-alive`).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
     await new Promise((r) => setTimeout(r, 50));
   }
   return {

@@ -22,7 +22,11 @@ export function servicePool(dataDir: string, url: string, identity: string, conn
 
 /** Logs in and returns the bearer token. */
 export async function login(gateway: string, email: string, password: string): Promise<string> {
-  const res = await fetch(`${gateway}/api/users/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  const res = await fetch(`${gateway}/api/users/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
   const body = (await res.json()) as { token?: string };
   if (!res.ok || !body.token) throw new Error(`login of ${email} failed: ${res.status} ${JSON.stringify(body)}`);
   return body.token;

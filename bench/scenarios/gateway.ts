@@ -132,7 +132,13 @@ export const gateway: Scenario = {
       if (!missing) {
         const port = await freePort();
         nginx = await startNginx(nginxConfig(port, catalogUrl, shop.dataDir));
-        targets.push({ name: 'nginx-light reverse proxy', pool: pool(nginx.url), request: { method: 'GET', path: '/api/products' }, proxy: nginxProcesses(port), callee: catalog });
+        targets.push({
+          name: 'nginx-light reverse proxy',
+          pool: pool(nginx.url),
+          request: { method: 'GET', path: '/api/products' },
+          proxy: nginxProcesses(port),
+          callee: catalog,
+        });
       }
       targets.push(
         {
@@ -179,7 +185,9 @@ export const gateway: Scenario = {
           proxyCpu: t.proxy.length > 0 ? cpu[i]!.proxy / completed : undefined,
           calleeCpu: t.callee.length > 0 ? cpu[i]!.callee / completed : undefined,
         };
-        log(`  ${t.name}: ${perSecond(f.rate)}, p50 ${ms(f.p50)}, p99 ${ms(f.p99)}, errors ${f.errors}, CPU/request: proxy ${micros(f.proxyCpu)}, callee ${micros(f.calleeCpu)}`);
+        log(
+          `  ${t.name}: ${perSecond(f.rate)}, p50 ${ms(f.p50)}, p99 ${ms(f.p99)}, errors ${f.errors}, CPU/request: proxy ${micros(f.proxyCpu)}, callee ${micros(f.calleeCpu)}`,
+        );
         return f;
       });
       return report(targets, figures, missing, readFileSync(new URL('../lib/nginx.ts', import.meta.url), 'utf8').includes('worker_processes 1'));
@@ -204,12 +212,49 @@ function report(targets: readonly Target[], figures: readonly Figures[], missing
   });
   const summary: SummaryRow[] = ng
     ? [
-        { measure: 'gateway req/s (product list, JWT + rate limit)', carotene: perSecond(gw.rate), reference: `${perSecond(ng.rate)} nginx`, ratio: ratio(gw.rate, ng.rate), target: '≥ 1× nginx', met: gw.rate >= ng.rate },
-        { measure: 'gateway p99 (product list, JWT + rate limit)', carotene: ms(gw.p99), reference: `${ms(ng.p99)} nginx`, ratio: ratio(gw.p99, ng.p99), target: '≤ 1× nginx', met: gw.p99 <= ng.p99 },
-        { measure: 'gateway req/s (product list, public)', carotene: perSecond(open.rate), reference: `${perSecond(ng.rate)} nginx`, ratio: ratio(open.rate, ng.rate), target: '≥ 1× nginx', met: open.rate >= ng.rate },
-        { measure: 'gateway p99 (product list, public)', carotene: ms(open.p99), reference: `${ms(ng.p99)} nginx`, ratio: ratio(open.p99, ng.p99), target: '≤ 1× nginx', met: open.p99 <= ng.p99 },
+        {
+          measure: 'gateway req/s (product list, JWT + rate limit)',
+          carotene: perSecond(gw.rate),
+          reference: `${perSecond(ng.rate)} nginx`,
+          ratio: ratio(gw.rate, ng.rate),
+          target: '≥ 1× nginx',
+          met: gw.rate >= ng.rate,
+        },
+        {
+          measure: 'gateway p99 (product list, JWT + rate limit)',
+          carotene: ms(gw.p99),
+          reference: `${ms(ng.p99)} nginx`,
+          ratio: ratio(gw.p99, ng.p99),
+          target: '≤ 1× nginx',
+          met: gw.p99 <= ng.p99,
+        },
+        {
+          measure: 'gateway req/s (product list, public)',
+          carotene: perSecond(open.rate),
+          reference: `${perSecond(ng.rate)} nginx`,
+          ratio: ratio(open.rate, ng.rate),
+          target: '≥ 1× nginx',
+          met: open.rate >= ng.rate,
+        },
+        {
+          measure: 'gateway p99 (product list, public)',
+          carotene: ms(open.p99),
+          reference: `${ms(ng.p99)} nginx`,
+          ratio: ratio(open.p99, ng.p99),
+          target: '≤ 1× nginx',
+          met: open.p99 <= ng.p99,
+        },
       ]
-    : [{ measure: 'gateway req/s (product list, JWT + rate limit)', carotene: perSecond(gw.rate), reference: `${perSecond(direct.rate)} direct`, ratio: ratio(gw.rate, direct.rate), target: '≥ 1× nginx (no nginx here)', met: undefined }];
+    : [
+        {
+          measure: 'gateway req/s (product list, JWT + rate limit)',
+          carotene: perSecond(gw.rate),
+          reference: `${perSecond(direct.rate)} direct`,
+          ratio: ratio(gw.rate, direct.rate),
+          target: '≥ 1× nginx (no nginx here)',
+          met: undefined,
+        },
+      ];
   const body = [
     `The catalog's \`listProducts\` (20 products, 1.4 KB of JSON) with ${LIMITS.run.inFlight} requests in flight on ${LIMITS.run.inFlight} keep-alive connections, ${LIMITS.run.rounds} rounds of ${LIMITS.run.maxMs / 1000} s per target, interleaved; req/s is the median round, p50/p99 over all requests. The shop runs under \`carrot dev --no-dashboard\` (one process per service, logs on; with no collector, spans are not recorded or exported, as in production without an OTLP endpoint: the tracing scenario measures that cost); the catalog behind every row is the same process, reached over mutual TLS. Load generator, proxies and services share the machine's cores, so a proxy's CPU is taken from the catalog.`,
     '',
@@ -219,12 +264,15 @@ function report(targets: readonly Target[], figures: readonly Figures[], missing
     `- **nginx-light**: ${oneWorker ? 'one worker process (like the one gateway process), ' : ''}\`proxy_pass\` to the catalog over HTTPS/1.1 with upstream keep-alive and TLS session reuse, presenting the gateway's certificate; the method and body are rewritten to the RPC call. No auth, no rate limit, no request id, no log: the floor for a proxy hop. (The Carotene gateway speaks \`carotene-rpc/1\` to the catalog instead: calls multiplexed on one mutual-TLS connection.)`,
     '- **catalog directly**: the bench calls `POST /rpc/listProducts` over HTTPS/1.1 with mutual TLS itself, on 50 connections: no proxy hop, but the bench process does the TLS work a proxy would, which is why a proxy in C can come out ahead of it.',
     '',
-    'CPU per request is read from /proc over the measured rounds, for the proxy (the gateway process; nginx\'s master and worker) and for the service that answers: on shared cores a proxy\'s CPU is taken from the catalog, and the catalog\'s own cost depends on how it is called (HTTPS/1.1 from nginx and from the bench, `carotene-rpc/1` from the gateway), so read the rates with both columns.',
+    "CPU per request is read from /proc over the measured rounds, for the proxy (the gateway process; nginx's master and worker) and for the service that answers: on shared cores a proxy's CPU is taken from the catalog, and the catalog's own cost depends on how it is called (HTTPS/1.1 from nginx and from the bench, `carotene-rpc/1` from the gateway), so read the rates with both columns.",
     missing ? `\nnginx was not measured on this run: ${missing}.` : '',
     '',
     markdownTable(['path', 'req/s', 'p50', 'p99', 'vs direct', 'proxy CPU/req', 'service CPU/req', 'errors'], rows),
     '',
-    markdownTable(['measure', 'target', 'result'], summary.map((s) => [s.measure, s.target, s.met === undefined ? s.ratio : `${s.ratio} (${metMark(s.met)})`])),
+    markdownTable(
+      ['measure', 'target', 'result'],
+      summary.map((s) => [s.measure, s.target, s.met === undefined ? s.ratio : `${s.ratio} (${metMark(s.met)})`]),
+    ),
   ].join('\n');
   return { heading: 'Gateway', body, summary };
 }

@@ -9,7 +9,14 @@ export const moleculerEchoSchema: ServiceSchema = {
       params: {
         id: { type: 'string', max: 64 },
         customer: { type: 'string', max: 64 },
-        items: { type: 'array', max: 100, items: { type: 'object', props: { sku: { type: 'string', max: 32 }, qty: { type: 'number', integer: true, min: 1 }, priceCents: { type: 'number', integer: true, min: 0 } } } },
+        items: {
+          type: 'array',
+          max: 100,
+          items: {
+            type: 'object',
+            props: { sku: { type: 'string', max: 32 }, qty: { type: 'number', integer: true, min: 1 }, priceCents: { type: 'number', integer: true, min: 0 } },
+          },
+        },
         note: { type: 'string', max: 1000 },
       },
       handler: (ctx: { params: unknown }) => ctx.params,

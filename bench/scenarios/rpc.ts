@@ -58,7 +58,12 @@ async function carotene(dataDir: string, connections?: number): Promise<Contende
   // tracing as a service without a collector runs it: ids in logs and on the wire, nothing recorded
   const child = await startChild(server('carotene'), { BENCH_DATA_DIR: dataDir, BENCH_TRACING: 'off' });
   const tls = fixedCredentials(readCredentials(tlsFiles(dataDir, 'client')));
-  const transport = new HttpTransport({ caller: 'client', registry: { app: 'bench', gateway: { url: 'https://127.0.0.1:1' }, services: { echo: { url: String(child.info.url) } } }, tls, connections });
+  const transport = new HttpTransport({
+    caller: 'client',
+    registry: { app: 'bench', gateway: { url: 'https://127.0.0.1:1' }, services: { echo: { url: String(child.info.url) } } },
+    tls,
+    connections,
+  });
   return {
     name: connections === undefined ? NAMES[0]! : `candidate: Carotene with ${connections} connections`,
     // what ctx.call.echo.echo(order) runs in a handler
@@ -91,7 +96,11 @@ async function bareHttp(): Promise<Contender> {
 async function bareHttps(dataDir: string): Promise<Contender> {
   const child = await startChild(server('bare-https'), { BENCH_DATA_DIR: dataDir });
   const { ca, cert, key } = readCredentials(tlsFiles(dataDir, 'client'));
-  const pool = new Pool(String(child.info.url), { connections: 32, keepAliveTimeout: 30_000, connect: { ca, cert, key, minVersion: 'TLSv1.3', checkServerIdentity: () => undefined } });
+  const pool = new Pool(String(child.info.url), {
+    connections: 32,
+    keepAliveTimeout: 30_000,
+    connect: { ca, cert, key, minVersion: 'TLSv1.3', checkServerIdentity: () => undefined },
+  });
   return {
     name: NAMES[1]!,
     call: async (payload) => {
@@ -111,7 +120,9 @@ async function bareHttps(dataDir: string): Promise<Contender> {
 async function bareH2(dataDir: string, sessions: number): Promise<Contender> {
   const child = await startChild(server('bare-h2'), { BENCH_DATA_DIR: dataDir });
   const { ca, cert, key } = readCredentials(tlsFiles(dataDir, 'client'));
-  const clients = Array.from({ length: sessions }, () => http2.connect(String(child.info.url), { ca, cert, key, minVersion: 'TLSv1.3', checkServerIdentity: () => undefined }));
+  const clients = Array.from({ length: sessions }, () =>
+    http2.connect(String(child.info.url), { ca, cert, key, minVersion: 'TLSv1.3', checkServerIdentity: () => undefined }),
+  );
   let next = 0;
   return {
     name: `candidate: bare node:http2 with mutual TLS, ${sessions} session${sessions > 1 ? 's' : ''}`,
@@ -271,7 +282,13 @@ export const rpc: Scenario = {
   },
 };
 
-const NAMES = ['Carotene (mTLS, validation both ends, call policy, trace ids, deadline, call log)', 'bare node:https with mutual TLS + undici', 'bare node:http + undici keep-alive', '@grpc/grpc-js unary (protobuf)', 'Moleculer, TCP transporter'];
+const NAMES = [
+  'Carotene (mTLS, validation both ends, call policy, trace ids, deadline, call log)',
+  'bare node:https with mutual TLS + undici',
+  'bare node:http + undici keep-alive',
+  '@grpc/grpc-js unary (protobuf)',
+  'Moleculer, TCP transporter',
+];
 
 function report(figures: Record<string, Figures[]>, local: { carotene: number; moleculer: number }) {
   const rows: string[][] = [];
@@ -286,10 +303,38 @@ function report(figures: Record<string, Figures[]>, local: { carotene: number; m
   for (const [size, list] of Object.entries(figures)) {
     const [c, bareTls, bare, g, m] = list as [Figures, Figures, Figures, Figures, Figures];
     summary.push(
-      { measure: `internal call p50, ${size}`, carotene: ms(c.p50), reference: `${ms(bare.p50)} bare undici`, ratio: ratio(c.p50, bare.p50), target: '≤ 1.2× bare', met: c.p50 <= 1.2 * bare.p50 },
-      { measure: `internal call p50, ${size}`, carotene: ms(c.p50), reference: `${ms(bareTls.p50)} bare mutual TLS`, ratio: ratio(c.p50, bareTls.p50), target: '(Carotene\'s own share)', met: undefined },
-      { measure: `100 in flight, ${size}`, carotene: perSecond(c.rate), reference: `${perSecond(m.rate)} Moleculer TCP`, ratio: ratio(c.rate, m.rate), target: '≥ 1× Moleculer TCP', met: c.rate >= m.rate },
-      { measure: `100 in flight, ${size}`, carotene: perSecond(c.rate), reference: `${perSecond(g.rate)} grpc-js`, ratio: ratio(c.rate, g.rate), target: '≥ 5× grpc-js', met: c.rate >= 5 * g.rate },
+      {
+        measure: `internal call p50, ${size}`,
+        carotene: ms(c.p50),
+        reference: `${ms(bare.p50)} bare undici`,
+        ratio: ratio(c.p50, bare.p50),
+        target: '≤ 1.2× bare',
+        met: c.p50 <= 1.2 * bare.p50,
+      },
+      {
+        measure: `internal call p50, ${size}`,
+        carotene: ms(c.p50),
+        reference: `${ms(bareTls.p50)} bare mutual TLS`,
+        ratio: ratio(c.p50, bareTls.p50),
+        target: "(Carotene's own share)",
+        met: undefined,
+      },
+      {
+        measure: `100 in flight, ${size}`,
+        carotene: perSecond(c.rate),
+        reference: `${perSecond(m.rate)} Moleculer TCP`,
+        ratio: ratio(c.rate, m.rate),
+        target: '≥ 1× Moleculer TCP',
+        met: c.rate >= m.rate,
+      },
+      {
+        measure: `100 in flight, ${size}`,
+        carotene: perSecond(c.rate),
+        reference: `${perSecond(g.rate)} grpc-js`,
+        ratio: ratio(c.rate, g.rate),
+        target: '≥ 5× grpc-js',
+        met: c.rate >= 5 * g.rate,
+      },
     );
   }
   summary.push({
@@ -303,7 +348,7 @@ function report(figures: Record<string, Figures[]>, local: { carotene: number; m
   const body = [
     `Every server runs in its own process; the client is the bench process. One at a time: ${LIMITS.latency.rounds} × ${LIMITS.latency.count.toLocaleString('en-US')} calls per contender and payload, the rounds interleaved, after ${LIMITS.warmup.count.toLocaleString('en-US')} warm-up calls. In flight: ${LIMITS.throughput.inFlight} calls kept outstanding for ${LIMITS.throughput.maxMs / 1000} s, median of ${LIMITS.throughput.rounds} rounds. The payload is an order (id, customer, items, note): 115 bytes of JSON with one item, 956 with eighteen; grpc-js carries the same fields as a protobuf message, Moleculer validates them with its own validator.`,
     '',
-    'The Carotene call is what `ctx.call.echo.echo(order)` runs, set up as in a service process: the input checked against the contract, the call policy (a timeout per attempt, the circuit breaker and the bulkhead of the callee; the function is not idempotent, so no retry), a client and a server span with their ids in the log line and on the wire (tracing as without a collector: nothing recorded or exported; the tracing section measures exporting), the deadline carried, `carotene-rpc/1` frames over mutual TLS 1.3 (each side presents its certificate, the callee checks the caller is allowed by the declared graph; calls multiplexed on one connection), the input checked again and the handler run by the callee, one JSON log line written, and the output checked at both ends. The bare mutual-TLS contender uses the same certificates and TLS 1.3, so the gap between it and Carotene is Carotene\'s own work, and the gap between it and bare HTTP is the cost of mutual TLS. Carotene uses one connection per callee instance; the undici pools 32 connections; grpc-js one HTTP/2 channel; Moleculer one TCP connection.',
+    "The Carotene call is what `ctx.call.echo.echo(order)` runs, set up as in a service process: the input checked against the contract, the call policy (a timeout per attempt, the circuit breaker and the bulkhead of the callee; the function is not idempotent, so no retry), a client and a server span with their ids in the log line and on the wire (tracing as without a collector: nothing recorded or exported; the tracing section measures exporting), the deadline carried, `carotene-rpc/1` frames over mutual TLS 1.3 (each side presents its certificate, the callee checks the caller is allowed by the declared graph; calls multiplexed on one connection), the input checked again and the handler run by the callee, one JSON log line written, and the output checked at both ends. The bare mutual-TLS contender uses the same certificates and TLS 1.3, so the gap between it and Carotene is Carotene's own work, and the gap between it and bare HTTP is the cost of mutual TLS. Carotene uses one connection per callee instance; the undici pools 32 connections; grpc-js one HTTP/2 channel; Moleculer one TCP connection.",
     '',
     markdownTable(['payload', 'contender', 'p50', 'p99', 'p50 vs bare', `${LIMITS.throughput.inFlight} in flight`, 'vs bare'], rows),
     '',
@@ -317,7 +362,10 @@ function report(figures: Record<string, Figures[]>, local: { carotene: number; m
       ],
     ),
     '',
-    markdownTable(['measure', 'target', 'result'], summary.map((s) => [s.measure, s.target, s.met === undefined ? s.ratio : `${s.ratio} (${metMark(s.met)})`])),
+    markdownTable(
+      ['measure', 'target', 'result'],
+      summary.map((s) => [s.measure, s.target, s.met === undefined ? s.ratio : `${s.ratio} (${metMark(s.met)})`]),
+    ),
   ].join('\n');
   return { heading: 'RPC', body, summary };
 }

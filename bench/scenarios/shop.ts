@@ -102,7 +102,24 @@ export const shop: Scenario = {
         ms(percentile(s.samples, 99)),
         String(s.errors),
       ]);
-      rows.push(['all', String(total), perSecond((total / elapsed) * 1000), ms(percentile([...stats.values()].flatMap((s) => s.samples), 50)), ms(percentile([...stats.values()].flatMap((s) => s.samples), 99)), String(errors)]);
+      rows.push([
+        'all',
+        String(total),
+        perSecond((total / elapsed) * 1000),
+        ms(
+          percentile(
+            [...stats.values()].flatMap((s) => s.samples),
+            50,
+          ),
+        ),
+        ms(
+          percentile(
+            [...stats.values()].flatMap((s) => s.samples),
+            99,
+          ),
+        ),
+        String(errors),
+      ]);
       log(`  ${perSecond((total / elapsed) * 1000)} over ${(elapsed / 1000).toFixed(1)} s, ${errors} errors`);
       const firstErrors = [...stats].filter(([, s]) => s.errors > 0).map(([route, s]) => `- ${route}: ${s.firstError}`);
       const body = [
@@ -115,7 +132,14 @@ export const shop: Scenario = {
         heading: 'Shop scenario',
         body,
         summary: [
-          { measure: 'shop mix, all routes', carotene: `${perSecond((total / elapsed) * 1000)}, p99 ${rows.at(-1)![4]}`, reference: '', ratio: '', target: '0 errors', met: errors === 0 },
+          {
+            measure: 'shop mix, all routes',
+            carotene: `${perSecond((total / elapsed) * 1000)}, p99 ${rows.at(-1)![4]}`,
+            reference: '',
+            ratio: '',
+            target: '0 errors',
+            met: errors === 0,
+          },
         ],
       };
     } finally {

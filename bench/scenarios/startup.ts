@@ -66,7 +66,10 @@ async function oneStart(cacheDir: string): Promise<Round> {
   const dataDir = mkdtempSync(join(tmpdir(), 'carotene-bench-start-'));
   const t0 = performance.now();
   // the type check is measured apart (docs/cli.md): this measures the start of the processes
-  const child = spawn(process.execPath, [carrot, 'dev', shopDir, '--port', String(port), '--data-dir', dataDir, '--no-typecheck'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', [CACHE_ENV]: cacheDir } });
+  const child = spawn(process.execPath, [carrot, 'dev', shopDir, '--port', String(port), '--data-dir', dataDir, '--no-typecheck'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', [CACHE_ENV]: cacheDir },
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -74,7 +77,10 @@ async function oneStart(cacheDir: string): Promise<Round> {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`carrot dev exited with ${child.exitCode}:\n${out}`);
       if (performance.now() - t0 > LIMITS.readyWithinMs) throw new Error(`the shop was not ready within ${LIMITS.readyWithinMs} ms:\n${out}`);
-      const ok = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -120,15 +126,35 @@ export const startup: Scenario = {
     const largest = Math.max(...services.map(([, b]) => b));
     const summary: SummaryRow[] = [
       { measure: 'shop ready after `carrot dev`', carotene: ms(readyMs), reference: '', ratio: '', target: '≤ 3 s', met: readyMs <= TARGET.readyMs },
-      { measure: 'the same, bundles built (code changed)', carotene: ms(cold.readyMs), reference: '', ratio: '', target: '≤ 3 s', met: cold.readyMs <= TARGET.readyMs },
-      { measure: 'RSS of the largest service process', carotene: megabytes(largest), reference: '', ratio: '', target: '≤ 60 MB', met: largest <= TARGET.rssBytes },
+      {
+        measure: 'the same, bundles built (code changed)',
+        carotene: ms(cold.readyMs),
+        reference: '',
+        ratio: '',
+        target: '≤ 3 s',
+        met: cold.readyMs <= TARGET.readyMs,
+      },
+      {
+        measure: 'RSS of the largest service process',
+        carotene: megabytes(largest),
+        reference: '',
+        ratio: '',
+        target: '≤ 60 MB',
+        met: largest <= TARGET.rssBytes,
+      },
     ];
     const body = [
       `\`carrot dev examples/shop\` on a fresh data folder each time (so certificates are issued and migrations run), from spawning the command until the gateway's \`/ready\` answers 200 (the gateway starts with the services and listens once every service is ready), polled every 20 ms. The process bundles are cached across runs, keyed by the content of their sources: a first start with an empty cache builds them (**${ms(cold.readyMs)}**, as after a code change); median of the ${LIMITS.rounds} starts after it, which reuse them: **${ms(readyMs)}** (each: ${rounds.map((r) => ms(r.readyMs)).join(', ')}). RSS is read from /proc ${LIMITS.settleMs / 1000} s after ready, median of those ${LIMITS.rounds} starts.`,
       '',
-      markdownTable(['process', 'RSS'], [...rss].map(([n, b]) => [n, megabytes(b)])),
+      markdownTable(
+        ['process', 'RSS'],
+        [...rss].map(([n, b]) => [n, megabytes(b)]),
+      ),
       '',
-      markdownTable(['measure', 'target', 'result'], summary.map((s) => [s.measure, s.target, `${s.carotene} (${metMark(s.met)})`])),
+      markdownTable(
+        ['measure', 'target', 'result'],
+        summary.map((s) => [s.measure, s.target, `${s.carotene} (${metMark(s.met)})`]),
+      ),
     ].join('\n');
     return { heading: 'Start-up and memory', body, summary };
   },

@@ -137,7 +137,7 @@ export const tracing: Scenario = {
         'Where the cost of "off" went: a first version registered the AsyncLocalStorage context',
         'manager in every process, and tracing off then cost 1.19× at p50 and 0.76× of the',
         'throughput on this call (the manager adds a promise hook to every promise on Node 20). The',
-        'context manager now runs only when spans are exported; without it, each span\'s context is',
+        "context manager now runs only when spans are exported; without it, each span's context is",
         'handed on explicitly (call metadata, transactions, outbox envelopes). Compare the rows, which',
         'are interleaved, rather than absolute figures: they move with the load of the machine.',
         'With 100 calls in flight on two cores, recording every span, the context manager and the',
@@ -148,7 +148,14 @@ export const tracing: Scenario = {
         heading: 'Tracing overhead on an internal call',
         body,
         summary: [
-          { measure: 'internal call p50, tracing on (exporting)', carotene: ms(on.p50), reference: `${ms(base.p50)} no tracer`, ratio: ratio(on.p50, base.p50), target: '(cost of tracing)', met: undefined },
+          {
+            measure: 'internal call p50, tracing on (exporting)',
+            carotene: ms(on.p50),
+            reference: `${ms(base.p50)} no tracer`,
+            ratio: ratio(on.p50, base.p50),
+            target: '(cost of tracing)',
+            met: undefined,
+          },
         ],
       };
     } finally {

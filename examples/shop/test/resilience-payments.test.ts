@@ -44,10 +44,18 @@ describe('resilience: retried payments (real processes)', () => {
 
     const db = new Database(join(shop.dataDir, 'db', 'payments.sqlite'), { readonly: true });
     try {
-      const rows = db.prepare('SELECT orderId, status, COUNT(*) AS n FROM payments GROUP BY orderId, status').all() as Array<{ orderId: string; status: string; n: number }>;
+      const rows = db.prepare('SELECT orderId, status, COUNT(*) AS n FROM payments GROUP BY orderId, status').all() as Array<{
+        orderId: string;
+        status: string;
+        n: number;
+      }>;
       for (const o of outcomes) {
         const charges = rows.filter((r) => r.orderId === o.id);
-        assert.deepEqual(charges.map((r) => [r.status, r.n]), [['CHARGED', 1]], `order ${o.id}: ${JSON.stringify(charges)}`);
+        assert.deepEqual(
+          charges.map((r) => [r.status, r.n]),
+          [['CHARGED', 1]],
+          `order ${o.id}: ${JSON.stringify(charges)}`,
+        );
       }
     } finally {
       db.close();

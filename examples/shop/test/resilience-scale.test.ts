@@ -42,7 +42,10 @@ describe('resilience: two catalog instances, one killed (real processes)', () =>
     const token = await shop.signIn('survivor');
     // spread over the five fullest products, so no checkout fails for want of stock
     const all = (await shop.api('GET', '/api/products?limit=100')).body.items as Array<{ id: string; stock: number }>;
-    const products = all.sort((a, b) => b.stock - a.stock).slice(0, 5).map((p) => p.id);
+    const products = all
+      .sort((a, b) => b.stock - a.stock)
+      .slice(0, 5)
+      .map((p) => p.id);
     let n = 0;
 
     const outcomes: Array<{ status: string; detail: string }> = [];
@@ -66,8 +69,14 @@ describe('resilience: two catalog instances, one killed (real processes)', () =>
     const registry = JSON.parse(readFileSync(join(shop.dataDir, 'registry.json'), 'utf8'));
     const killedUrl = registry.services.catalog.instances[1].url as string;
     // orders' log arrives on its own pipe, possibly after catalog#2's
-    const instanceChanges = () => shop.log('orders').filter((l) => l.event === 'instance' && l.url === killedUrl).map((l) => (l.ejected ? 'out' : 'in'));
-    const changes = await waitFor('orders to log the re-admission', () => (instanceChanges().at(-1) === 'in' ? instanceChanges() : undefined), 5_000).catch(() => instanceChanges());
+    const instanceChanges = () =>
+      shop
+        .log('orders')
+        .filter((l) => l.event === 'instance' && l.url === killedUrl)
+        .map((l) => (l.ejected ? 'out' : 'in'));
+    const changes = await waitFor('orders to log the re-admission', () => (instanceChanges().at(-1) === 'in' ? instanceChanges() : undefined), 5_000).catch(
+      () => instanceChanges(),
+    );
     assert.equal(changes[0], 'out', `orders ejected ${killedUrl}: ${changes.join(', ')}`);
     assert.equal(changes.at(-1), 'in', `and re-admitted it: ${changes.join(', ')}`);
 

@@ -95,7 +95,9 @@ describe('shop security end to end (carrot dev, one process per service)', () =>
     // HMAC keyed with the public key (algorithm confusion)
     const hmac = await new SignJWT({ sub: userId, roles: ['admin'] })
       .setProtectedHeader({ alg: 'HS256', kid: usersKey().kid })
-      .setIssuer('carotene-shop').setAudience('shop-api').setExpirationTime('10m')
+      .setIssuer('carotene-shop')
+      .setAudience('shop-api')
+      .setExpirationTime('10m')
       .sign(new TextEncoder().encode(JSON.stringify(usersKey().privateJwk)));
     await expect401(hmac, /algorithm 'HS256' is not accepted/);
   });
@@ -136,7 +138,12 @@ describe('shop security end to end (carrot dev, one process per service)', () =>
     await noCert.close();
     // payments has a valid certificate, but does not list users among its integrations
     const asPayments = new Pool(registry.services.users!.url, {
-      connect: { ca, cert: readFileSync(join(certs, 'payments.crt'), 'utf8'), key: readFileSync(join(certs, 'payments.key'), 'utf8'), checkServerIdentity: () => undefined },
+      connect: {
+        ca,
+        cert: readFileSync(join(certs, 'payments.crt'), 'utf8'),
+        key: readFileSync(join(certs, 'payments.key'), 'utf8'),
+        checkServerIdentity: () => undefined,
+      },
     });
     const res = await asPayments.request({
       method: 'POST',
@@ -164,7 +171,9 @@ describe('shop security end to end (carrot dev, one process per service)', () =>
       }
     };
     const workers = Array.from({ length: 4 }, worker);
-    const rotate = spawn(process.execPath, [carrot, 'certs', 'rotate', shopDir, '--data-dir', shop.dataDir, '--settle-ms', '1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const rotate = spawn(process.execPath, [carrot, 'certs', 'rotate', shopDir, '--data-dir', shop.dataDir, '--settle-ms', '1000'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     rotate.stdout.on('data', (c: Buffer) => (out += c.toString()));
     rotate.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -207,9 +216,17 @@ describe('shop security end to end (carrot dev, one process per service)', () =>
   });
 
   it('answers an oversized body 413 and malformed JSON 400', async () => {
-    const big = await fetch(`${shop.url}/api/users/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }) });
+    const big = await fetch(`${shop.url}/api/users/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }),
+    });
     assert.equal(big.status, 413);
-    const bad = await fetch(`${shop.url}/api/orders`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"items": [' });
+    const bad = await fetch(`${shop.url}/api/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: '{"items": [',
+    });
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as Json).error.code, 'MALFORMED_REQUEST');
   });

@@ -164,7 +164,11 @@ export function walkShop(shape: ShopShape): void {
       assert.equal(unknown.body.error.code, 'ROUTE_NOT_FOUND');
       const res = await fetch(`${shop.url}/api/users/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":' });
       assert.equal(res.status, 400);
-      const big = await fetch(`${shop.url}/api/users/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'x'.repeat(2 * 1024 * 1024) }) });
+      const big = await fetch(`${shop.url}/api/users/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'x'.repeat(2 * 1024 * 1024) }),
+      });
       assert.equal(big.status, 413);
       assert.equal((await api('GET', '/api/products?limit=1')).status, 200);
     });
@@ -180,7 +184,11 @@ export function walkShop(shape: ShopShape): void {
         assert.ok(existsSync(file), `${file} exists`);
         const db = new Database(file, { readonly: true });
         try {
-          return (db.prepare("select name from sqlite_master where type = 'table' and name not like 'carotene_%' and name not like 'sqlite_%'").all() as { name: string }[]).map((r) => r.name);
+          return (
+            db.prepare("select name from sqlite_master where type = 'table' and name not like 'carotene_%' and name not like 'sqlite_%'").all() as {
+              name: string;
+            }[]
+          ).map((r) => r.name);
         } finally {
           db.close();
         }

@@ -68,11 +68,16 @@ describe('one checkout is one trace (carrot dev, real processes, OTLP/HTTP JSON)
   });
 
   it('continues a valid outside traceparent through every service and the event consumer', async () => {
-    const res = await api('POST', `/api/orders/${orderId}/checkout`, { card: '4242424242424242' }, {
-      authorization: `Bearer ${token}`,
-      traceparent: `00-${OUTSIDE_TRACE}-${OUTSIDE_SPAN}-01`,
-      tracestate: 'shop=checkout, Invalid Member',
-    });
+    const res = await api(
+      'POST',
+      `/api/orders/${orderId}/checkout`,
+      { card: '4242424242424242' },
+      {
+        authorization: `Bearer ${token}`,
+        traceparent: `00-${OUTSIDE_TRACE}-${OUTSIDE_SPAN}-01`,
+        tracestate: 'shop=checkout, Invalid Member',
+      },
+    );
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.status, 'CONFIRMED');
     assert.match(res.headers.get('traceresponse') ?? '', new RegExp(`^00-${OUTSIDE_TRACE}-[\\da-f]{16}-01$`));
@@ -83,7 +88,11 @@ describe('one checkout is one trace (carrot dev, real processes, OTLP/HTTP JSON)
     const gateway = await until('the gateway span', () => find('POST /api/orders/:id/checkout', SERVER, 'gateway'));
     const checkout = await until('orders.checkout', () => find('orders.checkout', SERVER, 'orders'));
     const steps = Object.fromEntries(
-      await Promise.all(['order', 'reserve', 'charge', 'confirm'].map(async (step) => [step, await until(`saga step ${step}`, () => find(`saga checkout ${step}`, INTERNAL, 'orders'))] as const)),
+      await Promise.all(
+        ['order', 'reserve', 'charge', 'confirm'].map(
+          async (step) => [step, await until(`saga step ${step}`, () => find(`saga checkout ${step}`, INTERNAL, 'orders'))] as const,
+        ),
+      ),
     );
     const reserveClient = await until('the reserveStock client span', () => find('catalog.reserveStock', CLIENT, 'orders'));
     const reserveServer = await until('catalog.reserveStock', () => find('catalog.reserveStock', SERVER, 'catalog'));
@@ -93,7 +102,11 @@ describe('one checkout is one trace (carrot dev, real processes, OTLP/HTTP JSON)
     const transaction = await until("the settling transaction's span", () => trace().find((s) => s.spanId === publish.parentSpanId));
 
     const childOf = (child: ReceivedSpan, parent: ReceivedSpan | string) =>
-      assert.equal(child.parentSpanId, typeof parent === 'string' ? parent : parent.spanId, `${child.name} (${child.process}) is a child of ${typeof parent === 'string' ? parent : parent.name}`);
+      assert.equal(
+        child.parentSpanId,
+        typeof parent === 'string' ? parent : parent.spanId,
+        `${child.name} (${child.process}) is a child of ${typeof parent === 'string' ? parent : parent.name}`,
+      );
     childOf(gateway, OUTSIDE_SPAN);
     childOf(checkout, gateway);
     for (const step of Object.values(steps)) childOf(step, checkout);
@@ -147,7 +160,9 @@ describe('one checkout is one trace (carrot dev, real processes, OTLP/HTTP JSON)
       tracestate: members.join(', '),
     });
     assert.equal(res.status, 200);
-    const getOrder = await until('orders.getOrder with the tracestate', () => receiver.spans.find((s) => s.traceId === trace && s.name === 'orders.getOrder' && s.kind === SERVER));
+    const getOrder = await until('orders.getOrder with the tracestate', () =>
+      receiver.spans.find((s) => s.traceId === trace && s.name === 'orders.getOrder' && s.kind === SERVER),
+    );
     // it crossed the wire from the gateway to orders as a header
     assert.equal(getOrder.process, 'orders');
     assert.equal(getOrder.traceState, members.slice(0, 32).join(','));
@@ -200,7 +215,10 @@ describe('one checkout is one trace (carrot dev, real processes, OTLP/HTTP JSON)
     assert.match(orders, /^carotene_saga_instances\{service="orders",saga="checkout",status="completed"\} 1$/m);
     // the consumer counts what it handled: the confirmation of the one checkout among them
     const notifications = await scrape('notifications');
-    assert.ok(count(notifications, /^carotene_events_handled_total\{service="notifications",type="orders\.OrderConfirmed",outcome="ok"\} /) >= 1, notifications);
+    assert.ok(
+      count(notifications, /^carotene_events_handled_total\{service="notifications",type="orders\.OrderConfirmed",outcome="ok"\} /) >= 1,
+      notifications,
+    );
     assert.equal(count(notifications, /^carotene_events_handled_total\{service="notifications",type="orders\.OrderConfirmed",outcome="error"\} /), 0);
   });
 });

@@ -101,11 +101,7 @@ export class CaroteneError<Code extends string = string> extends Error {
   readonly service: string | undefined;
   readonly details: unknown;
 
-  constructor(
-    code: Code,
-    message: string,
-    options: { status?: number; domain?: boolean; service?: string; details?: unknown; cause?: unknown } = {},
-  ) {
+  constructor(code: Code, message: string, options: { status?: number; domain?: boolean; service?: string; details?: unknown; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.domain = options.domain ?? false;

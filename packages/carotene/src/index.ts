@@ -1,5 +1,14 @@
 // The service author's surface: declarations only, no I/O.
-export { app, type AppDef, type CorsOptions, type GatewayAuth, type GatewayLimits, type GatewayOptions, type RateLimitOptions, type RateLimitRule } from './declare/app.ts';
+export {
+  app,
+  type AppDef,
+  type CorsOptions,
+  type GatewayAuth,
+  type GatewayLimits,
+  type GatewayOptions,
+  type RateLimitOptions,
+  type RateLimitRule,
+} from './declare/app.ts';
 export {
   contract,
   rpc,

@@ -2,7 +2,17 @@
 // Service authors import `carotene`; this subpath is for Carotene's own packages.
 export type { AppDef, CorsOptions, GatewayAuth, GatewayLimits, RateLimitOptions, RateLimitRule } from './declare/app.ts';
 export type { CallOptions, Contract, ErrorsOf, InputOf, OutputOf, ParsedInputOf, RpcDef } from './declare/contract.ts';
-export { type CertificateSource, type DatabaseSource, ENVIRONMENT_NAMES, type EnvironmentInput, type EnvironmentName, type EventTransport, type IngressTls, parseEnvironments, type Resources } from './declare/environments.ts';
+export {
+  type CertificateSource,
+  type DatabaseSource,
+  ENVIRONMENT_NAMES,
+  type EnvironmentInput,
+  type EnvironmentName,
+  type EventTransport,
+  type IngressTls,
+  parseEnvironments,
+  type Resources,
+} from './declare/environments.ts';
 export { GATEWAY_SETTINGS_ENV, type GatewaySettings, gatewaySettingsSchema, parseGatewaySettings } from './declare/gateway-settings.ts';
 export { withGatewaySettings } from './declare/with-gateway-settings.ts';
 export type { EventDef, EventMessage, PayloadOf, PublishOptions } from './declare/event.ts';

@@ -45,7 +45,10 @@ export function toCaroteneError(thrown: unknown, facts: RequestFacts): [Carotene
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return [platformError('MALFORMED_REQUEST', 'Request body is not valid JSON (keys such as __proto__ are refused too)', own), false];
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return [platformError('MALFORMED_REQUEST', 'Request body is empty but Content-Type says application/json; send a JSON object or no Content-Type', own), false];
+      return [
+        platformError('MALFORMED_REQUEST', 'Request body is empty but Content-Type says application/json; send a JSON object or no Content-Type', own),
+        false,
+      ];
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return [
         new CaroteneError('MALFORMED_REQUEST', `Content-Type '${clip(facts.contentType ?? '')}' is not supported; send the body as application/json`, {

@@ -77,9 +77,13 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   assertAuthConfigured(app);
   for (const route of routes) {
     if (PROBES.includes(route.path)) {
-      throw platformError('INVALID_CONFIG', `route '${route.method} ${route.path}' of ${route.service}.${route.function} collides with the gateway's own ${route.path}; choose another path`, {
-        service: 'gateway',
-      });
+      throw platformError(
+        'INVALID_CONFIG',
+        `route '${route.method} ${route.path}' of ${route.service}.${route.function} collides with the gateway's own ${route.path}; choose another path`,
+        {
+          service: 'gateway',
+        },
+      );
     }
   }
 
@@ -127,7 +131,10 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     const retryAfter = retryAfterSeconds(err);
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
     const status = err.status >= 400 && err.status <= 599 ? err.status : 500;
-    return reply.code(status).type(JSON_TYPE).send(JSON.stringify(errorBody(err, request.id)));
+    return reply
+      .code(status)
+      .type(JSON_TYPE)
+      .send(JSON.stringify(errorBody(err, request.id)));
   };
 
   // Hooks in callback style: an async hook costs a promise and a microtask per request.
@@ -251,7 +258,9 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     }
     reply.headers(rateLimitHeaders(decision));
     if (!decision.allowed) {
-      throw platformError('RATE_LIMITED', `Too many requests to ${route.method} ${route.path}; retry in ${decision.retryAfterSeconds} s`, { service: 'gateway' });
+      throw platformError('RATE_LIMITED', `Too many requests to ${route.method} ${route.path}; retry in ${decision.retryAfterSeconds} s`, {
+        service: 'gateway',
+      });
     }
   };
 
@@ -294,13 +303,18 @@ function requestSpan(request: FastifyRequest): Span {
     return Array.isArray(value) ? value[0] : value;
   };
   const route = request.routeOptions.url;
-  return startRemoteChild(`${request.method} ${route ?? 'unmatched'}`, SpanKind.SERVER, { traceparent: header('traceparent'), tracestate: header('tracestate') }, {
-    'carotene.service': 'gateway',
-    'http.request.method': request.method,
-    'url.path': pathOf(request.url),
-    ...(route ? { 'http.route': route } : {}),
-    'carotene.request_id': request.id,
-  });
+  return startRemoteChild(
+    `${request.method} ${route ?? 'unmatched'}`,
+    SpanKind.SERVER,
+    { traceparent: header('traceparent'), tracestate: header('tracestate') },
+    {
+      'carotene.service': 'gateway',
+      'http.request.method': request.method,
+      'url.path': pathOf(request.url),
+      ...(route ? { 'http.route': route } : {}),
+      'carotene.request_id': request.id,
+    },
+  );
 }
 
 function createLimiter(redis: { url: string; prefix?: string } | undefined): RateLimiter {

@@ -58,7 +58,9 @@ const telemetry = startTelemetry('gateway', app);
 let tls: CredentialSource;
 try {
   // the gateway calls services over mutual TLS with its own identity, `gateway`
-  const watched = watchCredentials(tlsOf(env), { onError: (err) => log.warn({ err }, 'new TLS credentials could not be loaded; the current ones stay in force') });
+  const watched = watchCredentials(tlsOf(env), {
+    onError: (err) => log.warn({ err }, 'new TLS credentials could not be loaded; the current ones stay in force'),
+  });
   watched.onChange(() => log.info({}, 'TLS credentials reloaded'));
   process.on('SIGHUP', () => watched.reload());
   tls = watched;

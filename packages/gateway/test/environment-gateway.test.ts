@@ -27,7 +27,11 @@ describe('the gateway of one environment', () => {
       timeoutMs: 300,
       cors: { origins: ['https://prod.example'] },
       limits: { maxUrlLength: 2_000 },
-      rateLimit: { routes: { 'GET /api/greeting': { capacity: 1, refillPerSecond: 1 } }, redis: { url: 'redis://redis:6379', prefix: 'p:' }, perReplica: false },
+      rateLimit: {
+        routes: { 'GET /api/greeting': { capacity: 1, refillPerSecond: 1 } },
+        redis: { url: 'redis://redis:6379', prefix: 'p:' },
+        perReplica: false,
+      },
     };
     const { gateway } = withEnvironmentGateway(base, { CAROTENE_GATEWAY: JSON.stringify(settings) });
     assert.equal(gateway.timeoutMs, 300);
@@ -50,11 +54,17 @@ describe('the gateway of one environment', () => {
 
   it('refuses settings it cannot read, naming the key', () => {
     assert.throws(() => withEnvironmentGateway(base, { CAROTENE_GATEWAY: '{oops' }), { code: 'INVALID_CONFIG', message: /^CAROTENE_GATEWAY is not JSON/ });
-    assert.throws(() => withEnvironmentGateway(base, { CAROTENE_GATEWAY: '{"timeout":5}' }), { code: 'INVALID_CONFIG', message: 'CAROTENE_GATEWAY: timeout: unknown key' });
+    assert.throws(() => withEnvironmentGateway(base, { CAROTENE_GATEWAY: '{"timeout":5}' }), {
+      code: 'INVALID_CONFIG',
+      message: 'CAROTENE_GATEWAY: timeout: unknown key',
+    });
     assert.throws(() => withEnvironmentGateway(base, { CAROTENE_GATEWAY: '{"rateLimit":{"default":{"capacity":0,"refillPerSecond":1}}}' }), {
       code: 'INVALID_CONFIG',
       message: /^CAROTENE_GATEWAY: rateLimit\.default/,
     });
-    assert.throws(() => withEnvironmentGateway(base, { CAROTENE_ENVIRONMENT: 'prod' }), { code: 'INVALID_CONFIG', message: /CAROTENE_ENVIRONMENT must be one of/ });
+    assert.throws(() => withEnvironmentGateway(base, { CAROTENE_ENVIRONMENT: 'prod' }), {
+      code: 'INVALID_CONFIG',
+      message: /CAROTENE_ENVIRONMENT must be one of/,
+    });
   });
 });

@@ -109,10 +109,10 @@ export async function signToken(key: SigningKey, nowMs: number, claims: JWTPaylo
   const seconds = Math.floor(nowMs / 1000);
   // a claim given as undefined is left out of the token
   const payload = Object.fromEntries(
-    Object.entries({ sub: 'user_1', roles: ['admin'], iss: ISSUER, aud: AUDIENCE, iat: seconds, exp: seconds + 3600, ...claims }).filter(([, v]) => v !== undefined),
+    Object.entries({ sub: 'user_1', roles: ['admin'], iss: ISSUER, aud: AUDIENCE, iat: seconds, exp: seconds + 3600, ...claims }).filter(
+      ([, v]) => v !== undefined,
+    ),
   );
   const typ = header.typ === undefined ? 'JWT' : header.typ;
-  return new SignJWT(payload)
-    .setProtectedHeader({ alg: key.alg, kid: header.kid ?? key.kid, ...(typ === null ? {} : { typ }) })
-    .sign(key.privateKey);
+  return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: header.kid ?? key.kid, ...(typ === null ? {} : { typ }) }).sign(key.privateKey);
 }

@@ -122,7 +122,12 @@ describe('gateway request ids', () => {
 
   it('puts the request id on error answers too', async () => {
     const { server } = setup();
-    const res = await server.inject({ method: 'POST', url: '/api/things/p1', headers: { 'content-type': 'application/json', 'x-request-id': 'r-1' }, payload: '{' });
+    const res = await server.inject({
+      method: 'POST',
+      url: '/api/things/p1',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'r-1' },
+      payload: '{',
+    });
     assert.equal(res.statusCode, 400);
     assert.equal(res.headers['x-request-id'], 'r-1');
     assert.equal(res.json().error.requestId, 'r-1');
@@ -141,7 +146,12 @@ describe('gateway request bodies', () => {
 
   it('refuses a JSON body that is not an object', async () => {
     const { server, transport } = setup({ 'things.createThing': () => ({}) });
-    for (const [payload, what] of [['[1,2]', 'an array'], ['"text"', 'a string'], ['null', 'null'], ['42', 'a number']] as const) {
+    for (const [payload, what] of [
+      ['[1,2]', 'an array'],
+      ['"text"', 'a string'],
+      ['null', 'null'],
+      ['42', 'a number'],
+    ] as const) {
       const res = await server.inject({ method: 'POST', url: '/api/things/p1', headers: { 'content-type': 'application/json' }, payload });
       assert.equal(res.statusCode, 400, payload);
       assert.equal(res.json().error.code, 'MALFORMED_REQUEST');
@@ -253,7 +263,10 @@ describe('gateway errors', () => {
     assert.equal(res.statusCode, 503);
     assert.equal(res.json().error.code, 'UNAVAILABLE');
     assert.doesNotMatch(res.body, /10\.1\.2\.3/);
-    assert.ok(lines.some((l) => l['code'] === 'UNAVAILABLE' && /10\.1\.2\.3/.test(String(l['message']))), 'the real message is logged');
+    assert.ok(
+      lines.some((l) => l['code'] === 'UNAVAILABLE' && /10\.1\.2\.3/.test(String(l['message']))),
+      'the real message is logged',
+    );
   });
 
   it('answers 504 DEADLINE_EXCEEDED when the transport does not answer in time', async () => {

@@ -112,16 +112,16 @@ describe('gateway tokens', () => {
     const { get, transport } = setup();
     const token = await signToken(k1, START, { roles: [] });
     const [h, , sig] = token.split('.');
-    const forged = Buffer.from(
-      JSON.stringify({ sub: 'user_1', roles: ['admin'], iss: ISSUER, aud: AUDIENCE, exp: Math.floor(START / 1000) + 3600 }),
-    ).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ sub: 'user_1', roles: ['admin'], iss: ISSUER, aud: AUDIENCE, exp: Math.floor(START / 1000) + 3600 })).toString(
+      'base64url',
+    );
     await expect401(await get('/api/things/p1', `${h}.${forged}.${sig}`), /signature is invalid/);
     await expect401(await get('/api/things/p1', await signToken(stranger, START)), /signature is invalid/);
     await expect401(await get('/api/things/p1', 'not-a-jwt'), /malformed/);
     assert.equal(transport.routed().length, 0);
   });
 
-  it("refuses a token signed by a key the key set does not hold, naming its kid", async () => {
+  it('refuses a token signed by a key the key set does not hold, naming its kid', async () => {
     const { get } = setup();
     await expect401(await get('/api/things/p1', await signToken(k2, START)), /unknown key 'k2'/);
   });
@@ -198,13 +198,16 @@ describe('gateway token claims, as docs/gateway.md lists them', () => {
     assert.equal((await withAuth({})(await signToken(k1, START, { exp: s - 60 }))).statusCode, 401);
   });
 
-  it("checks typ when the token has one: JWT and at+jwt (any case, application/ or not) pass, others are 401", async () => {
+  it('checks typ when the token has one: JWT and at+jwt (any case, application/ or not) pass, others are 401', async () => {
     const { get } = setup();
     for (const typ of ['JWT', 'jwt', 'at+jwt', 'application/at+jwt', 'AT+JWT', null]) {
       assert.equal((await get('/api/things/p1', await signToken(k1, START, {}, { typ }))).statusCode, 200, `typ ${typ}`);
     }
     for (const typ of ['JOSE', 'dpop+jwt', 'logout+jwt', 'secevent+jwt', '']) {
-      await expect401(await get('/api/things/p1', await signToken(k1, START, {}, { typ })), /Token type '.*' is not accepted; expected a typ header of JWT or at\+jwt/);
+      await expect401(
+        await get('/api/things/p1', await signToken(k1, START, {}, { typ })),
+        /Token type '.*' is not accepted; expected a typ header of JWT or at\+jwt/,
+      );
     }
     const strict = withAuth({ tokenTypes: ['at+jwt'] });
     assert.equal((await strict(await signToken(k1, START, {}, { typ: 'at+jwt' }))).statusCode, 200);
@@ -216,11 +219,14 @@ describe('gateway token claims, as docs/gateway.md lists them', () => {
     assert.throws(() => withAuth({ tokenTypes: [] }), { code: 'INVALID_CONFIG', message: /gateway\.auth: tokenTypes is empty/ });
   });
 
-  it("refuses nbf, exp and iat that are not numbers as a malformed claim", async () => {
+  it('refuses nbf, exp and iat that are not numbers as a malformed claim', async () => {
     const { get, transport } = setup();
     for (const claim of ['nbf', 'exp', 'iat']) {
       for (const value of [String(s), '1e12', null, true, [s], { s }]) {
-        await expect401(await get('/api/things/p1', await signToken(k1, START, { [claim]: value })), new RegExp(`^Token has a malformed claim: '${claim}' must be a number`));
+        await expect401(
+          await get('/api/things/p1', await signToken(k1, START, { [claim]: value })),
+          new RegExp(`^Token has a malformed claim: '${claim}' must be a number`),
+        );
       }
     }
     assert.equal(transport.routed().length, 0);
@@ -281,7 +287,10 @@ describe('gateway key set', () => {
     assert.equal(body.error.code, 'UNAVAILABLE');
     assert.match(body.error.message, /Token keys are unavailable/);
     assert.doesNotMatch(body.error.message, /ECONNREFUSED|users\.jwks/, 'internal detail stays in the log');
-    assert.ok(lines.some((l) => /users\.jwks/.test(String(l['cause']))), 'the log says which function failed');
+    assert.ok(
+      lines.some((l) => /users\.jwks/.test(String(l['cause']))),
+      'the log says which function failed',
+    );
 
     state.keysDown = false;
     assert.equal((await get('/api/things/p1', token)).statusCode, 200, 'serves again once the keys come back');
@@ -309,7 +318,10 @@ describe('gateway key set', () => {
     const results = await Promise.all(
       Array.from({ length: 5 }, () => server.inject({ method: 'GET', url: '/api/things/p1', headers: { authorization: `Bearer ${token}` } })),
     );
-    assert.deepEqual(results.map((r) => r.statusCode), [200, 200, 200, 200, 200]);
+    assert.deepEqual(
+      results.map((r) => r.statusCode),
+      [200, 200, 200, 200, 200],
+    );
     assert.equal(transport.keyFetches(), 1);
   });
 });
@@ -356,7 +368,9 @@ describe('gateway verified-token cache', () => {
     const token = await signToken(k1, START, { roles: [] });
     await verifier.verify(token, 'r1');
     const [h, , sig] = token.split('.');
-    const forged = Buffer.from(JSON.stringify({ sub: 'user_1', roles: ['admin'], iss: ISSUER, aud: AUDIENCE, exp: Math.floor(START / 1000) + 3600 })).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ sub: 'user_1', roles: ['admin'], iss: ISSUER, aud: AUDIENCE, exp: Math.floor(START / 1000) + 3600 })).toString(
+      'base64url',
+    );
     await assert.rejects(verifier.verify(`${h}.${forged}.${sig}`, 'r2'), /signature is invalid/);
     await assert.rejects(verifier.verify(await signToken(k1, START, { aud: 'elsewhere' }), 'r3'), /wrong audience/);
     assert.equal(verifier.cachedTokens, 1);

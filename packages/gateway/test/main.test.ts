@@ -131,12 +131,18 @@ describe('gateway process', () => {
   it('exits non-zero when the app module has no app default export', async () => {
     const gw = start(envFor(0, fileURLToPath(new URL('./fixtures.ts', import.meta.url))));
     assert.equal(await gw.exited, 1);
-    assert.ok(gw.lines.some((l) => /must `export default app\(\{\.\.\.\}\)`/.test(String(l['msg']))), JSON.stringify(gw.lines));
+    assert.ok(
+      gw.lines.some((l) => /must `export default app\(\{\.\.\.\}\)`/.test(String(l['msg']))),
+      JSON.stringify(gw.lines),
+    );
   });
 
   it('exits non-zero when the environment is incomplete', async () => {
     const gw = start({ CAROTENE_PORT: '', CAROTENE_APP_FILE: '' });
     assert.equal(await gw.exited, 1);
-    assert.ok(gw.lines.some((l) => /CAROTENE_PORT is required/.test(String(l['msg']))), JSON.stringify(gw.lines));
+    assert.ok(
+      gw.lines.some((l) => /CAROTENE_PORT is required/.test(String(l['msg']))),
+      JSON.stringify(gw.lines),
+    );
   });
 });

@@ -39,24 +39,39 @@ describe('one answer per request', () => {
         c.socket.write(head);
         // the answer is complete and the connection kept alive before the body arrives
         const first = await c.waitFor(/\r\n\r\n\{"error":.*\}$/s);
-        assert.deepEqual(statusLines(first).map((l) => l.slice(9, 12)), [String(status)]);
+        assert.deepEqual(
+          statusLines(first).map((l) => l.slice(9, 12)),
+          [String(status)],
+        );
         assert.doesNotMatch(first, /connection: close/i);
         c.socket.write(body);
         const wire = await c.closed();
-        assert.deepEqual(statusLines(wire).map((l) => l.slice(9, 12)), [String(status)], `the wire was ${JSON.stringify(wire)}`);
+        assert.deepEqual(
+          statusLines(wire).map((l) => l.slice(9, 12)),
+          [String(status)],
+          `the wire was ${JSON.stringify(wire)}`,
+        );
         assert.equal(wire, first, 'nothing after the first answer');
       });
     }
   }
 
   it('a body that stops arriving after an early answer gets no 408 on top of it', async () => {
-    const slow = createGateway({ app: testApp({ limits: { headersTimeoutMs: 200, requestTimeoutMs: 400 } }), transport: new FakeTransport(), logger: captureLogger().logger });
+    const slow = createGateway({
+      app: testApp({ limits: { headersTimeoutMs: 200, requestTimeoutMs: 400 } }),
+      transport: new FakeTransport(),
+      logger: captureLogger().logger,
+    });
     const slowUrl = await slow.listen('127.0.0.1', 0);
     try {
       const c = await rawConnection(slowUrl);
       c.socket.write(`${EARLY_ANSWERS[1]![2]}5\r\nhel`);
       const wire = await c.closed(5_000);
-      assert.deepEqual(statusLines(wire).map((l) => l.slice(9, 12)), ['415'], `the wire was ${JSON.stringify(wire)}`);
+      assert.deepEqual(
+        statusLines(wire).map((l) => l.slice(9, 12)),
+        ['415'],
+        `the wire was ${JSON.stringify(wire)}`,
+      );
     } finally {
       await slow.close();
     }
@@ -66,7 +81,10 @@ describe('one answer per request', () => {
     const c = await rawConnection(url);
     c.socket.write('POST /api/things/a HTTP/1.1\r\nhost: gw.test\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n');
     const wire = await c.closed();
-    assert.deepEqual(statusLines(wire).map((l) => l.slice(9, 12)), ['400']);
+    assert.deepEqual(
+      statusLines(wire).map((l) => l.slice(9, 12)),
+      ['400'],
+    );
     assert.match(wire, /"code":"MALFORMED_REQUEST"/);
   });
 
@@ -76,6 +94,9 @@ describe('one answer per request', () => {
     await c.waitFor(/\r\n\r\n\{"error":.*\}$/s);
     c.socket.write('NOT HTTP\r\n\r\n');
     const wire = await c.closed();
-    assert.deepEqual(statusLines(wire).map((l) => l.slice(9, 12)), ['404', '400']);
+    assert.deepEqual(
+      statusLines(wire).map((l) => l.slice(9, 12)),
+      ['404', '400'],
+    );
   });
 });

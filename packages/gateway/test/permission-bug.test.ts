@@ -31,7 +31,11 @@ const loans = implement(Loans, {
   migrations: {
     '0001': {
       async up(db) {
-        for (const name of ['ledger_entries', 'loans']) await db.schema.createTable(name).addColumn('id', 'text', (c) => c.primaryKey()).execute();
+        for (const name of ['ledger_entries', 'loans'])
+          await db.schema
+            .createTable(name)
+            .addColumn('id', 'text', (c) => c.primaryKey())
+            .execute();
       },
     },
   },
@@ -62,7 +66,11 @@ describe('a permission the handler did not declare, through the gateway', () => 
     const local = new LocalServices();
     const log = createLogger('loans', 'debug', { write: (line: string) => void serviceLines.push(JSON.parse(line) as Record<string, unknown>) });
     local.register('loans', new ServiceRuntime({ def: loans, store, transport: new InProcessTransport('loans', local), config: undefined, log }));
-    gw = createGateway({ app: app({ name: 'library', services: [loans, members] }), transport: new InProcessTransport('gateway', local), logger: captureLogger().logger });
+    gw = createGateway({
+      app: app({ name: 'library', services: [loans, members] }),
+      transport: new InProcessTransport('gateway', local),
+      logger: captureLogger().logger,
+    });
   });
   after(async () => {
     await gw.server.close();

@@ -58,7 +58,12 @@ async function redisReachable(t: TestContext): Promise<boolean> {
 describe('gateway rate limits (in memory)', () => {
   let gw: { g: Gateway; url: string };
   before(async () => {
-    gw = await start({ rateLimit: { default: { capacity: 100, refillPerSecond: 100 }, routes: { 'GET /api/things': { capacity: 3, refillPerSecond: 2 }, 'POST /api/things/:id': 'off' } } });
+    gw = await start({
+      rateLimit: {
+        default: { capacity: 100, refillPerSecond: 100 },
+        routes: { 'GET /api/things': { capacity: 3, refillPerSecond: 2 }, 'POST /api/things/:id': 'off' },
+      },
+    });
   });
   after(() => gw.g.close());
 
@@ -77,7 +82,12 @@ describe('gateway rate limits (in memory)', () => {
         assert.ok(body.error.requestId);
       } else await res.body?.cancel();
     }
-    assert.deepEqual(seen, [[200, '2'], [200, '1'], [200, '0'], [429, '0']]);
+    assert.deepEqual(seen, [
+      [200, '2'],
+      [200, '1'],
+      [200, '0'],
+      [429, '0'],
+    ]);
     // 2 tokens a second: one is back after 500 ms
     await new Promise((r) => setTimeout(r, 600));
     assert.equal((await fetch(`${gw.url}/api/things`)).status, 200);
@@ -191,7 +201,10 @@ describe('gateway CORS', () => {
   });
 
   it('refuses a preflight from another origin with a JSON 403', async () => {
-    const res = await fetch(`${gw.url}/api/things/x`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const res = await fetch(`${gw.url}/api/things/x`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     assert.equal(res.status, 403);
     assert.equal(res.headers.get('access-control-allow-origin'), null);
     assert.equal(((await res.json()) as ErrorJson).error.code, 'FORBIDDEN');
@@ -216,7 +229,11 @@ describe('gateway limits on size and time', () => {
   after(() => gw.g.close());
 
   it('answers an oversized body 413 and malformed JSON 400, both as JSON', async () => {
-    const big = await fetch(`${gw.url}/api/things/a`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x'.repeat(5_000) }) });
+    const big = await fetch(`${gw.url}/api/things/a`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'x'.repeat(5_000) }),
+    });
     assert.equal(big.status, 413);
     assert.equal(((await big.json()) as ErrorJson).error.code, 'PAYLOAD_TOO_LARGE');
     const bad = await fetch(`${gw.url}/api/things/a`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": ' });

@@ -80,8 +80,7 @@ describe('request head checks', () => {
 
   it('refuses an empty Transfer-Encoding beside a Content-Length, and alone', async () => {
     const body = '{"name":"n"}';
-    const post = (lines: string) =>
-      `POST /api/things/a HTTP/1.1\r\nhost: gw.test\r\ncontent-type: application/json\r\n${lines}\r\n${body}`;
+    const post = (lines: string) => `POST /api/things/a HTTP/1.1\r\nhost: gw.test\r\ncontent-type: application/json\r\n${lines}\r\n${body}`;
     await refused(post(`transfer-encoding: \r\ncontent-length: ${body.length}\r\n`), /Transfer-Encoding header is empty/);
     // node's parser refuses this order itself: a 400 all the same
     await refused(post(`content-length: ${body.length}\r\ntransfer-encoding:\r\n`), /Transfer-Encoding header is empty|not valid HTTP/);
@@ -94,7 +93,10 @@ describe('request head checks', () => {
       'POST /api/things/a HTTP/1.1\r\nhost: gw.test\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\nc\r\n{"name":"n"}\r\n0\r\n\r\n',
     );
     assert.deepEqual(statusLines(chunked), ['HTTP/1.1 201 Created']);
-    const sized = await exchange(url, 'POST /api/things/a HTTP/1.1\r\nhost: gw.test\r\ncontent-type: application/json\r\ncontent-length: 12\r\nconnection: close\r\n\r\n{"name":"n"}');
+    const sized = await exchange(
+      url,
+      'POST /api/things/a HTTP/1.1\r\nhost: gw.test\r\ncontent-type: application/json\r\ncontent-length: 12\r\nconnection: close\r\n\r\n{"name":"n"}',
+    );
     assert.deepEqual(statusLines(sized), ['HTTP/1.1 201 Created']);
   });
 });

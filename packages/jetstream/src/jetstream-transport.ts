@@ -76,7 +76,13 @@ export class JetStreamEventTransport implements EventTransport {
     } catch {
       await this.#jsm.streams.add(config).catch(async (err: unknown) => {
         // another service created it meanwhile
-        if (!(await this.#jsm!.streams.info(this.#stream).then(() => true, () => false))) throw err;
+        if (
+          !(await this.#jsm!.streams.info(this.#stream).then(
+            () => true,
+            () => false,
+          ))
+        )
+          throw err;
       });
     }
   }

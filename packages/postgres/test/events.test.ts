@@ -26,8 +26,9 @@ if ('unreachable' in connected) {
 
   const nats = await natsReachable();
   if (nats === true) {
-    eventsSuite('NATS JetStream, PostgreSQL', async () =>
-      new Cluster(eventsApp(`events-${randomBytes(4).toString('hex')}`), { transport: 'nats', url: natsUrl }, opener()),
+    eventsSuite(
+      'NATS JetStream, PostgreSQL',
+      async () => new Cluster(eventsApp(`events-${randomBytes(4).toString('hex')}`), { transport: 'nats', url: natsUrl }, opener()),
     );
   } else {
     missingServer('events through JetStream on postgres', nats);

@@ -131,7 +131,11 @@ export async function testService<C extends Contract, S extends readonly Table[]
       store: full as unknown as TestService<C, S>['store'],
       calls: transport.calls,
       async published() {
-        const rows = (await store.db.selectFrom(OUTBOX).select(['type', 'key', 'envelope']).orderBy('seq').execute()) as { type: string; key: string; envelope: string }[];
+        const rows = (await store.db.selectFrom(OUTBOX).select(['type', 'key', 'envelope']).orderBy('seq').execute()) as {
+          type: string;
+          key: string;
+          envelope: string;
+        }[];
         return rows.map((r) => ({ type: r.type, key: r.key, data: (JSON.parse(r.envelope) as { data: unknown }).data }));
       },
       async deliver(event, data, o) {

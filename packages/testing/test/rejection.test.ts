@@ -36,7 +36,15 @@ test("a caller narrows what the provider's mock rejected with, and answers from 
       }
     }),
   });
-  const t = await testService(orders, { mock: { inventory: { reserveStock: (_i, { reject }) => { throw reject('DISCONTINUED', 'gone'); } } } });
+  const t = await testService(orders, {
+    mock: {
+      inventory: {
+        reserveStock: (_i, { reject }) => {
+          throw reject('DISCONTINUED', 'gone');
+        },
+      },
+    },
+  });
   try {
     assert.deepEqual(await t.call.checkout({ itemId: 'i1' }), { status: 'DISCONTINUED 410' });
   } finally {

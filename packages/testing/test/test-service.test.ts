@@ -23,8 +23,17 @@ const orders = implement(Orders, {
   migrations: {
     '0001': {
       up: async (db) => {
-        await db.schema.createTable('orders').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('status', 'text').addColumn('itemId', 'text').execute();
-        await db.schema.createTable('ledger').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('note', 'text').execute();
+        await db.schema
+          .createTable('orders')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('status', 'text')
+          .addColumn('itemId', 'text')
+          .execute();
+        await db.schema
+          .createTable('ledger')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('note', 'text')
+          .execute();
       },
     },
   },
@@ -61,14 +70,24 @@ describe('testService', () => {
     const t = await testService(orders, { given, mock: { inventory: { reserveStock: false } } });
     assert.deepEqual(await t.call.checkout({ orderId: 'o1' }), { status: 'FAILED' });
     assert.equal((await t.store.orders.get('o1'))?.status, 'FAILED');
-    assert.deepEqual(t.calls.map((c) => [c.service, c.fn, c.input]), [['inventory', 'reserveStock', { itemId: 'i1', qty: 1 }]]);
+    assert.deepEqual(
+      t.calls.map((c) => [c.service, c.fn, c.input]),
+      [['inventory', 'reserveStock', { itemId: 'i1', qty: 1 }]],
+    );
     await t.close();
   });
 
-  it('computes a mock from its input and raises the provider\'s domain error', async () => {
+  it("computes a mock from its input and raises the provider's domain error", async () => {
     const t = await testService(orders, {
       given,
-      mock: { inventory: { reserveStock: (input, { reject }) => { if (input.itemId === 'i1') throw reject('OUT_OF_STOCK', 'none left'); return true; } } },
+      mock: {
+        inventory: {
+          reserveStock: (input, { reject }) => {
+            if (input.itemId === 'i1') throw reject('OUT_OF_STOCK', 'none left');
+            return true;
+          },
+        },
+      },
     });
     assert.deepEqual(await t.call.checkout({ orderId: 'o1' }), { status: 'OUT_OF_STOCK' });
     await t.close();
@@ -76,7 +95,10 @@ describe('testService', () => {
 
   it('refuses a mock whose output breaks the provider contract', async () => {
     const t = await testService(orders, { given, mock: { inventory: { reserveStock: (() => 'yes') as unknown as () => boolean } } });
-    await assert.rejects(t.call.checkout({ orderId: 'o1' }), (err) => isCaroteneError(err, 'INTERNAL') && /did not handle inventory error INVALID_OUTPUT/.test(err.message));
+    await assert.rejects(
+      t.call.checkout({ orderId: 'o1' }),
+      (err) => isCaroteneError(err, 'INTERNAL') && /did not handle inventory error INVALID_OUTPUT/.test(err.message),
+    );
     await t.close();
   });
 
@@ -110,7 +132,10 @@ describe('testService', () => {
   });
 
   it('rejects an invalid service config with the path named', async () => {
-    await assert.rejects(testService(orders, { config: { greeting: 5 } as never }), (err) => isCaroteneError(err, 'INVALID_CONFIG') && /greeting/.test(err.message));
+    await assert.rejects(
+      testService(orders, { config: { greeting: 5 } as never }),
+      (err) => isCaroteneError(err, 'INVALID_CONFIG') && /greeting/.test(err.message),
+    );
   });
 });
 
@@ -122,7 +147,10 @@ describe('authentication at the service', () => {
     const Admin = contract('admin', { wipe: rpc({ input: z.object({}), output: z.null() }) });
     const admin = implement(Admin, {}).handlers({ wipe: handler({ roles: ['admin'] }, async () => null) });
     const a = await testService(admin, {});
-    await assert.rejects(a.call.wipe({}, { auth: { sub: 'u', roles: ['clerk'], claims: {} } }), (err) => isCaroteneError(err, 'FORBIDDEN') && /admin/.test(err.message));
+    await assert.rejects(
+      a.call.wipe({}, { auth: { sub: 'u', roles: ['clerk'], claims: {} } }),
+      (err) => isCaroteneError(err, 'FORBIDDEN') && /admin/.test(err.message),
+    );
     assert.equal(await a.call.wipe({}, { auth: { sub: 'u', roles: ['admin'], claims: {} } }), null);
     await a.close();
   });

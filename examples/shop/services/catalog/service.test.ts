@@ -57,7 +57,10 @@ test('listProducts searches names without regard to case', async () => {
   assert.equal(next, null);
   const paged = await t.call.listProducts({ q: 'espresso', limit: 2 });
   assert.equal(paged.items.length, 2);
-  assert.deepEqual((await t.call.listProducts({ q: 'espresso', cursor: paged.next! })).items.map((p) => p.id), ['p_020']);
+  assert.deepEqual(
+    (await t.call.listProducts({ q: 'espresso', cursor: paged.next! })).items.map((p) => p.id),
+    ['p_020'],
+  );
   assert.deepEqual((await t.call.listProducts({ q: 'no such thing' })).items, []);
 });
 
@@ -97,7 +100,10 @@ test('30 concurrent reservations of one unit on a stock of 10: exactly 10 succee
 });
 
 test('reserving twice for one order takes the stock once; releasing gives it back once', async () => {
-  const items = [{ productId: 'p_001', qty: 2 }, { productId: 'p_002', qty: 1 }];
+  const items = [
+    { productId: 'p_001', qty: 2 },
+    { productId: 'p_002', qty: 1 },
+  ];
   assert.deepEqual(await t.call.reserveStock({ orderId: 'ord_a', items }), { reserved: true });
   assert.deepEqual(await t.call.reserveStock({ orderId: 'ord_a', items }), { reserved: true });
   assert.deepEqual([await stockOf('p_001'), await stockOf('p_002')], [98, 99]);
@@ -114,24 +120,53 @@ test('concurrent repeats of one reservation take the stock once', async () => {
 });
 
 test('a reservation is all or nothing', async () => {
-  const items = [{ productId: 'p_001', qty: 1 }, { productId: 't_one', qty: 2 }];
+  const items = [
+    { productId: 'p_001', qty: 1 },
+    { productId: 't_one', qty: 2 },
+  ];
   await assert.rejects(t.call.reserveStock({ orderId: 'ord_c', items }), { code: 'OUT_OF_STOCK', status: 409 });
-  await assert.rejects(t.call.reserveStock({ orderId: 'ord_c', items: [{ productId: 'p_001', qty: 1 }, { productId: 'p_404', qty: 1 }] }), {
-    code: 'UNKNOWN_PRODUCT',
-    status: 422,
-  });
+  await assert.rejects(
+    t.call.reserveStock({
+      orderId: 'ord_c',
+      items: [
+        { productId: 'p_001', qty: 1 },
+        { productId: 'p_404', qty: 1 },
+      ],
+    }),
+    {
+      code: 'UNKNOWN_PRODUCT',
+      status: 422,
+    },
+  );
   assert.deepEqual([await stockOf('p_001'), await stockOf('t_one')], [100, 1]);
   assert.deepEqual(await t.store.reservations.find({ orderId: 'ord_c' }), []);
 });
 
 test('lines naming one product twice reserve their sum', async () => {
-  await t.call.reserveStock({ orderId: 'ord_d', items: [{ productId: 'p_005', qty: 1 }, { productId: 'p_005', qty: 2 }] });
+  await t.call.reserveStock({
+    orderId: 'ord_d',
+    items: [
+      { productId: 'p_005', qty: 1 },
+      { productId: 'p_005', qty: 2 },
+    ],
+  });
   assert.equal(await stockOf('p_005'), 97);
-  assert.deepEqual((await t.store.reservations.find({ orderId: 'ord_d' })).map((r) => r.qty), [3]);
+  assert.deepEqual(
+    (await t.store.reservations.find({ orderId: 'ord_d' })).map((r) => r.qty),
+    [3],
+  );
 });
 
 test('counts units sold from OrderConfirmed events, once per event', async () => {
-  const confirmed = { orderId: 'ord_9', userId: 'usr_ann', total: 3000, items: [{ productId: 't_ten', qty: 2 }, { productId: 't_one', qty: 1 }] };
+  const confirmed = {
+    orderId: 'ord_9',
+    userId: 'usr_ann',
+    total: 3000,
+    items: [
+      { productId: 't_ten', qty: 2 },
+      { productId: 't_one', qty: 1 },
+    ],
+  };
   await t.deliver(OrderConfirmed, confirmed, { key: 'ord_9', id: 'evt_1' });
   await t.deliver(OrderConfirmed, confirmed, { key: 'ord_9', id: 'evt_1' });
   await t.deliver(OrderConfirmed, { ...confirmed, orderId: 'ord_10', items: [{ productId: 't_ten', qty: 3 }] }, { key: 'ord_10' });

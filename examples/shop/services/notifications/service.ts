@@ -65,17 +65,8 @@ export default implement(Notifications, {
     OrderFailed: subscriber(writes, ({ id, time, data }, ctx) => notify(ctx, { id, time, ...data }, 'ORDER_FAILED', `failed: ${data.reason}`)),
   })
   .handlers({
-    listNotifications: handler(
-      { reads: [NotificationTable], route: 'GET /api/notifications', auth: 'required' },
-      async ({ limit }, ctx) => {
-        const rows = await ctx.store.notifications
-          .query()
-          .where('userId', '=', ctx.auth.sub)
-          .orderBy('createdAt', 'desc')
-          .orderBy('id')
-          .limit(limit)
-          .execute();
-        return { items: rows.map(({ id, kind, orderId, message, createdAt }) => ({ id, kind, orderId, message, createdAt })) };
-      },
-    ),
+    listNotifications: handler({ reads: [NotificationTable], route: 'GET /api/notifications', auth: 'required' }, async ({ limit }, ctx) => {
+      const rows = await ctx.store.notifications.query().where('userId', '=', ctx.auth.sub).orderBy('createdAt', 'desc').orderBy('id').limit(limit).execute();
+      return { items: rows.map(({ id, kind, orderId, message, createdAt }) => ({ id, kind, orderId, message, createdAt })) };
+    }),
   });

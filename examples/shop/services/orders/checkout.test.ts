@@ -40,8 +40,17 @@ test('checkout reserves the stock, charges the total and confirms the order', as
   assert.deepEqual(await t.call.checkout({ id: 'ord_1', card: CARD }, ann), { id: 'ord_1', status: 'CONFIRMED' });
   assert.deepEqual(called(), ['catalog.reserveStock', 'payments.charge']);
   // every step call carries the saga's idempotency key for that step
-  assert.deepEqual(t.calls.map((c) => c.meta.idempotencyKey), ['checkout/ord_1/reserve', 'checkout/ord_1/charge']);
-  assert.deepEqual(t.calls[0]!.input, { orderId: 'ord_1', items: [{ productId: 'p_001', qty: 2 }, { productId: 'p_002', qty: 1 }] });
+  assert.deepEqual(
+    t.calls.map((c) => c.meta.idempotencyKey),
+    ['checkout/ord_1/reserve', 'checkout/ord_1/charge'],
+  );
+  assert.deepEqual(t.calls[0]!.input, {
+    orderId: 'ord_1',
+    items: [
+      { productId: 'p_001', qty: 2 },
+      { productId: 'p_002', qty: 1 },
+    ],
+  });
   assert.deepEqual(t.calls[1]!.input, { key: paymentKey('ord_1'), orderId: 'ord_1', amount: 5570, card: CARD });
   assert.deepEqual(await statusOf('ord_1'), { status: 'CONFIRMED', reason: null });
   assert.equal((await t.call.getOrder({ id: 'ord_1' }, ann)).status, 'CONFIRMED');
@@ -49,7 +58,15 @@ test('checkout reserves the stock, charges the total and confirms the order', as
     {
       type: 'orders.OrderConfirmed',
       key: 'ord_1',
-      data: { orderId: 'ord_1', userId: 'usr_ann', total: 5570, items: [{ productId: 'p_001', qty: 2 }, { productId: 'p_002', qty: 1 }] },
+      data: {
+        orderId: 'ord_1',
+        userId: 'usr_ann',
+        total: 5570,
+        items: [
+          { productId: 'p_001', qty: 2 },
+          { productId: 'p_002', qty: 1 },
+        ],
+      },
     },
   ]);
 });
@@ -72,7 +89,12 @@ test('a declined card fails the order and releases its stock', async () => {
 test('out of stock fails the order without charging', async () => {
   t = await start({
     ...happy,
-    catalog: { ...happy.catalog, reserveStock: (_input, { reject }) => { throw reject('OUT_OF_STOCK', 'sold out'); } },
+    catalog: {
+      ...happy.catalog,
+      reserveStock: (_input, { reject }) => {
+        throw reject('OUT_OF_STOCK', 'sold out');
+      },
+    },
   });
   assert.deepEqual(await t.call.checkout({ id: 'ord_1', card: CARD }, ann), { id: 'ord_1', status: 'FAILED', reason: 'out of stock' });
   assert.deepEqual(called(), ['catalog.reserveStock']);
@@ -110,7 +132,21 @@ test('the catalog being unreachable for a while: the reservation is retried and 
   });
   assert.equal((await t.call.checkout({ id: 'ord_1', card: CARD }, ann)).status, 'CONFIRMED');
   assert.deepEqual(called(), ['catalog.reserveStock', 'catalog.reserveStock', 'catalog.reserveStock', 'payments.charge']);
-  assert.deepEqual(await t.published(), [{ type: 'orders.OrderConfirmed', key: 'ord_1', data: { orderId: 'ord_1', userId: 'usr_ann', total: 5570, items: [{ productId: 'p_001', qty: 2 }, { productId: 'p_002', qty: 1 }] } }]);
+  assert.deepEqual(await t.published(), [
+    {
+      type: 'orders.OrderConfirmed',
+      key: 'ord_1',
+      data: {
+        orderId: 'ord_1',
+        userId: 'usr_ann',
+        total: 5570,
+        items: [
+          { productId: 'p_001', qty: 2 },
+          { productId: 'p_002', qty: 1 },
+        ],
+      },
+    },
+  ]);
 });
 
 test('a settled order cannot be checked out again', async () => {
@@ -137,8 +173,16 @@ test('checkout validates the card', async () => {
 export function mockTypeChecks(): void {
   // @ts-expect-error reserveStock answers { reserved: true }, not a boolean
   void testService(orders, { mock: { catalog: { reserveStock: true } } });
-  // @ts-expect-error payments declares no such error
-  void testService(orders, { mock: { payments: { charge: (_i, { reject }) => { throw reject('INSUFFICIENT_FUNDS'); } } } });
+  void testService(orders, {
+    mock: {
+      payments: {
+        charge: (_i, { reject }) => {
+          // @ts-expect-error payments declares no such error
+          throw reject('INSUFFICIENT_FUNDS');
+        },
+      },
+    },
+  });
   // @ts-expect-error orders does not integrate with users
   void testService(orders, { mock: { users: {} } });
 }

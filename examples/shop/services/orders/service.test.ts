@@ -23,9 +23,20 @@ afterEach(() => t?.close());
 
 test('createOrder prices the lines from the catalog, never from the client', async () => {
   t = await start();
-  const order = await t.call.createOrder({ items: [{ productId: 'p_001', qty: 2 }, { productId: 'p_002', qty: 3 }] }, ann);
+  const order = await t.call.createOrder(
+    {
+      items: [
+        { productId: 'p_001', qty: 2 },
+        { productId: 'p_002', qty: 3 },
+      ],
+    },
+    ann,
+  );
   assert.deepEqual({ ...order, id: '' }, { id: '', status: 'PENDING', total: 2 * 2490 + 3 * 590 });
-  assert.deepEqual(t.calls.map((c) => [c.service, c.fn, c.input]), [['catalog', 'getProducts', { ids: ['p_001', 'p_002'] }]]);
+  assert.deepEqual(
+    t.calls.map((c) => [c.service, c.fn, c.input]),
+    [['catalog', 'getProducts', { ids: ['p_001', 'p_002'] }]],
+  );
 
   const stored = await t.call.getOrder({ id: order.id }, ann);
   assert.deepEqual(stored, {
@@ -42,17 +53,36 @@ test('createOrder prices the lines from the catalog, never from the client', asy
     {
       type: 'orders.OrderPlaced',
       key: order.id,
-      data: { orderId: order.id, userId: 'usr_ann', total: 6750, items: [{ productId: 'p_001', qty: 2 }, { productId: 'p_002', qty: 3 }] },
+      data: {
+        orderId: order.id,
+        userId: 'usr_ann',
+        total: 6750,
+        items: [
+          { productId: 'p_001', qty: 2 },
+          { productId: 'p_002', qty: 3 },
+        ],
+      },
     },
   ]);
 });
 
 test('createOrder refuses an unknown product and stores nothing', async () => {
   t = await start();
-  await assert.rejects(t.call.createOrder({ items: [{ productId: 'p_001', qty: 1 }, { productId: 'p_404', qty: 1 }] }, ann), {
-    code: 'UNKNOWN_PRODUCT',
-    status: 422,
-  });
+  await assert.rejects(
+    t.call.createOrder(
+      {
+        items: [
+          { productId: 'p_001', qty: 1 },
+          { productId: 'p_404', qty: 1 },
+        ],
+      },
+      ann,
+    ),
+    {
+      code: 'UNKNOWN_PRODUCT',
+      status: 422,
+    },
+  );
   assert.deepEqual(await t.store.orders.find(), []);
   assert.deepEqual(await t.store.order_items.find(), []);
   assert.deepEqual(await t.published(), [], 'a refused order announces nothing');

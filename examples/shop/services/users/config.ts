@@ -6,7 +6,11 @@ export const UsersConfig = z.object({
   issuer: z.string().min(1),
   /** `aud` of every token; the gateway checks the same value. */
   audience: z.string().min(1),
-  tokenTtlSeconds: z.number().int().positive().max(7 * 24 * 3600),
+  tokenTtlSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(7 * 24 * 3600),
   /** The account created at first start, so that someone can manage the catalog. */
   admin: z.object({
     email: z.string().trim().toLowerCase().pipe(z.email()),

@@ -45,9 +45,7 @@ test('register refuses a taken email, whatever its case', async () => {
 });
 
 test('two registrations racing for one email: one account, one EMAIL_TAKEN', async () => {
-  const results = await Promise.allSettled(
-    [1, 2, 3].map((n) => t.call.register({ email: 'race@example.com', password: `password-${n}`, name: `Racer ${n}` })),
-  );
+  const results = await Promise.allSettled([1, 2, 3].map((n) => t.call.register({ email: 'race@example.com', password: `password-${n}`, name: `Racer ${n}` })));
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
   for (const r of results) if (r.status === 'rejected') assert.equal(r.reason.code, 'EMAIL_TAKEN');
   assert.equal((await t.store.users.find({ email: 'race@example.com' })).length, 1);
@@ -146,6 +144,9 @@ test('a key replaced longer ago than the token lifetime is unpublished and delet
   const rotated = await t.call.rotateSigningKey({}, { auth: { sub: 'usr_admin', roles: ['admin'], claims: {} } });
   assert.deepEqual(rotated.removed, [current!.kid]);
   assert.deepEqual(rotated.published, [rotated.kid, middle.kid]);
-  assert.deepEqual((await t.call.jwks({})).keys.map((k) => k.kid), [rotated.kid, middle.kid]);
+  assert.deepEqual(
+    (await t.call.jwks({})).keys.map((k) => k.kid),
+    [rotated.kid, middle.kid],
+  );
   assert.equal(await t.store.signing_keys.get(current!.kid), undefined, 'its private half is gone too');
 });

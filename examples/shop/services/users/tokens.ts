@@ -71,11 +71,7 @@ export interface TokenOptions {
  * const token = await signAccessToken(key, { sub: user.id, roles: ['admin'] }, config);
  * ```
  */
-export async function signAccessToken(
-  key: SigningKey,
-  subject: { sub: string; roles: readonly string[] },
-  options: TokenOptions,
-): Promise<string> {
+export async function signAccessToken(key: SigningKey, subject: { sub: string; roles: readonly string[] }, options: TokenOptions): Promise<string> {
   const privateKey = await importJWK(JSON.parse(key.privateJwk) as JWK, key.alg);
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ roles: [...subject.roles] })

@@ -24,10 +24,8 @@ export interface ChaosOptions {
   readonly log?: (line: string) => void;
 }
 
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const between = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
-
 
 /** A TCP proxy in front of NATS whose connections can all be cut at once. */
 async function natsProxy(target: URL): Promise<{ url: string; cut(): number; close(): Promise<void> }> {
@@ -52,10 +50,11 @@ async function natsProxy(target: URL): Promise<{ url: string; cut(): number; clo
       for (const s of sockets) s.destroy();
       return n;
     },
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -85,7 +84,10 @@ export async function eventsChaos(options: ChaosOptions): Promise<void> {
     const email = `chaos-${Date.now()}@shop.test`;
     assert.equal((await api('POST', '/api/users/register', { email, password: 'chaos password', name: 'Chaos' })).status, 201);
     const token = String((await api('POST', '/api/users/login', { email, password: 'chaos password' })).body.token);
-    const products = ((await api('GET', '/api/products?limit=100')).body.items as Row[]).filter((p) => Number(p.stock) >= 40).slice(0, 4).map((p) => String(p.id));
+    const products = ((await api('GET', '/api/products?limit=100')).body.items as Row[])
+      .filter((p) => Number(p.stock) >= 40)
+      .slice(0, 4)
+      .map((p) => String(p.id));
     assert.ok(products.length >= 2, 'the seed has products with stock');
 
     // the workload: orders created and checked out, while things die
@@ -155,7 +157,11 @@ export async function eventsChaos(options: ChaosOptions): Promise<void> {
         if (o.status === 'FAILED') expected.set(`${String(o.id)}:ORDER_FAILED`, 1);
       }
       const sold = new Map<string, number>();
-      for (const r of queryShopDb(running.dataDir, 'orders', "select i.productId, sum(i.qty) as qty from order_items i join orders o on o.id = i.orderId where o.status = 'CONFIRMED' group by i.productId")) {
+      for (const r of queryShopDb(
+        running.dataDir,
+        'orders',
+        "select i.productId, sum(i.qty) as qty from order_items i join orders o on o.id = i.orderId where o.status = 'CONFIRMED' group by i.productId",
+      )) {
         sold.set(String(r.productId), Number(r.qty));
       }
       return { orders, expected, sold };
@@ -212,7 +218,10 @@ export async function eventsChaos(options: ChaosOptions): Promise<void> {
     for (const until2 = Date.now() + 45_000; Date.now() < until2 && dead.length === 0; await sleep(300)) {
       const r = dlq();
       assert.equal(r.code, 0, r.out);
-      dead = r.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Row);
+      dead = r.out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Row);
     }
     assert.equal(dead.length, 1, 'the poison event is in the dead letters');
     assert.equal(dead[0]!.type, 'orders.OrderPlaced');
@@ -229,7 +238,13 @@ export async function eventsChaos(options: ChaosOptions): Promise<void> {
     }
     assert.equal(notified, 1, 'the replayed event notified once');
     assert.match(dlq().out, /^$/m);
-    assert.equal(dlq().out.split('\n').filter((l) => l.startsWith('{')).length, 0, 'the dead letters are empty again');
+    assert.equal(
+      dlq()
+        .out.split('\n')
+        .filter((l) => l.startsWith('{')).length,
+      0,
+      'the dead letters are empty again',
+    );
   } finally {
     rmSync(faultFile, { force: true });
     for (const key of ['CAROTENE_EVENTS', 'CAROTENE_EVENTS_MAX_ATTEMPTS', 'SHOP_NOTIFICATIONS_FAULT_FILE']) {

@@ -83,11 +83,15 @@ export async function startSagaShop(env: Record<string, string> = {}): Promise<S
       return String(created.body.id);
     },
     async settled(orderId, ms = 60_000) {
-      return eventually(`order ${orderId} settled`, () => {
-        const [order] = query('orders', `select status from orders where id = '${orderId}'`);
-        const [saga] = query('orders', `select ended_at from carotene_sagas where id = 'checkout/${orderId}'`);
-        return order && order.status !== 'PENDING' && saga && saga.ended_at !== null ? String(order.status) : undefined;
-      }, ms);
+      return eventually(
+        `order ${orderId} settled`,
+        () => {
+          const [order] = query('orders', `select status from orders where id = '${orderId}'`);
+          const [saga] = query('orders', `select ended_at from carotene_sagas where id = 'checkout/${orderId}'`);
+          return order && order.status !== 'PENDING' && saga && saga.ended_at !== null ? String(order.status) : undefined;
+        },
+        ms,
+      );
     },
     async stop() {
       await shop.stop();
@@ -95,7 +99,6 @@ export async function startSagaShop(env: Record<string, string> = {}): Promise<S
   };
   return self;
 }
-
 
 /**
  * The books after the sagas: nothing pending, every saga ended, stock + what is still
@@ -105,10 +108,17 @@ export async function startSagaShop(env: Record<string, string> = {}): Promise<S
 export function assertBooks(s: SagaShop, initialStock: ReadonlyMap<string, number>): { confirmed: number; failed: number } {
   const orders = s.query('orders', 'select id, status, reason from orders');
   const byId = new Map(orders.map((o) => [String(o.id), o]));
-  assert.deepEqual(orders.filter((o) => o.status === 'PENDING').map((o) => o.id), [], 'no order left PENDING');
+  assert.deepEqual(
+    orders.filter((o) => o.status === 'PENDING').map((o) => o.id),
+    [],
+    'no order left PENDING',
+  );
   assert.deepEqual(s.query('orders', 'select id, status from carotene_sagas where ended_at is null'), [], 'every saga ended');
   const confirmedQty = new Map<string, number>();
-  for (const r of s.query('orders', "select i.productId as p, sum(i.qty) as q from order_items i join orders o on o.id = i.orderId where o.status = 'CONFIRMED' group by i.productId")) {
+  for (const r of s.query(
+    'orders',
+    "select i.productId as p, sum(i.qty) as q from order_items i join orders o on o.id = i.orderId where o.status = 'CONFIRMED' group by i.productId",
+  )) {
     confirmedQty.set(String(r.p), Number(r.q));
   }
   const reservations = s.query('catalog', 'select orderId, productId, qty from reservations');
@@ -116,7 +126,9 @@ export function assertBooks(s: SagaShop, initialStock: ReadonlyMap<string, numbe
     const [row] = s.query('catalog', `select stock from products where id = '${product}'`);
     const stock = Number(row?.stock);
     assert.ok(stock >= 0, `stock of ${product} never below zero`);
-    const heldByUnconfirmed = reservations.filter((r) => r.productId === product && byId.get(String(r.orderId))?.status !== 'CONFIRMED').reduce((n, r) => n + Number(r.qty), 0);
+    const heldByUnconfirmed = reservations
+      .filter((r) => r.productId === product && byId.get(String(r.orderId))?.status !== 'CONFIRMED')
+      .reduce((n, r) => n + Number(r.qty), 0);
     assert.equal(stock + heldByUnconfirmed, initial - (confirmedQty.get(product) ?? 0), `stock + reserved = initial - confirmed for ${product}`);
     assert.equal(heldByUnconfirmed, 0, `no reservation left for an order that is not CONFIRMED (${product})`);
   }
@@ -141,15 +153,22 @@ export async function crashAt(s: SagaShop, point: string, trigger: () => Promise
   s.arm(point);
   await trigger();
   await eventually(`a crash at ${point}`, () => (!s.armed().includes(point) ? true : undefined), 60_000);
-  await eventually('orders restarted', () => {
-    const now = s.pidOf('orders');
-    return now !== undefined && now !== before ? true : undefined;
-  }, 60_000);
+  await eventually(
+    'orders restarted',
+    () => {
+      const now = s.pidOf('orders');
+      return now !== undefined && now !== before ? true : undefined;
+    },
+    60_000,
+  );
 }
 
 /** One try of a step, as `carotene_saga_steps` recorded it. */
 export function stepTries(s: SagaShop, orderId: string, step: string, phase = 'run'): Row[] {
-  return s.query('orders', `select attempt, status, idempotency_key as key from carotene_saga_steps where saga_id = 'checkout/${orderId}' and step = '${step}' and phase = '${phase}' order by seq`);
+  return s.query(
+    'orders',
+    `select attempt, status, idempotency_key as key from carotene_saga_steps where saga_id = 'checkout/${orderId}' and step = '${step}' and phase = '${phase}' order by seq`,
+  );
 }
 
 /**
@@ -166,7 +185,10 @@ export async function stepCrashes(steps: readonly string[], log: (line: string) 
     for (const step of steps) {
       for (const when of ['before', 'after']) {
         const point = `saga:checkout:${when}:${step}`;
-        const id = await s.createOrder([{ productId: p1, qty: 1 }, { productId: p2, qty: 2 }]);
+        const id = await s.createOrder([
+          { productId: p1, qty: 1 },
+          { productId: p2, qty: 2 },
+        ]);
         const started = Date.now();
         await crashAt(s, point, async () => void s.api('POST', `/api/orders/${id}/checkout`, { card: CARD }, s.token));
         assert.equal(await s.settled(id), 'CONFIRMED', `the saga completed after a crash at ${point}`);
@@ -180,7 +202,10 @@ export async function stepCrashes(steps: readonly string[], log: (line: string) 
     // and an order no crash touched, on the same processes
     const last = await s.createOrder([{ productId: p1, qty: 1 }]);
     const answer = await s.api('POST', `/api/orders/${last}/checkout`, { card: CARD }, s.token);
-    assert.ok(answer.status === 200 ? answer.body.status === 'CONFIRMED' : answer.status === 504, `checkout answered ${answer.status} ${JSON.stringify(answer.body)}`);
+    assert.ok(
+      answer.status === 200 ? answer.body.status === 'CONFIRMED' : answer.status === 504,
+      `checkout answered ${answer.status} ${JSON.stringify(answer.body)}`,
+    );
     assert.equal(await s.settled(last), 'CONFIRMED');
     const books = assertBooks(s, initial);
     assert.equal(books.confirmed, steps.length * 2 + 1);

@@ -51,7 +51,9 @@ test('the checkout saga finishes compensating after orders is killed before or a
       if (point.startsWith('after')) {
         // the refund has to go through before the crash after it: let payments back once the saga compensates
         s.arm(`saga:checkout:${point}`);
-        await eventually('compensation to start', () => (s.query('orders', `select status from carotene_sagas where id = 'checkout/${id}'`)[0]?.status === 'compensating' ? true : undefined));
+        await eventually('compensation to start', () =>
+          s.query('orders', `select status from carotene_sagas where id = 'checkout/${id}'`)[0]?.status === 'compensating' ? true : undefined,
+        );
         resume();
         await crashAt(s, `saga:checkout:${point}`, async () => undefined);
       } else {

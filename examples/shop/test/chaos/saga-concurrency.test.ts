@@ -65,7 +65,8 @@ test('200 concurrent checkouts of 50 units confirm exactly 50; a participant bac
     const [after] = s.query('catalog', `select stock from products where id = '${productId}'`);
     assert.equal(Number(after?.stock), 0);
     assert.ok(lowest >= 0, `stock never went below zero (lowest seen ${lowest})`);
-    for (const a of first.filter((x) => x.status === 200)) assert.ok(a.body.status === 'CONFIRMED' || a.body.reason === 'out of stock', 'a synchronous answer is the outcome');
+    for (const a of first.filter((x) => x.status === 200))
+      assert.ok(a.body.status === 'CONFIRMED' || a.body.reason === 'out of stock', 'a synchronous answer is the outcome');
     assertBooks(s, new Map([[productId, 50]]));
 
     // payments stopped for 3 s: the checkout waits for it and completes

@@ -84,8 +84,5 @@ export interface CallOptions {
 
 /** The typed client of a contract, as `ctx.call.<service>` exposes it. */
 export type Client<C extends Contract> = {
-  readonly [K in keyof C['functions']]: (
-    input: InputOf<C['functions'][K]>,
-    options?: CallOptions,
-  ) => Promise<OutputOf<C['functions'][K]>>;
+  readonly [K in keyof C['functions']]: (input: InputOf<C['functions'][K]>, options?: CallOptions) => Promise<OutputOf<C['functions'][K]>>;
 };

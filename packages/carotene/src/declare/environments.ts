@@ -31,7 +31,13 @@ const database = z.discriminatedUnion('source', [
     /** When a commit reaches the disk: `normal` (default) or `full`, synced every commit (docs/stores.md). */
     synchronous: z.enum(['normal', 'full']).optional(),
   }),
-  z.strictObject({ source: z.literal('secret'), secretName: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,252}$/).optional() }),
+  z.strictObject({
+    source: z.literal('secret'),
+    secretName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{0,252}$/)
+      .optional(),
+  }),
 ]);
 
 /**
@@ -64,12 +70,21 @@ const certificates = z.discriminatedUnion('source', [
  * Secret. `none`: plain HTTP at the Ingress (TLS ends before it, or nowhere).
  */
 const ingressTls = z.discriminatedUnion('source', [
-  z.strictObject({ source: z.literal('secret'), secretName: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,252}$/).optional() }),
+  z.strictObject({
+    source: z.literal('secret'),
+    secretName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{0,252}$/)
+      .optional(),
+  }),
   z.strictObject({
     source: z.literal('cert-manager'),
     issuer: z.string().min(1),
     issuerKind: z.enum(['Issuer', 'ClusterIssuer']).optional(),
-    secretName: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,252}$/).optional(),
+    secretName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{0,252}$/)
+      .optional(),
   }),
   z.strictObject({ source: z.literal('none') }),
 ]);
@@ -77,11 +92,17 @@ const ingressTls = z.discriminatedUnion('source', [
 /** The gateway's deployment, and the settings of {@link gatewaySettingsSchema} for this environment. */
 const gateway = gatewaySettingsSchema.extend({
   /** Public host name of the Ingress, e.g. `api.shop.example` (required in production). */
-  domain: z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be a lower-case host name').optional(),
+  domain: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be a lower-case host name')
+    .optional(),
   /** TLS at the Ingress (default: none in development, Secret `<app>-gateway-tls` otherwise). */
   tls: ingressTls.optional(),
   /** The IngressClass whose controller serves the Ingress, e.g. `nginx` (required in production). */
-  ingressClass: z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be the name of an IngressClass').optional(),
+  ingressClass: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be the name of an IngressClass')
+    .optional(),
   replicas: replicas.optional(),
   /** Upper bound of the gateway's autoscaler (default: twice `replicas`). */
   maxReplicas: replicas.optional(),
@@ -91,13 +112,19 @@ const gateway = gatewaySettingsSchema.extend({
 /** One environment's settings; every field is optional and has a per-environment default. */
 export const environmentSchema = z.strictObject({
   /** Kubernetes namespace (default `<app>-<environment>`). */
-  namespace: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS label').optional(),
+  namespace: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS label')
+    .optional(),
   /** Container image of the app: `<repository>/<service>:<tag>`. */
   image: z
     .strictObject({
       repository: z.string().min(1).optional(),
       /** Default: `carrot build --image-tag`, else the app's package version; `latest` is refused. */
-      tag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'must be a container image tag such as 1.4.0').optional(),
+      tag: z
+        .string()
+        .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'must be a container image tag such as 1.4.0')
+        .optional(),
     })
     .optional(),
   /** Default replicas of every service. */
@@ -128,7 +155,14 @@ export const environmentSchema = z.strictObject({
    * Where traces go: an OTLP/HTTP collector's base URL (spans are POSTed as JSON to
    * `<otlpEndpoint>/v1/traces`). `OTEL_EXPORTER_OTLP_ENDPOINT` overrides it. See docs/observability.md.
    */
-  telemetry: z.strictObject({ otlpEndpoint: z.string().regex(/^https?:\/\/\S+$/, "must look like 'http://collector:4318'").optional() }).optional(),
+  telemetry: z
+    .strictObject({
+      otlpEndpoint: z
+        .string()
+        .regex(/^https?:\/\/\S+$/, "must look like 'http://collector:4318'")
+        .optional(),
+    })
+    .optional(),
   /** Timeouts, retries, circuit breakers and bulkheads of integration calls. See docs/resilience.md. */
   resilience: resilienceSchema.optional(),
   /** Faults injected into calls into a service (latency, errors, dropped connections), for chaos tests. */

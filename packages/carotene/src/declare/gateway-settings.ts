@@ -40,7 +40,12 @@ export const gatewaySettingsSchema = z.strictObject({
   bodyLimit: positive.optional(),
   /** Over the app's `limits`, key by key. */
   limits: z
-    .strictObject({ maxUrlLength: positive.optional(), maxHeaderBytes: positive.optional(), headersTimeoutMs: positive.optional(), requestTimeoutMs: positive.optional() })
+    .strictObject({
+      maxUrlLength: positive.optional(),
+      maxHeaderBytes: positive.optional(),
+      headersTimeoutMs: positive.optional(),
+      requestTimeoutMs: positive.optional(),
+    })
     .optional(),
 });
 

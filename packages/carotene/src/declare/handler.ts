@@ -51,10 +51,7 @@ type Db<T extends Table> = { [N in T['name']]: RowOf<T> };
 export interface ReadHandle<T extends Table> {
   get(key: KeyOf<T>): Promise<RowOf<T> | undefined>;
   /** Rows whose columns equal `where`, in key order unless `orderBy` says otherwise. */
-  find(
-    where?: Partial<RowOf<T>>,
-    options?: { limit?: number; orderBy?: keyof RowOf<T> & string; direction?: 'asc' | 'desc' },
-  ): Promise<RowOf<T>[]>;
+  find(where?: Partial<RowOf<T>>, options?: { limit?: number; orderBy?: keyof RowOf<T> & string; direction?: 'asc' | 'desc' }): Promise<RowOf<T>[]>;
   /** A typed Kysely query on this table alone. */
   query(): SelectQueryBuilder<Db<T>, T['name'], RowOf<T>>;
 }
@@ -145,7 +142,14 @@ export interface HandlerContext<P extends Permissions, E extends string, Cfg, U 
 }
 
 /** A handler as declared. Build it with {@link handler}. */
-export interface HandlerDef<I = unknown, O = unknown, E extends string = string, P extends Permissions = Permissions, Cfg = unknown, U extends Offered = NothingOffered> {
+export interface HandlerDef<
+  I = unknown,
+  O = unknown,
+  E extends string = string,
+  P extends Permissions = Permissions,
+  Cfg = unknown,
+  U extends Offered = NothingOffered,
+> {
   readonly kind: 'handler';
   readonly permissions: P;
   readonly run: (input: I, ctx: HandlerContext<P, E, Cfg, U>) => Promise<O> | O;

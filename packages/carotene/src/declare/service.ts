@@ -291,7 +291,13 @@ function buildService<C extends Contract>(
   };
 }
 
-function checkSagas(sagas: readonly SagaDef[], stores: readonly Table[], integrations: readonly Contract[], publishes: readonly EventDef[], where: string): void {
+function checkSagas(
+  sagas: readonly SagaDef[],
+  stores: readonly Table[],
+  integrations: readonly Contract[],
+  publishes: readonly EventDef[],
+  where: string,
+): void {
   const names = new Set<string>();
   for (const sg of sagas) {
     if (sg?.kind !== 'saga') throw new TypeError(`${where}: sagas must be declared with saga(...)`);

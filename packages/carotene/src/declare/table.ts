@@ -8,11 +8,7 @@ export interface TableIndex {
 }
 
 /** A table owned by one service. Build it with {@link table}. */
-export interface Table<
-  N extends string = string,
-  S extends z.ZodObject = z.ZodObject,
-  K extends string = string,
-> {
+export interface Table<N extends string = string, S extends z.ZodObject = z.ZodObject, K extends string = string> {
   readonly kind: 'table';
   /** SQL table name, and the name of its handle on `ctx.store`. */
   readonly name: N;

@@ -159,13 +159,29 @@ export const authTyping = implement(Orders, {}).handlers({
 export async function mocks(): Promise<void> {
   await testService(orders, { mock: { inventory: { reserveStock: true } } });
   await testService(orders, { mock: { inventory: { reserveStock: (input) => input.qty > 0 } } });
-  await testService(orders, { mock: { inventory: { reserveStock: (_input, { reject }) => { throw reject('OUT_OF_STOCK'); } } } });
+  await testService(orders, {
+    mock: {
+      inventory: {
+        reserveStock: (_input, { reject }) => {
+          throw reject('OUT_OF_STOCK');
+        },
+      },
+    },
+  });
   // @ts-expect-error reserveStock returns a boolean, not a string
   await testService(orders, { mock: { inventory: { reserveStock: 'yes' } } });
   // @ts-expect-error the mock reads a field the contract does not have
   await testService(orders, { mock: { inventory: { reserveStock: (input) => input.productId === 'x' } } });
-  // @ts-expect-error 'GONE' is not an error of reserveStock
-  await testService(orders, { mock: { inventory: { reserveStock: (_i, { reject }) => { throw reject('GONE'); } } } });
+  await testService(orders, {
+    mock: {
+      inventory: {
+        reserveStock: (_i, { reject }) => {
+          // @ts-expect-error 'GONE' is not an error of reserveStock
+          throw reject('GONE');
+        },
+      },
+    },
+  });
   // @ts-expect-error payments is not an integration of orders
   await testService(orders, { mock: { payments: {} } });
   // @ts-expect-error given rows must match the table schema

@@ -10,10 +10,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..', '..');
 
 test('permission mistakes compile to errors that name the permission to add', { timeout: 60_000 }, () => {
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(here, 'fixtures', 'tsconfig.json'), '--pretty', 'false'], {
-    cwd: root,
-    encoding: 'utf8',
-  });
+  const tsc = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(here, 'fixtures', 'tsconfig.json'), '--pretty', 'false'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+    },
+  );
   const out = tsc.stdout + tsc.stderr;
   assert.equal(tsc.status, 2, `tsc should fail on the fixture's mistakes:\n${out}`);
   const errors = out.split('\n').filter((l) => l.includes('error TS'));

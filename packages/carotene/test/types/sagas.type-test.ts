@@ -20,32 +20,32 @@ export const Buy = saga('buy', {
   reads: [Audit],
   publishes: [Done],
 }).steps([
-    step('reserve', {
-      run: async (input, ctx) => {
-        const out: { reserved: boolean } = await ctx.call.stock.reserve({ orderId: input.orderId, qty: input.qty });
-        // @ts-expect-error the input is typed from the saga's schema
-        void input.missing;
-        // @ts-expect-error a contract the saga does not declare in calls
-        await ctx.call.bank.pay({ amount: 1 });
-        // @ts-expect-error the input must match the callee's contract
-        await ctx.call.stock.reserve({ orderId: input.orderId });
-        return out;
-      },
-      compensate: (input, ctx) => ctx.call.stock.release({ orderId: input.orderId }),
-    }),
-    step('confirm', {
-      run: async (input, ctx) => {
-        await ctx.transaction(async (store) => {
-          await store.orders.update(input.orderId, { status: 'CONFIRMED' });
-          await ctx.publish(Done, { id: input.orderId });
-          // @ts-expect-error Other is not among the saga's publishes
-          await ctx.publish(Other, { id: input.orderId });
-          // @ts-expect-error audit is only read by the saga
-          await store.audit.insert({ id: 'x' });
-        });
-        return null;
-      },
-    }),
+  step('reserve', {
+    run: async (input, ctx) => {
+      const out: { reserved: boolean } = await ctx.call.stock.reserve({ orderId: input.orderId, qty: input.qty });
+      // @ts-expect-error the input is typed from the saga's schema
+      void input.missing;
+      // @ts-expect-error a contract the saga does not declare in calls
+      await ctx.call.bank.pay({ amount: 1 });
+      // @ts-expect-error the input must match the callee's contract
+      await ctx.call.stock.reserve({ orderId: input.orderId });
+      return out;
+    },
+    compensate: (input, ctx) => ctx.call.stock.release({ orderId: input.orderId }),
+  }),
+  step('confirm', {
+    run: async (input, ctx) => {
+      await ctx.transaction(async (store) => {
+        await store.orders.update(input.orderId, { status: 'CONFIRMED' });
+        await ctx.publish(Done, { id: input.orderId });
+        // @ts-expect-error Other is not among the saga's publishes
+        await ctx.publish(Other, { id: input.orderId });
+        // @ts-expect-error audit is only read by the saga
+        await store.audit.insert({ id: 'x' });
+      });
+      return null;
+    },
+  }),
 ]);
 
 const Shop = contract('shop', { buy: rpc({ input: z.object({ orderId: z.string() }), output: z.object({ status: z.string() }) }) });
@@ -118,8 +118,10 @@ export const Chained = saga('chained', { input: z.object({ orderId: z.string() }
     },
   });
 
-// @ts-expect-error two steps cannot share a name
-export const twice = saga('twice', { input: z.object({}) }).step('a', { run: async () => 1 }).step('a', { run: async () => 2 });
+export const twice = saga('twice', { input: z.object({}) })
+  .step('a', { run: async () => 1 })
+  // @ts-expect-error two steps cannot share a name
+  .step('a', { run: async () => 2 });
 
 // The outcome a handler gets carries the typed results.
 export const chainedShop = implement(Shop, { integrations: [Stock, Bank], sagas: [Chained] }).handlers({

@@ -25,7 +25,13 @@ export function callEdges(app: AppDef): CallEdge[] {
 
 /** The services that declared a dependency on `service`, sorted. */
 export function callersOf(app: AppDef, service: string): string[] {
-  return [...new Set(callEdges(app).filter((e) => e.to === service).map((e) => e.from))].sort();
+  return [
+    ...new Set(
+      callEdges(app)
+        .filter((e) => e.to === service)
+        .map((e) => e.from),
+    ),
+  ].sort();
 }
 
 /** Every public route of the app, sorted by path then method. */

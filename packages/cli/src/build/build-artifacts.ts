@@ -27,7 +27,12 @@ export type Artifacts = ReadonlyMap<string, string>;
 
 /** Kubernetes resources of one environment (see {@link kubernetesManifests}). */
 export function environmentManifests(input: ArtifactInput, name: EnvironmentName): Manifest[] {
-  return kubernetesManifests({ app: input.app, env: resolveEnvironment(input.app, name, input.facts), layout: { appFile: imageAppFile(input.layout) }, pems: input.pems });
+  return kubernetesManifests({
+    app: input.app,
+    env: resolveEnvironment(input.app, name, input.facts),
+    layout: { appFile: imageAppFile(input.layout) },
+    pems: input.pems,
+  });
 }
 
 /**

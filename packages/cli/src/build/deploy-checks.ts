@@ -20,12 +20,12 @@ export function checkDeployable(app: AppDef, env: Environment): void {
   const where = `environments.${env.name}`;
   const tag = env.image.tag;
   if (tag === undefined) {
-    throw invalid(
-      `${where}.image.tag: no image tag; pass 'carrot build --image-tag <tag>', set ${where}.image.tag, or give the app's package.json a version`,
-    );
+    throw invalid(`${where}.image.tag: no image tag; pass 'carrot build --image-tag <tag>', set ${where}.image.tag, or give the app's package.json a version`);
   }
   if (MUTABLE_TAGS.has(tag)) {
-    throw invalid(`${where}.image.tag: '${tag}' names whatever was pushed last, so pods of one Deployment may run different code; use a release tag such as 1.4.0`);
+    throw invalid(
+      `${where}.image.tag: '${tag}' names whatever was pushed last, so pods of one Deployment may run different code; use a release tag such as 1.4.0`,
+    );
   }
   if (env.name !== 'production') return;
   if (env.gateway.domain === undefined) {

@@ -61,7 +61,9 @@ const SMALL: Resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { c
 const MEDIUM: Resources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } };
 
 /** What an environment is when the app says nothing about it. */
-type Defaults = Required<Pick<EnvironmentInput, 'namespace' | 'replicas' | 'resources' | 'database' | 'events' | 'certificates' | 'logLevel' | 'metricsNamespace'>>;
+type Defaults = Required<
+  Pick<EnvironmentInput, 'namespace' | 'replicas' | 'resources' | 'database' | 'events' | 'certificates' | 'logLevel' | 'metricsNamespace'>
+>;
 
 function defaults(app: string, name: EnvironmentName): Defaults {
   switch (name) {

@@ -10,14 +10,35 @@ export function openApiPath(path: string): string {
 }
 
 const REASONS: Readonly<Record<number, string>> = {
-  200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 400: 'Bad request', 401: 'Unauthenticated', 402: 'Payment required',
-  403: 'Forbidden', 404: 'Not found', 409: 'Conflict', 410: 'Gone', 413: 'Payload too large', 422: 'Unprocessable', 423: 'Locked',
-  429: 'Too many requests', 500: 'Internal error', 503: 'Unavailable', 504: 'Deadline exceeded',
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted',
+  204: 'No Content',
+  400: 'Bad request',
+  401: 'Unauthenticated',
+  402: 'Payment required',
+  403: 'Forbidden',
+  404: 'Not found',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Payload too large',
+  422: 'Unprocessable',
+  423: 'Locked',
+  429: 'Too many requests',
+  500: 'Internal error',
+  503: 'Unavailable',
+  504: 'Deadline exceeded',
 };
 
 /** Platform errors any public route may answer with, besides its contract's own. */
 function platformErrors(route: PublicRoute): Record<number, string[]> {
-  const errors: Record<number, string[]> = { 400: ['INVALID_INPUT', 'MALFORMED_REQUEST'], 413: ['PAYLOAD_TOO_LARGE'], 500: ['INTERNAL'], 503: ['UNAVAILABLE'], 504: ['DEADLINE_EXCEEDED'] };
+  const errors: Record<number, string[]> = {
+    400: ['INVALID_INPUT', 'MALFORMED_REQUEST'],
+    413: ['PAYLOAD_TOO_LARGE'],
+    500: ['INTERNAL'],
+    503: ['UNAVAILABLE'],
+    504: ['DEADLINE_EXCEEDED'],
+  };
   if (route.auth === 'required') errors[401] = ['UNAUTHENTICATED'];
   if (route.roles.length > 0) errors[403] = ['FORBIDDEN'];
   return errors;
@@ -43,21 +64,30 @@ export function openApiDocument(app: AppDef): Record<string, unknown> {
     if (bodyless) {
       for (const k of rest) parameters.push({ name: k, in: 'query', required: required.has(k), schema: props[k] });
     } else if (rest.length > 0 || input.type !== 'object') {
-      const body: JsonSchema = input.type === 'object'
-        ? { ...input, properties: Object.fromEntries(rest.map((k) => [k, props[k]!])), required: [...required].filter((k) => rest.includes(k)) }
-        : input;
+      const body: JsonSchema =
+        input.type === 'object'
+          ? { ...input, properties: Object.fromEntries(rest.map((k) => [k, props[k]!])), required: [...required].filter((k) => rest.includes(k)) }
+          : input;
       requestBody = { required: (body.required ?? []).length > 0, content: { 'application/json': { schema: body } } };
     }
     const responses: Record<string, unknown> = {};
     responses[String(route.status)] =
-      route.status === 204 ? { description: REASONS[204] } : { description: REASONS[route.status] ?? 'OK', content: { 'application/json': { schema: jsonSchemaOf(fn.output, 'output') } } };
+      route.status === 204
+        ? { description: REASONS[204] }
+        : { description: REASONS[route.status] ?? 'OK', content: { 'application/json': { schema: jsonSchemaOf(fn.output, 'output') } } };
     const errors = platformErrors(route);
     for (const [code, status] of Object.entries(fn.errors)) errors[status] = [...(errors[status] ?? []), code];
-    for (const status of Object.keys(errors).map(Number).sort((a, b) => a - b)) {
+    for (const status of Object.keys(errors)
+      .map(Number)
+      .sort((a, b) => a - b)) {
       const codes = errors[status]!.sort();
       responses[String(status)] = {
         description: `${REASONS[status] ?? 'Error'}: ${codes.join(', ')}`,
-        content: { 'application/json': { schema: { allOf: [{ $ref: '#/components/schemas/Error' }, { properties: { error: { properties: { code: { enum: codes } } } } }] } } },
+        content: {
+          'application/json': {
+            schema: { allOf: [{ $ref: '#/components/schemas/Error' }, { properties: { error: { properties: { code: { enum: codes } } } } }] },
+          },
+        },
       };
     }
     const operation: Record<string, unknown> = {

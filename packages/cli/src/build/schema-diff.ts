@@ -38,8 +38,14 @@ export function breakingChanges(before: JsonSchema, after: JsonSchema, direction
     const [must, may] = direction === 'input' ? [options(before), options(after)] : [options(after), options(before)];
     const changes: SchemaChange[] = [];
     for (const option of must) {
-      const fits = may.some((m) => (direction === 'input' ? breakingChanges(option, m, direction, path) : breakingChanges(m, option, direction, path)).length === 0);
-      if (!fits) changes.push({ path: show(path), message: `${verb(direction)}: ${summary(option)} is no longer ${direction === 'input' ? 'accepted' : 'the only possibility'}` });
+      const fits = may.some(
+        (m) => (direction === 'input' ? breakingChanges(option, m, direction, path) : breakingChanges(m, option, direction, path)).length === 0,
+      );
+      if (!fits)
+        changes.push({
+          path: show(path),
+          message: `${verb(direction)}: ${summary(option)} is no longer ${direction === 'input' ? 'accepted' : 'the only possibility'}`,
+        });
     }
     return changes;
   }
@@ -78,8 +84,7 @@ function objectChanges(before: JsonSchema, after: JsonSchema, direction: Directi
 }
 
 /** Bounds zod writes for every safe integer: not a constraint anyone declared. */
-const bound = (v: unknown): number | undefined =>
-  typeof v === 'number' && Math.abs(v) !== Number.MAX_SAFE_INTEGER ? v : undefined;
+const bound = (v: unknown): number | undefined => (typeof v === 'number' && Math.abs(v) !== Number.MAX_SAFE_INTEGER ? v : undefined);
 
 /**
  * Why `narrow` would reject something `wide` accepts (types, enums, bounds, formats),
@@ -101,7 +106,8 @@ function lost(wide: JsonSchema, narrow: JsonSchema, direction: Direction): strin
   const narrowValues = values(narrow);
   if (narrowValues) {
     const wideValues = values(wide);
-    if (!wideValues) reasons.push(direction === 'input' ? `limited to ${JSON.stringify(narrowValues)}` : `no longer limited to ${JSON.stringify(narrowValues)}`);
+    if (!wideValues)
+      reasons.push(direction === 'input' ? `limited to ${JSON.stringify(narrowValues)}` : `no longer limited to ${JSON.stringify(narrowValues)}`);
     else {
       const gone = wideValues.filter((v) => !narrowValues.some((n) => JSON.stringify(n) === JSON.stringify(v)));
       if (gone.length > 0) reasons.push(direction === 'input' ? `no longer allows ${JSON.stringify(gone)}` : `may now be ${JSON.stringify(gone)}`);

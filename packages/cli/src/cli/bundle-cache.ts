@@ -106,7 +106,14 @@ export function defaultCacheDir(appFile: string, env: NodeJS.ProcessEnv = proces
 }
 
 async function changedSince(files: readonly string[], sinceMs: number): Promise<boolean> {
-  const times = await Promise.all(files.map((file) => stat(file).then((s) => s.mtimeMs, () => Number.POSITIVE_INFINITY)));
+  const times = await Promise.all(
+    files.map((file) =>
+      stat(file).then(
+        (s) => s.mtimeMs,
+        () => Number.POSITIVE_INFINITY,
+      ),
+    ),
+  );
   // mtimes are coarser than the clock on some file systems: a second of slack
   return times.some((mtime) => mtime >= sinceMs - 1_000);
 }

@@ -109,7 +109,17 @@ export function planDev(input: DevPlanInput): DevPlan {
         ...runtime,
         env: {
           ...base,
-          ...toEnv({ appFile, service: service.name, host: '127.0.0.1', port, dataDir, registryFile, databaseUrl, logLevel, tls: tlsFiles(dataDir, service.name) }),
+          ...toEnv({
+            appFile,
+            service: service.name,
+            host: '127.0.0.1',
+            port,
+            dataDir,
+            registryFile,
+            databaseUrl,
+            logLevel,
+            tls: tlsFiles(dataDir, service.name),
+          }),
         },
         readyUrl: `${url}/ready`,
         readyTls: tlsFiles(dataDir, SUPERVISOR_IDENTITY),

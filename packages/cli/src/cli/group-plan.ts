@@ -61,7 +61,13 @@ export function resolveGroups(app: AppDef, request: ShapeRequest): ServiceGroup[
 export function parseGroupFlag(text: string): ServiceGroup {
   const match = /^([^=]+)=(.+)$/.exec(text);
   if (!match) throw new TypeError(`--group takes <name>=<service>,<service>..., got '${text}'`);
-  return { name: match[1]!.trim(), services: match[2]!.split(',').map((s) => s.trim()).filter((s) => s.length > 0) };
+  return {
+    name: match[1]!.trim(),
+    services: match[2]!
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  };
 }
 
 function checkGroups(app: AppDef, groups: readonly ServiceGroup[], where: string): ServiceGroup[] {
@@ -75,7 +81,8 @@ function checkGroups(app: AppDef, groups: readonly ServiceGroup[], where: string
     names.add(g.name);
     if (g.services.length === 0) throw new TypeError(`group '${g.name}' ${where} has no services`);
     for (const s of g.services) {
-      if (!known.includes(s)) throw new TypeError(`group '${g.name}' ${where} names '${s}', which is not a service of app '${app.name}' (it has: ${known.join(', ')})`);
+      if (!known.includes(s))
+        throw new TypeError(`group '${g.name}' ${where} names '${s}', which is not a service of app '${app.name}' (it has: ${known.join(', ')})`);
       const other = taken.get(s);
       if (other) throw new TypeError(`service '${s}' is in both group '${other}' and group '${g.name}' ${where}`);
       taken.set(s, g.name);
@@ -90,7 +97,10 @@ function checkGroups(app: AppDef, groups: readonly ServiceGroup[], where: string
   return groups.map((g) => ({ name: g.name, services: [...g.services] }));
 }
 
-function environmentShape(app: AppDef, environment: string): { monolith?: boolean | undefined; groups?: Readonly<Record<string, readonly string[]>> | undefined } {
+function environmentShape(
+  app: AppDef,
+  environment: string,
+): { monolith?: boolean | undefined; groups?: Readonly<Record<string, readonly string[]>> | undefined } {
   if (!(ENVIRONMENT_NAMES as readonly string[]).includes(environment)) {
     throw new TypeError(`environment '${environment}' is not one of ${ENVIRONMENT_NAMES.join(', ')}`);
   }

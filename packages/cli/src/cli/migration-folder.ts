@@ -26,7 +26,9 @@ export function migrationsDir(app: AppDef, def: ServiceDef): string {
   if (!own) throw new CliError(`cannot tell where service '${def.name}' is declared; pass --dir <folder> for its migrations`);
   const sharing = app.services.filter((s) => s !== def && folder(s) === own).map((s) => s.name);
   if (sharing.length > 0) {
-    throw new CliError(`services '${def.name}' and '${sharing.join("', '")}' are declared in one folder (${own}); pass --dir <folder> so their migrations stay apart`);
+    throw new CliError(
+      `services '${def.name}' and '${sharing.join("', '")}' are declared in one folder (${own}); pass --dir <folder> so their migrations stay apart`,
+    );
   }
   return join(own, 'migrations');
 }

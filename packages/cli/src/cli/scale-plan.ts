@@ -27,7 +27,10 @@ export function resolveScale(
     for (const [service, settings] of Object.entries(app.environments?.[environment as EnvironmentName]?.services ?? {})) {
       const replicas = settings.replicas;
       if (replicas === undefined || replicas === 1) continue;
-      if (grouped(service)) throw new TypeError(`environments.${environment}.services.${service}.replicas is ${replicas}, but '${service}' runs in a group; a grouped service runs once`);
+      if (grouped(service))
+        throw new TypeError(
+          `environments.${environment}.services.${service}.replicas is ${replicas}, but '${service}' runs in a group; a grouped service runs once`,
+        );
       scale.set(service, Math.min(replicas, MAX_INSTANCES));
     }
   }
@@ -36,7 +39,8 @@ export function resolveScale(
     if (!match) throw new TypeError(`--scale takes <service>=<instances>, got '${flag}'`);
     const service = match[1]!;
     const count = Number(match[2]);
-    if (!services.includes(service)) throw new TypeError(`--scale names '${service}', which is not a service of app '${app.name}' (it has: ${services.join(', ')})`);
+    if (!services.includes(service))
+      throw new TypeError(`--scale names '${service}', which is not a service of app '${app.name}' (it has: ${services.join(', ')})`);
     if (count < 1 || count > MAX_INSTANCES) throw new TypeError(`--scale ${service} must be from 1 to ${MAX_INSTANCES} instances, got ${count}`);
     if (count > 1 && grouped(service)) throw new TypeError(`'${service}' runs in a group; only services in a process of their own can be scaled`);
     scale.set(service, count);

@@ -65,9 +65,7 @@ export class StartupError extends Error {
   readonly logTail: readonly string[];
 
   constructor(service: string, reason: string, logFile: string, logTail: readonly string[]) {
-    const tail = logTail.length
-      ? `last ${logTail.length} lines of ${logFile}:\n${logTail.map((l) => `  ${l}`).join('\n')}`
-      : `${logFile} is empty`;
+    const tail = logTail.length ? `last ${logTail.length} lines of ${logFile}:\n${logTail.map((l) => `  ${l}`).join('\n')}` : `${logFile} is empty`;
     super(`${service} ${reason}; stopped everything.\n${tail}`);
     this.service = service;
     this.logFile = logFile;

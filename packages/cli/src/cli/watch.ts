@@ -150,7 +150,9 @@ export class DevWatch {
     if (checked?.status === 'failed') {
       printError(checked.output);
       const one = plan.services.length === 1;
-      print(`carrot dev: ${describeTypecheck(checked)} after ${what} changed; ${plan.services.join(', ')} ${one ? 'keeps' : 'keep'} running the code ${one ? 'it' : 'they'} had`);
+      print(
+        `carrot dev: ${describeTypecheck(checked)} after ${what} changed; ${plan.services.join(', ')} ${one ? 'keeps' : 'keep'} running the code ${one ? 'it' : 'they'} had`,
+      );
       return;
     }
     if ('failed' in built) {
@@ -158,7 +160,9 @@ export class DevWatch {
       return;
     }
     const names = plan.everything ? built.specs.map((s) => s.name) : [...new Set([...plan.services.flatMap((s) => this.#o.processesOf(s)), GATEWAY])];
-    print(`carrot dev: ${what} changed; restarting ${names.join(', ')}${plan.everything ? ' (the app module changed; added or removed services need a new carrot dev)' : ''}`);
+    print(
+      `carrot dev: ${what} changed; restarting ${names.join(', ')}${plan.everything ? ' (the app module changed; added or removed services need a new carrot dev)' : ''}`,
+    );
     const restarts: Promise<void>[] = [];
     for (const spec of built.specs) {
       // the others run the new bundle from their next start on: the old one may be pruned
@@ -175,7 +179,9 @@ export class DevWatch {
 
 async function hashOf(file: string): Promise<string> {
   try {
-    return createHash('sha256').update(await readFile(file)).digest('hex');
+    return createHash('sha256')
+      .update(await readFile(file))
+      .digest('hex');
   } catch {
     // removed (or mid-rename): differs from any content
     return 'missing';

@@ -62,7 +62,15 @@ export class DashboardServer {
   constructor(options: DashboardOptions) {
     this.#o = options;
     this.traces = options.traces ?? new TraceStore();
-    this.#live = new LiveState({ hub: this.#hub, traces: this.traces, health: options.health, events: options.events, sagas: options.sagas, healthIntervalMs: options.healthIntervalMs, eventsIntervalMs: options.eventsIntervalMs });
+    this.#live = new LiveState({
+      hub: this.#hub,
+      traces: this.traces,
+      health: options.health,
+      events: options.events,
+      sagas: options.sagas,
+      healthIntervalMs: options.healthIntervalMs,
+      eventsIntervalMs: options.eventsIntervalMs,
+    });
     this.#server = createServer((req, res) => void this.#handle(req, res));
     // SSE streams stay open; do not let the default timeouts cut them
     this.#server.requestTimeout = 0;
@@ -120,7 +128,8 @@ export class DashboardServer {
     if (path === '/' || path === '/index.html') return staticFile(res, 'index.html');
     if (path.startsWith('/static/')) return staticFile(res, path.slice('/static/'.length));
     if (path === '/api/stream') return this.#hub.attach(res);
-    if (path === '/api/app') return json(res, 200, { app: this.#o.app.name, gateway: this.#o.gatewayUrl, topology: topologyOf(this.#o.app), sagas: this.#o.sagas !== undefined });
+    if (path === '/api/app')
+      return json(res, 200, { app: this.#o.app.name, gateway: this.#o.gatewayUrl, topology: topologyOf(this.#o.app), sagas: this.#o.sagas !== undefined });
     if (path === '/api/health') return json(res, 200, await this.#live.health());
     if (path === '/api/traces') return json(res, 200, { traces: this.traces.list(Number(query.get('limit') ?? 100)) });
     if (path.startsWith('/api/traces/')) {
@@ -129,7 +138,8 @@ export class DashboardServer {
       if (!trace) throw platformError('ROUTE_NOT_FOUND', `no trace ${id} (the dashboard keeps the last ${this.traces.size} it received)`);
       return json(res, 200, { summary: this.traces.summary(id), ...trace });
     }
-    if (path === '/api/events') return json(res, 200, { events: await this.#o.events.recent(Number(query.get('limit') ?? 50)), deadLetters: await this.#o.events.deadLetters() });
+    if (path === '/api/events')
+      return json(res, 200, { events: await this.#o.events.recent(Number(query.get('limit') ?? 50)), deadLetters: await this.#o.events.deadLetters() });
     if (path === '/api/sagas' && this.#o.sagas) return json(res, 200, { sagas: await this.#o.sagas.list(Number(query.get('limit') ?? 50)) });
     if (path.startsWith('/api/sagas/') && this.#o.sagas) {
       const id = decodeURIComponent(path.slice('/api/sagas/'.length));
@@ -161,7 +171,9 @@ export class DashboardServer {
    */
   #checkOrigin(req: IncomingMessage): void {
     const origin = req.headers.origin;
-    const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim();
+    const type = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim();
     if ((origin !== undefined && origin !== this.#origin) || type !== 'application/json') {
       throw platformError('FORBIDDEN', 'the dashboard API accepts JSON requests from the dashboard page only');
     }

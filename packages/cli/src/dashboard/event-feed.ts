@@ -111,7 +111,17 @@ export class EventFeed {
       const store = await this.#store(s.name);
       const dead = await listDeadLetters(store.db);
       for (const d of dead) {
-        out.push({ service: s.name, id: d.id, type: d.type, key: d.key, source: d.source, attempts: d.attempts, failedAt: Number(d.failed_at), error: d.error, ...contentOf(d.envelope) });
+        out.push({
+          service: s.name,
+          id: d.id,
+          type: d.type,
+          key: d.key,
+          source: d.source,
+          attempts: d.attempts,
+          failedAt: Number(d.failed_at),
+          error: d.error,
+          ...contentOf(d.envelope),
+        });
       }
     }
     return out.sort((a, b) => a.failedAt - b.failedAt);
@@ -132,7 +142,11 @@ export class EventFeed {
   async #inboxRows(service: string, ids: readonly string[]): Promise<Map<string, InboxRow>> {
     if (ids.length === 0) return new Map();
     const store = await this.#store(service);
-    const rows = (await store.db.selectFrom(INBOX).selectAll().where('id', 'in', [...ids]).execute()) as InboxRow[];
+    const rows = (await store.db
+      .selectFrom(INBOX)
+      .selectAll()
+      .where('id', 'in', [...ids])
+      .execute()) as InboxRow[];
     return new Map(rows.map((r) => [r.id, r]));
   }
 }

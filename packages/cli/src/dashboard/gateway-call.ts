@@ -45,7 +45,13 @@ export async function callGateway(gatewayUrl: string, call: GatewayCall): Promis
   const started = performance.now();
   let res: Response;
   try {
-    res = await fetch(target, { method, headers, body: hasBody ? JSON.stringify(call.body) : undefined, signal: AbortSignal.timeout(30_000), redirect: 'manual' });
+    res = await fetch(target, {
+      method,
+      headers,
+      body: hasBody ? JSON.stringify(call.body) : undefined,
+      signal: AbortSignal.timeout(30_000),
+      redirect: 'manual',
+    });
   } catch (err) {
     throw platformError('UNAVAILABLE', `the gateway at ${gatewayUrl} did not answer: ${(err as Error).message}`);
   }

@@ -97,7 +97,11 @@ export class HealthCollector {
       if (!instance.totals) continue;
       const window = this.#remember(instance.url, { at: now, ...instance.totals });
       if (!window) continue;
-      traffic = { requests: (traffic?.requests ?? 0) + window.requests, errors: (traffic?.errors ?? 0) + window.errors, windowMs: Math.max(traffic?.windowMs ?? 0, window.windowMs) };
+      traffic = {
+        requests: (traffic?.requests ?? 0) + window.requests,
+        errors: (traffic?.errors ?? 0) + window.errors,
+        windowMs: Math.max(traffic?.windowMs ?? 0, window.windowMs),
+      };
     }
     const ready = instances.filter((i) => i.ready).length;
     const details = [...new Set(instances.filter((i) => !i.ready).map((i) => i.detail))].join(', ');

@@ -26,7 +26,13 @@ export function instanceGet(url: string, tls: TlsFiles | undefined, timeoutMs = 
       if (!tls) return resolve({ failed: 'no client certificate for an https instance' });
       try {
         // instances are found by port on loopback; who they are is checked by the calls, not here
-        credentials = { ca: readFileSync(tls.ca, 'utf8'), cert: readFileSync(tls.cert, 'utf8'), key: readFileSync(tls.key, 'utf8'), minVersion: 'TLSv1.3', checkServerIdentity: () => undefined };
+        credentials = {
+          ca: readFileSync(tls.ca, 'utf8'),
+          cert: readFileSync(tls.cert, 'utf8'),
+          key: readFileSync(tls.key, 'utf8'),
+          minVersion: 'TLSv1.3',
+          checkServerIdentity: () => undefined,
+        };
       } catch (err) {
         return resolve({ failed: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
       }

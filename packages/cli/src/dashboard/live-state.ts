@@ -84,7 +84,11 @@ export class LiveState {
     const view: HealthView = { ...report, at: Date.now(), samples };
     this.#health = view;
     // rates move a little on every look; announce changes of verdict, readiness or instances
-    const seen = JSON.stringify([report.health, report.workloads.map((w) => [w.name, w.health, w.ready, w.desired, w.reasons]), samples.map((s) => s.instances)]);
+    const seen = JSON.stringify([
+      report.health,
+      report.workloads.map((w) => [w.name, w.health, w.ready, w.desired, w.reasons]),
+      samples.map((s) => s.instances),
+    ]);
     if (seen !== this.#healthSeen) {
       this.#healthSeen = seen;
       this.#o.hub.send('health', view);

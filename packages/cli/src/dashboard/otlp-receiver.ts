@@ -18,7 +18,10 @@ const MAX_EXPORT_BYTES = 8 * 1024 * 1024;
  * ```
  */
 export async function receiveTraces(req: IncomingMessage, store: TraceStore): Promise<number> {
-  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
   if (type === 'application/x-protobuf' || type === 'application/protobuf') {
     req.resume();
     throw platformError(

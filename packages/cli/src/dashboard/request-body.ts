@@ -31,6 +31,9 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
     const unzipped = gunzipSync(body, { maxOutputLength: limit });
     return unzipped;
   } catch (err) {
-    throw platformError((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? 'PAYLOAD_TOO_LARGE' : 'MALFORMED_REQUEST', `the gzip body could not be read: ${(err as Error).message}`);
+    throw platformError(
+      (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? 'PAYLOAD_TOO_LARGE' : 'MALFORMED_REQUEST',
+      `the gzip body could not be read: ${(err as Error).message}`,
+    );
   }
 }

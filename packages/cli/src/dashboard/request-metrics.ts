@@ -75,7 +75,8 @@ export function isServerError(labels: Readonly<Record<string, string>>): boolean
  * ```
  */
 export function requestTotals(samples: readonly MetricSample[], service?: string): RequestTotals | undefined {
-  const served = (s: MetricSample) => !/client|integration|outgoing/.test(s.name) && (service === undefined || s.labels.service === undefined || s.labels.service === service);
+  const served = (s: MetricSample) =>
+    !/client|integration|outgoing/.test(s.name) && (service === undefined || s.labels.service === undefined || s.labels.service === service);
   // a gauge named like a counter (Node's `nodejs_active_requests_total`) counts nothing
   let chosen = samples.filter((s) => s.name.endsWith('_requests_total') && (s.type === 'counter' || s.type === 'untyped') && served(s));
   if (chosen.length === 0) chosen = samples.filter((s) => /_(request|handler)\w*_seconds_count$/.test(s.name) && served(s));

@@ -70,7 +70,14 @@ export async function startDashboard(options: StartDashboardOptions): Promise<Ru
     server,
     async close() {
       await server.close();
-      await Promise.all([...stores.values()].map((s) => s.then((d) => d.close(), () => undefined)));
+      await Promise.all(
+        [...stores.values()].map((s) =>
+          s.then(
+            (d) => d.close(),
+            () => undefined,
+          ),
+        ),
+      );
     },
   };
 }

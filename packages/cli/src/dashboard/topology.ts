@@ -42,7 +42,8 @@ export interface Topology {
 export function topologyOf(app: AppDef): Topology {
   const edges: TopologyEdge[] = [];
   for (const s of app.services) {
-    if (gatewayReaches(app, s)) edges.push({ from: GATEWAY_WORKLOAD, to: s.name, kind: 'route', label: `${s.routes.length} route${s.routes.length === 1 ? '' : 's'}` });
+    if (gatewayReaches(app, s))
+      edges.push({ from: GATEWAY_WORKLOAD, to: s.name, kind: 'route', label: `${s.routes.length} route${s.routes.length === 1 ? '' : 's'}` });
   }
   for (const e of callEdges(app)) edges.push({ from: e.from, to: e.to, kind: 'call', label: 'calls' });
   for (const subscriber of app.services) {

@@ -32,9 +32,12 @@ describe('bench helpers', () => {
 
   it('stops a load loop at its count and at its time limit, counting errors apart', async () => {
     let calls = 0;
-    const counted = await concurrent(async () => {
-      if (++calls % 10 === 0) throw new Error('every tenth fails');
-    }, { count: 100, maxMs: 10_000, inFlight: 4 });
+    const counted = await concurrent(
+      async () => {
+        if (++calls % 10 === 0) throw new Error('every tenth fails');
+      },
+      { count: 100, maxMs: 10_000, inFlight: 4 },
+    );
     assert.equal(calls, 100);
     assert.equal(counted.completed, 90);
     assert.equal(counted.errors, 10);
@@ -46,15 +49,28 @@ describe('bench helpers', () => {
   it('rewrites its own sections and keeps every other section where it was', () => {
     const old = '# Benchmarks\n\nold intro\n\n## Summary\n\nold summary\n\n## Mutual TLS\n\nkept\n\n```\n## not a heading\n```\n\n## RPC\n\nold rpc\n';
     const doc = parseDoc(old);
-    assert.deepEqual(doc.sections.map((s) => s.heading), ['Summary', 'Mutual TLS', 'RPC']);
-    const text = mergeDoc(doc, [{ heading: 'RPC', body: 'new rpc' }, { heading: 'Gateway', body: 'new gateway' }]);
-    assert.equal(text, '# Benchmarks\n\nold intro\n\n## Summary\n\nold summary\n\n## Mutual TLS\n\nkept\n\n```\n## not a heading\n```\n\n## RPC\n\nnew rpc\n\n## Gateway\n\nnew gateway\n');
+    assert.deepEqual(
+      doc.sections.map((s) => s.heading),
+      ['Summary', 'Mutual TLS', 'RPC'],
+    );
+    const text = mergeDoc(doc, [
+      { heading: 'RPC', body: 'new rpc' },
+      { heading: 'Gateway', body: 'new gateway' },
+    ]);
+    assert.equal(
+      text,
+      '# Benchmarks\n\nold intro\n\n## Summary\n\nold summary\n\n## Mutual TLS\n\nkept\n\n```\n## not a heading\n```\n\n## RPC\n\nnew rpc\n\n## Gateway\n\nnew gateway\n',
+    );
     const full = mergeDoc(parseDoc('# B\n\n## Gateway\n\ng\n\n## Monolith\n\nm\n\n## RPC\n\nr\n'), [
       { heading: 'Summary', body: 's2' },
       { heading: 'RPC', body: 'r2' },
       { heading: 'Gateway', body: 'g2' },
     ]);
-    assert.equal(full, '# B\n\n## Summary\n\ns2\n\n## RPC\n\nr2\n\n## Gateway\n\ng2\n\n## Monolith\n\nm\n', 'a full run writes its block in order, others follow');
+    assert.equal(
+      full,
+      '# B\n\n## Summary\n\ns2\n\n## RPC\n\nr2\n\n## Gateway\n\ng2\n\n## Monolith\n\nm\n',
+      'a full run writes its block in order, others follow',
+    );
     const fresh = mergeDoc(parseDoc(''), [{ heading: 'Summary', body: 's' }], '# Benchmarks');
     assert.equal(fresh, '# Benchmarks\n\n## Summary\n\ns\n');
   });

@@ -26,7 +26,9 @@ describe('containers', () => {
 
   it('a compose file with PostgreSQL (a database per service), NATS, every service and the gateway', async () => {
     const app = await loadApp(fixtureApp('valid').file);
-    const compose = parse(composeFile(app, layout, { context: '../../..', certsDir: '../.carotene/certs' })) as { services: Record<string, Record<string, unknown>> };
+    const compose = parse(composeFile(app, layout, { context: '../../..', certsDir: '../.carotene/certs' })) as {
+      services: Record<string, Record<string, unknown>>;
+    };
     assert.deepEqual(Object.keys(compose.services).sort(), ['catalog', 'gateway', 'nats', 'orders', 'payments', 'postgres']);
     assert.deepEqual(compose.services.gateway!.ports, ['8080:8080']);
     assert.equal(compose.services.orders!.ports, undefined, 'only the gateway is published');

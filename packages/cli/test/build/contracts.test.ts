@@ -33,7 +33,19 @@ describe('carrot build against a contract snapshot', () => {
 
   it('accepts additions and wider inputs', async () => {
     const snapshot = await snapshotOf('contracts-v1');
-    const result = await carrot(['build', fixtureApp('contracts-v1-compatible').file, '--snapshot', snapshot, '--out', tempDir(), '--data-dir', tempDir(), '--env', 'development', '--no-typecheck']);
+    const result = await carrot([
+      'build',
+      fixtureApp('contracts-v1-compatible').file,
+      '--snapshot',
+      snapshot,
+      '--out',
+      tempDir(),
+      '--data-dir',
+      tempDir(),
+      '--env',
+      'development',
+      '--no-typecheck',
+    ]);
     assert.equal(result.code, 0, result.err.join('\n'));
     assert.match(result.out[0]!, /contracts compatible with /);
   });
@@ -52,8 +64,10 @@ describe('carrot build against a contract snapshot', () => {
 });
 
 describe('breakingChanges', () => {
-  const input = (a: z.ZodType, b: z.ZodType) => breakingChanges(jsonSchemaOf(a, 'input'), jsonSchemaOf(b, 'input'), 'input').map((c) => `${c.path}: ${c.message}`);
-  const output = (a: z.ZodType, b: z.ZodType) => breakingChanges(jsonSchemaOf(a, 'output'), jsonSchemaOf(b, 'output'), 'output').map((c) => `${c.path}: ${c.message}`);
+  const input = (a: z.ZodType, b: z.ZodType) =>
+    breakingChanges(jsonSchemaOf(a, 'input'), jsonSchemaOf(b, 'input'), 'input').map((c) => `${c.path}: ${c.message}`);
+  const output = (a: z.ZodType, b: z.ZodType) =>
+    breakingChanges(jsonSchemaOf(a, 'output'), jsonSchemaOf(b, 'output'), 'output').map((c) => `${c.path}: ${c.message}`);
 
   it('sees a type change, an enum losing a value and a new bound on inputs', () => {
     assert.deepEqual(input(z.object({ n: z.string() }), z.object({ n: z.number() })), ['n: input type narrowed: string -> number']);

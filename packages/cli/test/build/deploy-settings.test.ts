@@ -28,7 +28,12 @@ function shopLike(environments: EnvironmentsInput, gateway: Parameters<typeof ap
 }
 
 function manifests(def: ReturnType<typeof shopLike>, env: 'development' | 'staging' | 'production' = 'production'): Json[] {
-  return kubernetesManifests({ app: def, env: resolveEnvironment(def, env, { appVersion: '1.0.0' }), layout: { appFile: '/app/app.ts' }, pems: {} }) as Manifest[] as Json[];
+  return kubernetesManifests({
+    app: def,
+    env: resolveEnvironment(def, env, { appVersion: '1.0.0' }),
+    layout: { appFile: '/app/app.ts' },
+    pems: {},
+  }) as Manifest[] as Json[];
 }
 
 const one = (ms: Json[], kind: string, name: string): Json => {
@@ -59,7 +64,10 @@ describe('deploy settings: refusals of a production build', () => {
 
   it('accepts them shared through Redis, on one replica, explicitly per replica, or outside production', () => {
     assert.equal(refusal(shopLike({ production: { gateway: { ...PROD_GATEWAY, rateLimit: { redis: { url: 'redis://redis:6379' } } } } }, limited)), undefined);
-    assert.equal(refusal(shopLike({ production: { gateway: PROD_GATEWAY } }, { rateLimit: { ...limited.rateLimit, redis: { url: 'redis://redis:6379' } } })), undefined);
+    assert.equal(
+      refusal(shopLike({ production: { gateway: PROD_GATEWAY } }, { rateLimit: { ...limited.rateLimit, redis: { url: 'redis://redis:6379' } } })),
+      undefined,
+    );
     assert.equal(refusal(shopLike({ production: { gateway: { ...PROD_GATEWAY, replicas: 1 } } }, limited)), undefined);
     assert.equal(refusal(shopLike({ production: { gateway: { ...PROD_GATEWAY, rateLimit: { perReplica: true } } } }, limited)), undefined);
     assert.equal(refusal(shopLike({}, limited), 'staging'), undefined);
@@ -68,7 +76,10 @@ describe('deploy settings: refusals of a production build', () => {
 
   it('refuses a production Ingress without a domain or an ingress class', () => {
     assert.match(refusal(shopLike({ production: { gateway: { ingressClass: 'nginx' } } })) ?? '', /^environments\.production\.gateway\.domain is required/);
-    assert.match(refusal(shopLike({ production: { gateway: { domain: 'api.shop.example' } } })) ?? '', /^environments\.production\.gateway\.ingressClass is required/);
+    assert.match(
+      refusal(shopLike({ production: { gateway: { domain: 'api.shop.example' } } })) ?? '',
+      /^environments\.production\.gateway\.ingressClass is required/,
+    );
     assert.equal(refusal(shopLike({}), 'staging'), undefined, 'staging may use the cluster default class and <app>.localhost');
   });
 
@@ -89,16 +100,26 @@ describe('deploy settings: the Ingress, the disruption budget, the autoscaler', 
   });
 
   it('a named Secret, a cert-manager issuer (annotation for its ingress-shim), or plain HTTP only when said', () => {
-    const named = one(manifests(shopLike({ production: { gateway: { ...PROD_GATEWAY, tls: { source: 'secret', secretName: 'api-cert' } } } })), 'Ingress', 'gateway');
+    const named = one(
+      manifests(shopLike({ production: { gateway: { ...PROD_GATEWAY, tls: { source: 'secret', secretName: 'api-cert' } } } })),
+      'Ingress',
+      'gateway',
+    );
     assert.deepEqual(named.spec.tls, [{ hosts: ['api.shop.example'], secretName: 'api-cert' }]);
     const cluster = one(
-      manifests(shopLike({ production: { gateway: { ...PROD_GATEWAY, tls: { source: 'cert-manager', issuer: 'letsencrypt', issuerKind: 'ClusterIssuer' } } } })),
+      manifests(
+        shopLike({ production: { gateway: { ...PROD_GATEWAY, tls: { source: 'cert-manager', issuer: 'letsencrypt', issuerKind: 'ClusterIssuer' } } } }),
+      ),
       'Ingress',
       'gateway',
     );
     assert.deepEqual(cluster.metadata.annotations, { 'cert-manager.io/cluster-issuer': 'letsencrypt' });
     assert.deepEqual(cluster.spec.tls, [{ hosts: ['api.shop.example'], secretName: 'shop-gateway-tls' }]);
-    const namespaced = one(manifests(shopLike({ production: { gateway: { ...PROD_GATEWAY, tls: { source: 'cert-manager', issuer: 'shop-acme' } } } })), 'Ingress', 'gateway');
+    const namespaced = one(
+      manifests(shopLike({ production: { gateway: { ...PROD_GATEWAY, tls: { source: 'cert-manager', issuer: 'shop-acme' } } } })),
+      'Ingress',
+      'gateway',
+    );
     assert.deepEqual(namespaced.metadata.annotations, { 'cert-manager.io/issuer': 'shop-acme' });
     const plain = one(manifests(shopLike({ production: { gateway: { ...PROD_GATEWAY, tls: { source: 'none' } } } })), 'Ingress', 'gateway');
     assert.equal(plain.spec.tls, undefined);
@@ -125,14 +146,19 @@ describe('deploy settings: image tags', () => {
 
   it('--image-tag wins over the environment, which wins over the package version; never latest', () => {
     const def = shopLike({ production: { gateway: PROD_GATEWAY }, staging: { image: { tag: '3.1.0' } } });
-    const tagOf = (env: 'staging' | 'production', facts: { imageTag?: string; appVersion?: string }) =>
-      resolveEnvironment(def, env, facts).image.tag;
+    const tagOf = (env: 'staging' | 'production', facts: { imageTag?: string; appVersion?: string }) => resolveEnvironment(def, env, facts).image.tag;
     assert.equal(tagOf('production', { imageTag: '9.9.9', appVersion: '1.0.0' }), '9.9.9');
     assert.equal(tagOf('staging', { appVersion: '1.0.0' }), '3.1.0');
     assert.equal(tagOf('staging', { imageTag: '9.9.9' }), '9.9.9');
     assert.equal(tagOf('production', { appVersion: '1.0.0' }), '1.0.0');
-    assert.match(refusal(def, 'production', {} as { appVersion: string }) ?? '', /^environments\.production\.image\.tag: no image tag; pass 'carrot build --image-tag <tag>'/);
-    assert.match(refusal(shopLike({ development: { image: { tag: 'latest' } } }), 'development') ?? '', /^environments\.development\.image\.tag: 'latest' names whatever was pushed last/);
+    assert.match(
+      refusal(def, 'production', {} as { appVersion: string }) ?? '',
+      /^environments\.production\.image\.tag: no image tag; pass 'carrot build --image-tag <tag>'/,
+    );
+    assert.match(
+      refusal(shopLike({ development: { image: { tag: 'latest' } } }), 'development') ?? '',
+      /^environments\.development\.image\.tag: 'latest' names whatever was pushed last/,
+    );
     for (const image of images(manifests(def))) assert.match(image, /^shop\/[a-z]+:1\.0\.0$/);
   });
 
@@ -194,14 +220,20 @@ describe('deploy settings: the gateway reads its environment from the ConfigMap'
       cors: { origins: ['https://deploy.example'] },
       timeoutMs: 300,
     });
-    assert.deepEqual(Object.keys(data).filter((k) => k.startsWith('CAROTENE_GATEWAY_')), []);
+    assert.deepEqual(
+      Object.keys(data).filter((k) => k.startsWith('CAROTENE_GATEWAY_')),
+      [],
+    );
     assert.equal(data.CAROTENE_ENVIRONMENT, 'production');
   });
 
   it("started with the ConfigMap's values, the gateway enforces the production rate limit, CORS and deadline", async () => {
     const { port } = silent.address() as { port: number };
     const registry = join(dataDir, 'registry.json');
-    writeFileSync(registry, JSON.stringify({ app: 'deploy-test', gateway: { url: 'http://127.0.0.1:0' }, services: { things: { url: `https://127.0.0.1:${port}` } } }));
+    writeFileSync(
+      registry,
+      JSON.stringify({ app: 'deploy-test', gateway: { url: 'http://127.0.0.1:0' }, services: { things: { url: `https://127.0.0.1:${port}` } } }),
+    );
     const { 'registry.json': _, ...vars } = data;
     const env: Record<string, string> = {
       ...(process.env as Record<string, string>),
@@ -229,8 +261,7 @@ describe('deploy settings: the gateway reads its environment from the ConfigMap'
       });
 
       // CORS: production's origin, not the app's own
-      const preflight = (origin: string) =>
-        fetch(`${url}/api/things`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET' } });
+      const preflight = (origin: string) => fetch(`${url}/api/things`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET' } });
       const allowed = await preflight('https://deploy.example');
       assert.equal(allowed.status, 204);
       assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://deploy.example');

@@ -7,10 +7,9 @@ import { catalog, orders, payments } from './fixtures/services.ts';
 
 describe('app environments', () => {
   it('rejects an unknown key and names its path', () => {
-    assert.throws(
-      () => app({ name: 'shop', services: [catalog], environments: { production: { gateway: { domian: 'x' } } } as never }),
-      { message: "app 'shop': environments.production.gateway.domian: unknown key" },
-    );
+    assert.throws(() => app({ name: 'shop', services: [catalog], environments: { production: { gateway: { domian: 'x' } } } as never }), {
+      message: "app 'shop': environments.production.gateway.domian: unknown key",
+    });
     assert.throws(() => app({ name: 'shop', services: [catalog], environments: { prod: {} } as never }), {
       message: "app 'shop': environments.prod: unknown key",
     });
@@ -19,7 +18,12 @@ describe('app environments', () => {
   it('rejects a bad value with its path', () => {
     assert.throws(() => app({ name: 'shop', services: [catalog], environments: { staging: { replicas: 0 } } }), /environments\.staging\.replicas: /);
     assert.throws(
-      () => app({ name: 'shop', services: [catalog], environments: { production: { resources: { requests: { cpu: 'lots', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } } } } }),
+      () =>
+        app({
+          name: 'shop',
+          services: [catalog],
+          environments: { production: { resources: { requests: { cpu: 'lots', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } } } },
+        }),
       /environments\.production\.resources\.requests\.cpu: must be a Kubernetes quantity/,
     );
   });
@@ -42,7 +46,13 @@ describe('app environments', () => {
     const def = app({
       name: 'shop',
       services: [catalog, orders, payments],
-      environments: { production: { services: { orders: { replicas: 5 } }, gateway: { domain: 'api.shop.example' }, events: { transport: 'nats', url: 'nats://jetstream:4222' } } },
+      environments: {
+        production: {
+          services: { orders: { replicas: 5 } },
+          gateway: { domain: 'api.shop.example' },
+          events: { transport: 'nats', url: 'nats://jetstream:4222' },
+        },
+      },
     });
     const dev = resolveEnvironment(def, 'development');
     assert.equal(dev.services.catalog?.replicas, 1);
@@ -59,11 +69,20 @@ describe('app environments', () => {
   });
 
   it('hands a SQLite durability setting to the service processes, and refuses an unknown one', () => {
-    const full = app({ name: 'shop', services: [catalog, orders, payments], environments: { development: { database: { source: 'sqlite', synchronous: 'full' } } } });
+    const full = app({
+      name: 'shop',
+      services: [catalog, orders, payments],
+      environments: { development: { database: { source: 'sqlite', synchronous: 'full' } } },
+    });
     assert.deepEqual(databaseEnv(resolveEnvironment(full, 'development'), 'orders'), [{ name: 'CAROTENE_SQLITE_SYNCHRONOUS', value: 'full' }]);
     assert.deepEqual(databaseEnv(resolveEnvironment(app({ name: 'shop', services: [catalog, orders, payments] }), 'development'), 'orders'), []);
     assert.throws(
-      () => app({ name: 'shop', services: [catalog, orders, payments], environments: { development: { database: { source: 'sqlite', synchronous: 'off' as 'full' } } } }),
+      () =>
+        app({
+          name: 'shop',
+          services: [catalog, orders, payments],
+          environments: { development: { database: { source: 'sqlite', synchronous: 'off' as 'full' } } },
+        }),
       (err: Error) => err.message.includes('environments.development.database.synchronous') && err.message.includes('"normal"|"full"'),
     );
   });

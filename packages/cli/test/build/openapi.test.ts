@@ -15,7 +15,11 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 /** `GET /api/products/{id}` for every operation of the document. */
 function operations(doc: Json): string[] {
   return Object.entries(doc.paths as Json)
-    .flatMap(([path, item]) => Object.keys(item as Json).filter((m) => METHODS.includes(m)).map((m) => `${m.toUpperCase()} ${path}`))
+    .flatMap(([path, item]) =>
+      Object.keys(item as Json)
+        .filter((m) => METHODS.includes(m))
+        .map((m) => `${m.toUpperCase()} ${path}`),
+    )
     .sort();
 }
 

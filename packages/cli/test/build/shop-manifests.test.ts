@@ -47,7 +47,10 @@ describe('the shop on Kubernetes', () => {
       assert.deepEqual(names(ofKind(ms, 'Deployment')), workloads);
       assert.deepEqual(names(ofKind(ms, 'Service')), workloads);
       assert.deepEqual(names(ofKind(ms, 'ServiceAccount')), workloads);
-      assert.deepEqual(names(ofKind(ms, 'Secret')), workloads.map((w) => `${w}-tls`));
+      assert.deepEqual(
+        names(ofKind(ms, 'Secret')),
+        workloads.map((w) => `${w}-tls`),
+      );
       assert.deepEqual(names(ofKind(ms, 'Ingress')), ['gateway'], 'the gateway is the only thing reachable from outside');
       for (const s of ofKind(ms, 'Service')) assert.equal(s.spec.type, 'ClusterIP');
       const scaled = env === 'development' ? [] : workloads;
@@ -89,7 +92,9 @@ describe('the shop on Kubernetes', () => {
     for (const [service, from] of Object.entries(expected)) assert.deepEqual(admitted(policies, service), from, service);
     // every other service of the shop admits its declared callers, plus the gateway only with public routes
     for (const s of shop.services.filter((x) => !(x.name in expected))) {
-      const callers = callEdges(shop).filter((e) => e.to === s.name).map((e) => e.from);
+      const callers = callEdges(shop)
+        .filter((e) => e.to === s.name)
+        .map((e) => e.from);
       const gateway = s.routes.length > 0 || shop.gateway.auth?.jwks.service === s.name ? ['gateway'] : [];
       assert.deepEqual(admitted(policies, s.name), [...callers, ...gateway].sort(), s.name);
     }
@@ -103,13 +108,18 @@ describe('the shop on Kubernetes', () => {
     const dev = ofKind(environmentManifests(input, 'development'), 'NetworkPolicy');
     const prod = ofKind(environmentManifests(input, 'production'), 'NetworkPolicy');
     for (const s of shop.services) {
-      const callers = callEdges(shop).filter((e) => e.to === s.name).map((e) => e.from);
+      const callers = callEdges(shop)
+        .filter((e) => e.to === s.name)
+        .map((e) => e.from);
       const gateway = s.routes.length > 0 || shop.gateway.auth?.jwks.service === s.name ? ['gateway'] : [];
       const publishers = s.subscribes.map((e) => e.service);
       assert.deepEqual(admitted(dev, s.name), [...new Set([...callers, ...gateway, ...publishers])].sort(), `development ${s.name}`);
       assert.deepEqual(admitted(prod, s.name), [...new Set([...callers, ...gateway])].sort(), `production ${s.name} (events through NATS)`);
     }
-    assert.ok(shop.services.some((s) => s.subscribes.length > 0 && !callEdges(shop).some((e) => e.to === s.name && s.subscribes.some((x) => x.service === e.from))), 'the shop has a subscriber only events reach');
+    assert.ok(
+      shop.services.some((s) => s.subscribes.length > 0 && !callEdges(shop).some((e) => e.to === s.name && s.subscribes.some((x) => x.service === e.from))),
+      'the shop has a subscriber only events reach',
+    );
   });
 
   it('defines the JetStream stream and one durable consumer per subscriber and publisher where events use NATS', () => {
@@ -124,7 +134,12 @@ describe('the shop on Kubernetes', () => {
       .flatMap((s) => [...new Set(s.subscribes.map((e) => e.service))].map((publisher) => `consumer-shop_${s.name}_from_${publisher}.json`))
       .sort();
     assert.ok(expected.length > 0, 'the shop subscribes to events');
-    assert.deepEqual(Object.keys(config.data).filter((k) => k.startsWith('consumer-')).sort(), expected);
+    assert.deepEqual(
+      Object.keys(config.data)
+        .filter((k) => k.startsWith('consumer-'))
+        .sort(),
+      expected,
+    );
     const shared = ofKind(ms, 'ConfigMap').find((c) => c.metadata.name === 'shop-config')!;
     assert.equal(shared.data.CAROTENE_EVENTS, 'nats://nats:4222');
     assert.equal(shared.data.CAROTENE_ENVIRONMENT, 'production');
@@ -136,7 +151,9 @@ describe('the shop on Kubernetes', () => {
       name: shop.name,
       services: shop.services,
       gateway: shop.gateway,
-      environments: { production: { ...shop.environments?.production, certificates: { source: 'cert-manager', issuer: 'shop-ca', issuerKind: 'ClusterIssuer' } } },
+      environments: {
+        production: { ...shop.environments?.production, certificates: { source: 'cert-manager', issuer: 'shop-ca', issuerKind: 'ClusterIssuer' } },
+      },
     });
     const ms = environmentManifests({ ...input, app: withIssuer, pems: {} }, 'production');
     assert.deepEqual(ofKind(ms, 'Secret'), []);
@@ -166,14 +183,21 @@ describe('the shop on Kubernetes', () => {
     const stream = parseAllDocuments(readFileSync(join(a, 'kubernetes', 'production.yaml'), 'utf8')).map((d) => d.toJSON() as Json);
     const kustomization = parseAllDocuments(readFileSync(join(a, 'kubernetes', 'production', 'kustomization.yaml'), 'utf8'))[0]!.toJSON() as Json;
     assert.equal(kustomization.resources.length, stream.length);
-    assert.ok(files(a).includes('docker/orders.Dockerfile') && files(a).includes('compose.yaml') && files(a).includes('openapi.json') && files(a).includes('topology.mmd'));
+    assert.ok(
+      files(a).includes('docker/orders.Dockerfile') &&
+        files(a).includes('compose.yaml') &&
+        files(a).includes('openapi.json') &&
+        files(a).includes('topology.mmd'),
+    );
     assert.equal(readFileSync(join(a, '.gitignore'), 'utf8').split('\n').includes('*'), true, 'the output ignores itself in git (it holds keys)');
     const secret = stream.find((m) => m.kind === 'Secret' && m.metadata.name === 'orders-tls')!;
     assert.equal(Buffer.from(secret.data['tls.crt'], 'base64').toString(), readFileSync(join(dataDir, 'certs', 'orders.crt'), 'utf8'));
   });
 
   const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
-  it(`kubectl parses the output (apply --dry-run=client --validate=false; kustomize offline)${kubectl ? '' : ' — skipped: no kubectl on this machine'}`, { skip: !kubectl }, async () => {
+  it(`kubectl parses the output (apply --dry-run=client --validate=false; kustomize offline)${kubectl ? '' : ' — skipped: no kubectl on this machine'}`, {
+    skip: !kubectl,
+  }, async () => {
     const out = tempDir();
     assert.equal((await carrot(['build', SHOP, '--out', out, '--data-dir', tempDir(), '--no-typecheck'])).code, 0);
     for (const env of ENVIRONMENT_NAMES) {

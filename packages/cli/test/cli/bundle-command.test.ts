@@ -64,5 +64,8 @@ test('a bundled service starts and answers /ready over mutual TLS', async () => 
 });
 
 test('carrot bundle without --out is a usage error', async () => {
-  await assert.rejects(run(process.execPath, [carrot, 'bundle', shopDir]), (err: { code?: number; stderr?: string }) => err.code === 2 && /--out <dir> is required/.test(err.stderr ?? ''));
+  await assert.rejects(
+    run(process.execPath, [carrot, 'bundle', shopDir]),
+    (err: { code?: number; stderr?: string }) => err.code === 2 && /--out <dir> is required/.test(err.stderr ?? ''),
+  );
 });

@@ -31,7 +31,10 @@ test('carrot certs rotate issues a new CA and certificates, keeping the previous
     assert.ok(new X509Certificate(echoAfter).checkIssued(new X509Certificate(caAfter)));
     const bundle = readFileSync(join(dataDir, 'certs', 'ca-bundle.pem'), 'utf8');
     assert.ok(bundle.includes(caAfter.trim()) && bundle.includes(caBefore.trim()), 'the bundle trusts the new and the previous CA');
-    assert.deepEqual(lines.filter((l) => l.includes('issued')).map((l) => l.trim()), ['issued carrot', 'issued echo', 'issued gateway']);
+    assert.deepEqual(
+      lines.filter((l) => l.includes('issued')).map((l) => l.trim()),
+      ['issued carrot', 'issued echo', 'issued gateway'],
+    );
 
     // a second rotation drops the oldest CA
     assert.equal(await certs.run(['rotate', ECHO_APP, '--data-dir', dataDir, '--settle-ms', '0'], capture().io), 0);
@@ -46,7 +49,10 @@ test('carrot certs rotate issues a new CA and certificates, keeping the previous
 test('carrot certs rotate explains what is missing', async () => {
   const dataDir = tempDir();
   try {
-    await assert.rejects(certs.run(['rotate', ECHO_APP, '--data-dir', dataDir], capture().io), (err) => err instanceof CliError && /'carrot dev' creates it/.test(err.message));
+    await assert.rejects(
+      certs.run(['rotate', ECHO_APP, '--data-dir', dataDir], capture().io),
+      (err) => err instanceof CliError && /'carrot dev' creates it/.test(err.message),
+    );
     await assert.rejects(certs.run([], capture().io), UsageError);
     await assert.rejects(certs.run(['renew'], capture().io), /unknown sub-command 'renew'/);
     await assert.rejects(certs.run(['rotate', '--settle-ms', 'soon'], capture().io), /--settle-ms/);

@@ -61,12 +61,18 @@ test('--scale runs more instances of a service: each its own process and port, a
   );
   assert.equal(scaled.specs[1]!.logFile, '/apps/shop/.carotene/logs/users#2.log');
   // spawned with the services, but ready (listening) only once every instance is
-  assert.deepEqual(scaled.specs.map((s) => s.awaitsOthers ?? false), [false, false, false, false, true]);
+  assert.deepEqual(
+    scaled.specs.map((s) => s.awaitsOthers ?? false),
+    [false, false, false, false, true],
+  );
   assert.equal(scaled.databases.length, 2, 'one database per service, whatever its instances');
 });
 
 test('services and the gateway start together, each as node --import tsx <entry>', () => {
-  assert.deepEqual(plan.specs.map((s) => s.name), ['users', 'order-history', 'gateway']);
+  assert.deepEqual(
+    plan.specs.map((s) => s.name),
+    ['users', 'order-history', 'gateway'],
+  );
   for (const spec of plan.specs) {
     assert.equal(spec.command, process.execPath);
     assert.equal(spec.args[0], '--import');
@@ -75,10 +81,19 @@ test('services and the gateway start together, each as node --import tsx <entry>
   assert.equal(plan.specs[0]?.args[2], RUNTIME_MAIN);
   assert.equal(plan.specs[2]?.args[2], GATEWAY_MAIN);
   assert.match(RUNTIME_MAIN, /\/packages\/runtime\/src\/service\/main\.ts$/);
-  assert.deepEqual(plan.specs.map((s) => s.readyUrl), ['https://127.0.0.1:41001/ready', 'https://127.0.0.1:41002/ready', 'http://127.0.0.1:8080/ready']);
+  assert.deepEqual(
+    plan.specs.map((s) => s.readyUrl),
+    ['https://127.0.0.1:41001/ready', 'https://127.0.0.1:41002/ready', 'http://127.0.0.1:8080/ready'],
+  );
   // services are probed over mutual TLS as carrot itself; the gateway is the public, plain listener
-  assert.deepEqual(plan.specs.map((s) => s.readyTls?.cert), ['/apps/shop/.carotene/certs/carrot.crt', '/apps/shop/.carotene/certs/carrot.crt', undefined]);
-  assert.deepEqual(plan.specs.map((s) => s.logFile), ['users', 'order-history', 'gateway'].map((n) => `/apps/shop/.carotene/logs/${n}.log`));
+  assert.deepEqual(
+    plan.specs.map((s) => s.readyTls?.cert),
+    ['/apps/shop/.carotene/certs/carrot.crt', '/apps/shop/.carotene/certs/carrot.crt', undefined],
+  );
+  assert.deepEqual(
+    plan.specs.map((s) => s.logFile),
+    ['users', 'order-history', 'gateway'].map((n) => `/apps/shop/.carotene/logs/${n}.log`),
+  );
 });
 
 test('each child gets the process-env contract for its own service', () => {
@@ -118,7 +133,10 @@ test('databases are listed per service: SQLite by default, PostgreSQL when its v
 test('a wait for the services that is not a number of milliseconds is a typed configuration error', () => {
   const env = { ...plan.specs[2]!.env } as NodeJS.ProcessEnv;
   for (const bad of ['soon', '-5', '1.5']) {
-    assert.throws(() => readProcessEnv({ ...env, CAROTENE_AWAIT_SERVICES_MS: bad }), (err: Error & { code?: string }) => err.code === 'INVALID_CONFIG' && err.message.includes(`got '${bad}'`));
+    assert.throws(
+      () => readProcessEnv({ ...env, CAROTENE_AWAIT_SERVICES_MS: bad }),
+      (err: Error & { code?: string }) => err.code === 'INVALID_CONFIG' && err.message.includes(`got '${bad}'`),
+    );
   }
   assert.equal(readProcessEnv({ ...env, CAROTENE_AWAIT_SERVICES_MS: '0' }).awaitServicesMs, 0);
 });
@@ -128,6 +146,9 @@ test('the SQLite durability is read from CAROTENE_SQLITE_SYNCHRONOUS, and anythi
   assert.equal(readProcessEnv(env).sqliteSynchronous, undefined);
   assert.equal(readProcessEnv({ ...env, CAROTENE_SQLITE_SYNCHRONOUS: 'full' }).sqliteSynchronous, 'full');
   for (const bad of ['FULL', 'off', '2']) {
-    assert.throws(() => readProcessEnv({ ...env, CAROTENE_SQLITE_SYNCHRONOUS: bad }), (err: Error & { code?: string }) => err.code === 'INVALID_CONFIG' && err.message.includes(`got '${bad}'`));
+    assert.throws(
+      () => readProcessEnv({ ...env, CAROTENE_SQLITE_SYNCHRONOUS: bad }),
+      (err: Error & { code?: string }) => err.code === 'INVALID_CONFIG' && err.message.includes(`got '${bad}'`),
+    );
   }
 });

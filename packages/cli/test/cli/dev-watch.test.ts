@@ -7,7 +7,9 @@ import { GREETER_CONTRACT, GREETER_SERVICE, tempApp } from '../../../runtime/tes
 import { CARROT, freePort } from './helpers.ts';
 
 // End to end: `carrot dev --watch` on a copy of a small app, edited as a user would.
-test('carrot dev --watch restarts a changed service, keeps it while a change has type errors, and restarts callers of a changed contract', { timeout: 180_000 }, async (t) => {
+test('carrot dev --watch restarts a changed service, keeps it while a change has type errors, and restarts callers of a changed contract', {
+  timeout: 180_000,
+}, async (t) => {
   const a = tempApp();
   const port = await freePort();
   const carrot = spawn(process.execPath, [CARROT, 'dev', a.dir, '--port', String(port), '--no-dashboard', '--watch'], {
@@ -53,12 +55,14 @@ test('carrot dev --watch restarts a changed service, keeps it while a change has
   a.write('services/greeter/service.ts', GREETER_SERVICE('howdy'));
   await until('the new greeting', greets('howdy ann'));
   assert.match(stdout, /services\/greeter\/service\.ts changed; restarting greeter, gateway\n/);
-  assert.equal((await until('a relay', relay)).pid, before.pid, 'front does not run the greeter\'s handlers: it keeps running');
+  assert.equal((await until('a relay', relay)).pid, before.pid, "front does not run the greeter's handlers: it keeps running");
 
   // a change with a type error: diagnostics, and the running greeter keeps its code
   const mark = lines();
   a.write('services/greeter/service.ts', GREETER_SERVICE('oops', 'number'));
-  await until('the type errors', () => (/2 type errors \(tsc, [\d.]+ s\) after .*service\.ts changed; greeter keeps running the code it had/.test(stdout) ? true : undefined));
+  await until('the type errors', () =>
+    /2 type errors \(tsc, [\d.]+ s\) after .*service\.ts changed; greeter keeps running the code it had/.test(stdout) ? true : undefined,
+  );
   assert.match(stderr, /services\/greeter\/service\.ts\(5,\d+\): error TS2322/);
   assert.equal(await post('/api/greet'), 'howdy ann');
   assert.doesNotMatch(stdout.split('\n').slice(mark).join('\n'), /ready again/);

@@ -38,8 +38,16 @@ test('carrot dev runs the app, restarts a killed service, and Ctrl-C stops every
   };
 
   await waitFor(/Ctrl-C stops everything\./, 60_000);
-  const rows = [...stdout.matchAll(/^(\S+)\s+(https?:\/\/127\.0\.0\.1:\d+)\s+ready\s+(\d+)\s+\d+ ms$/gm)].map((m) => ({ name: m[1], url: m[2], pid: Number(m[3]) }));
-  assert.deepEqual(rows.map((r) => r.name), ['echo', 'gateway'], stdout);
+  const rows = [...stdout.matchAll(/^(\S+)\s+(https?:\/\/127\.0\.0\.1:\d+)\s+ready\s+(\d+)\s+\d+ ms$/gm)].map((m) => ({
+    name: m[1],
+    url: m[2],
+    pid: Number(m[3]),
+  }));
+  assert.deepEqual(
+    rows.map((r) => r.name),
+    ['echo', 'gateway'],
+    stdout,
+  );
   const [echo, gateway] = rows as [(typeof rows)[0], (typeof rows)[0]];
   pids.push(echo.pid, gateway.pid);
   assert.ok(alive(echo.pid) && alive(gateway.pid));

@@ -36,7 +36,10 @@ describe('resolveGroups', () => {
   });
 
   it("falls back on the app's development environment, and flags win over it", () => {
-    assert.deepEqual(resolveGroups(shopWith({ monolith: true }), {}).map((g) => g.name), ['monolith']);
+    assert.deepEqual(
+      resolveGroups(shopWith({ monolith: true }), {}).map((g) => g.name),
+      ['monolith'],
+    );
     assert.deepEqual(resolveGroups(shopWith({ groups: { checkout: ['orders', 'payments'] } }), {}), [{ name: 'checkout', services: ['orders', 'payments'] }]);
     assert.deepEqual(resolveGroups(shopWith({ monolith: true }), { separate: true }), []);
     assert.deepEqual(resolveGroups(shopWith({ monolith: true }), { groupFlags: ['a=users'] }), [{ name: 'a', services: ['users'] }]);
@@ -75,7 +78,10 @@ describe('applyGroups', () => {
   const mixed = applyGroups(plan, [{ name: 'checkout', services: ['orders', 'payments'] }]);
 
   it('replaces the members by one process where the first member was, and keeps the registry', () => {
-    assert.deepEqual(mixed.specs.map((s) => s.name), ['users', 'catalog', 'checkout', 'gateway']);
+    assert.deepEqual(
+      mixed.specs.map((s) => s.name),
+      ['users', 'catalog', 'checkout', 'gateway'],
+    );
     assert.deepEqual(mixed.registry, plan.registry, 'every service keeps its own address');
     assert.deepEqual(mixed.databases, plan.databases, 'and its own database');
   });

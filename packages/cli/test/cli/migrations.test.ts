@@ -46,7 +46,10 @@ test('carrot migrations make writes the first migration, then nothing while noth
   assert.match(first.stdout, /0001_init for 'orders' \(from no generated migration\)/);
   assert.match(first.stdout, /create table orders \(4 columns, 1 index\)/);
   assert.deepEqual(files(), ['0001_init.schema.json', '0001_init.ts', 'index.ts']);
-  assert.match(read('0001_init.ts'), /sqlite: \[\n {4}`CREATE TABLE "orders" \(\n {2}"id" TEXT NOT NULL PRIMARY KEY,\n {2}"userId" TEXT NOT NULL,\n {2}"total" INTEGER NOT NULL,\n {2}"paid" INTEGER NOT NULL DEFAULT 0\n\)`,\n {4}`CREATE INDEX "orders_userId" ON "orders" \("userId"\)`,\n {2}\]/);
+  assert.match(
+    read('0001_init.ts'),
+    /sqlite: \[\n {4}`CREATE TABLE "orders" \(\n {2}"id" TEXT NOT NULL PRIMARY KEY,\n {2}"userId" TEXT NOT NULL,\n {2}"total" INTEGER NOT NULL,\n {2}"paid" INTEGER NOT NULL DEFAULT 0\n\)`,\n {4}`CREATE INDEX "orders_userId" ON "orders" \("userId"\)`,\n {2}\]/,
+  );
   assert.match(read('0001_init.ts'), /"total" BIGINT NOT NULL,\n {2}"paid" BOOLEAN NOT NULL DEFAULT FALSE/);
   assert.match(read('index.ts'), /'0001_init': m0001_init,/);
 
@@ -60,7 +63,10 @@ test('carrot migrations make writes the first migration, then nothing while noth
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stdout, /0002_change_orders for 'orders' \(from 0001_init\.schema\.json\)/);
   assert.match(second.stdout, /add column orders\.status\n {2}create index orders_status on orders \(status\)/);
-  assert.match(read('0002_change_orders.ts'), /`ALTER TABLE "orders" ADD COLUMN "status" TEXT NOT NULL DEFAULT 'NEW'`,\n {4}`CREATE INDEX "orders_status" ON "orders" \("status"\)`/);
+  assert.match(
+    read('0002_change_orders.ts'),
+    /`ALTER TABLE "orders" ADD COLUMN "status" TEXT NOT NULL DEFAULT 'NEW'`,\n {4}`CREATE INDEX "orders_status" ON "orders" \("status"\)`/,
+  );
   assert.match(read('0002_change_orders.schema.json'), /\{ "name": "status", "type": "text", "nullable": false, "default": "NEW" \}/);
   assert.match(read('index.ts'), /'0001_init': m0001_init,\n {2}'0002_change_orders': m0002_change_orders,\n\};/);
 });
@@ -122,7 +128,9 @@ test('carrot migrations needs make and a service of the app', { timeout: 30_000 
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /expected a sub-command: make/);
   const unknown = await new Promise<{ code: number | null; stderr: string }>((resolve) =>
-    execFile(process.execPath, [CARROT, 'migrations', 'make', 'billing', APP], (err, _out, stderr) => resolve({ code: err ? (err.code as number) : 0, stderr })),
+    execFile(process.execPath, [CARROT, 'migrations', 'make', 'billing', APP], (err, _out, stderr) =>
+      resolve({ code: err ? (err.code as number) : 0, stderr }),
+    ),
   );
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /app 'migrations-fixture' has no service 'billing' \(it has: orders\)/);
@@ -170,7 +178,10 @@ test('--baseline records tables a hand-written migration made, without SQL; the 
     const retyped = await make('retyped', '--dir', folder, '--baseline');
     assert.equal(retyped.code, 0, retyped.stderr);
     assert.match(retyped.stdout, /0004_baseline for 'orders' \(from 0003_change_orders\.schema\.json\)/);
-    await assert.rejects(checkSchema(store.db, 'sqlite', 'orders', [versions.retyped()]), /orders\.total is declared as real but the database has it as integer/i);
+    await assert.rejects(
+      checkSchema(store.db, 'sqlite', 'orders', [versions.retyped()]),
+      /orders\.total is declared as real but the database has it as integer/i,
+    );
   } finally {
     await store.close();
   }

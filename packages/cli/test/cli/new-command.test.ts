@@ -26,7 +26,14 @@ test('carrot new --no-install writes the app: a service, its test, a README and 
   assert.equal(manifest.dependencies.carotene, '0.2.0');
   assert.equal(manifest.overrides, undefined, 'from the registry, nothing is overridden');
   assert.match(readFileSync(join(dir, 'app.ts'), 'utf8'), /name: 'shop-floor'/);
-  for (const f of ['services/notes/contract.ts', 'services/notes/service.ts', 'services/notes/service.test.ts', 'services/notes/migrations/0001_init.ts', 'tsconfig.json', '.gitignore']) {
+  for (const f of [
+    'services/notes/contract.ts',
+    'services/notes/service.ts',
+    'services/notes/service.test.ts',
+    'services/notes/migrations/0001_init.ts',
+    'tsconfig.json',
+    '.gitignore',
+  ]) {
     assert.ok(readFileSync(join(dir, f), 'utf8').length > 0, f);
   }
   assert.match(readFileSync(join(dir, 'README.md'), 'utf8'), /npm install && npm run dev[\s\S]*npm install && npm test/);

@@ -38,7 +38,10 @@ const plan = (specs: ProcessSpec[]): DevPlan => ({
 
 test('children that ran an entry under tsx run one bundled file with plain node, and find the app without importing it again', async () => {
   const other = spec('other', { command: '/bin/true', args: ['x'] });
-  const { plan: bundled, fallback } = bundledPlan(plan([spec('a', childCommand(printApp)), spec('b', childCommand(printApp)), other]), await bundleEntries(shopApp, [printApp], cacheDir));
+  const { plan: bundled, fallback } = bundledPlan(
+    plan([spec('a', childCommand(printApp)), spec('b', childCommand(printApp)), other]),
+    await bundleEntries(shopApp, [printApp], cacheDir),
+  );
   assert.equal(fallback, undefined);
   const [a, b, unchanged] = bundled.specs;
   assert.equal(a!.args[0], '--enable-source-maps');
@@ -57,9 +60,15 @@ test('children that ran an entry under tsx run one bundled file with plain node,
 });
 
 test('the npm packages are bundled too, except native and worker-file ones, which stay external by absolute path', async () => {
-  const { plan: bundled } = bundledPlan(plan([spec('service', childCommand(RUNTIME_MAIN)), spec('gateway', childCommand(GATEWAY_MAIN))]), await bundleEntries(shopApp, [RUNTIME_MAIN, GATEWAY_MAIN], cacheDir));
+  const { plan: bundled } = bundledPlan(
+    plan([spec('service', childCommand(RUNTIME_MAIN)), spec('gateway', childCommand(GATEWAY_MAIN))]),
+    await bundleEntries(shopApp, [RUNTIME_MAIN, GATEWAY_MAIN], cacheDir),
+  );
   const dir = dirname(bundled.specs[0]!.args[1]!);
-  const code = readdirSync(dir).filter((f) => f.endsWith('.mjs')).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+  const code = readdirSync(dir)
+    .filter((f) => f.endsWith('.mjs'))
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+    .join('\n');
   // a match test on megabytes of code would print them all when it fails
   assert.ok(!code.includes('node_modules/zod/'), 'zod is inside the bundle');
   assert.ok(code.includes('"ZodObject"') || code.includes('ZodObject'), 'zod is inside the bundle');
@@ -73,11 +82,19 @@ test('a start with unchanged code reuses the cached build; a changed input build
   const appFile = join(appDir, 'app.ts');
   // saved a minute ago, unless `justNow`
   const write = (name: string, justNow = false) => {
-    writeFileSync(appFile, [`import { app } from ${JSON.stringify(appDecl)};`, `import echo from ${JSON.stringify(echoApp)};`, `export default app({ name: '${name}', services: echo.services });`].join('\n'));
+    writeFileSync(
+      appFile,
+      [
+        `import { app } from ${JSON.stringify(appDecl)};`,
+        `import echo from ${JSON.stringify(echoApp)};`,
+        `export default app({ name: '${name}', services: echo.services });`,
+      ].join('\n'),
+    );
     if (!justNow) utimesSync(appFile, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
   };
   const bundle = async () => bundledPlan(plan([spec('a', childCommand(printApp))]), await bundleEntries(appFile, [printApp], cacheDir)).plan.specs[0]!.args[1]!;
-  const appName = async (file: string) => JSON.parse((await run(process.execPath, [file], { env: { PATH: process.env.PATH, CAROTENE_APP_FILE: appFile } })).stdout).app;
+  const appName = async (file: string) =>
+    JSON.parse((await run(process.execPath, [file], { env: { PATH: process.env.PATH, CAROTENE_APP_FILE: appFile } })).stdout).app;
   write('first');
   const first = await bundle();
   assert.equal(await bundle(), first, 'reused');

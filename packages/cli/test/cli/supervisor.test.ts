@@ -24,7 +24,14 @@ test('every process becomes ready and the table lists each with url, state, pid 
   const rows = await sup.start();
 
   assert.deepEqual(ready.sort(), ['gateway', 'orders', 'users']);
-  assert.deepEqual(rows.map((r) => [r.name, r.state]), [['users', 'ready'], ['orders', 'ready'], ['gateway', 'ready']]);
+  assert.deepEqual(
+    rows.map((r) => [r.name, r.state]),
+    [
+      ['users', 'ready'],
+      ['orders', 'ready'],
+      ['gateway', 'ready'],
+    ],
+  );
   for (const r of rows) assert.ok(alive(r.pid), `${r.name} runs`);
   assert.equal(out.lines.length, 4, `one header and three rows, nothing else:\n${out.lines.join('\n')}`);
   assert.match(out.lines[0] ?? '', /^service\s+url\s+state\s+pid\s+start-up$/);
@@ -59,8 +66,14 @@ test('a crashed process is restarted after the backoff delay and becomes ready a
   assert.notEqual(ready.pid, first?.pid);
   assert.ok(alive(ready.pid));
   assert.equal(sup.rows()[0]?.state, 'ready');
-  assert.ok(out.lines.some((l) => l === `[payments] exited with code 1; restarting in 300 ms (log: ${spec.logFile})`), out.lines.join('\n'));
-  assert.ok(out.lines.some((l) => l.startsWith('[payments] ready again (pid ')), out.lines.join('\n'));
+  assert.ok(
+    out.lines.some((l) => l === `[payments] exited with code 1; restarting in 300 ms (log: ${spec.logFile})`),
+    out.lines.join('\n'),
+  );
+  assert.ok(
+    out.lines.some((l) => l.startsWith('[payments] ready again (pid ')),
+    out.lines.join('\n'),
+  );
 });
 
 test('restart delays double while a process keeps crashing', { timeout: 20_000 }, async (t) => {
@@ -124,7 +137,10 @@ test('a process that awaits the others is spawned with the first stage and await
 
   assert.deepEqual(events.slice(0, 2).sort(), ['spawn catalog', 'spawn gateway'], events.join(', '));
   assert.ok(events.indexOf('spawn catalog#2') > events.indexOf('ready catalog'), 'the later stage still waits for the first');
-  assert.deepEqual(rows.map((r) => r.state), ['ready', 'ready', 'ready']);
+  assert.deepEqual(
+    rows.map((r) => r.state),
+    ['ready', 'ready', 'ready'],
+  );
 });
 
 test('a process that awaits the others fails the start as soon as it exits', { timeout: 20_000 }, async (t) => {
@@ -170,7 +186,10 @@ test('stop() ends every child, killing one that ignores SIGTERM after the grace 
   assert.ok(Date.now() - began >= 450, 'waited the grace period for the stubborn one');
   assert.ok(Date.now() - began < 4_000, 'then killed it');
   assert.equal(crashes, 0, 'a stop is not a crash: nothing restarts');
-  assert.deepEqual(sup.rows().map((r) => r.state), ['stopped', 'stopped', 'stopped']);
+  assert.deepEqual(
+    sup.rows().map((r) => r.state),
+    ['stopped', 'stopped', 'stopped'],
+  );
   // the graceful ones logged their own shutdown
   const { readFileSync } = await import('node:fs');
   assert.match(readFileSync(specs[0]?.logFile ?? '', 'utf8'), /"msg":"stopping"/);

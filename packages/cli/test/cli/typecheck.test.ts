@@ -19,7 +19,7 @@ function mistyped(options: { tsconfig?: boolean } = {}): TempApp {
 }
 
 describe('type check before building and running', { timeout: 120_000 }, () => {
-  it('carrot build refuses an app with a type error, printing tsc\'s diagnostic, and writes nothing', async () => {
+  it("carrot build refuses an app with a type error, printing tsc's diagnostic, and writes nothing", async () => {
     const a = mistyped();
     const r = await carrot(['build', a.dir, '--env', 'development']);
     assert.equal(r.code, 1, r.out.join('\n'));
@@ -37,7 +37,7 @@ describe('type check before building and running', { timeout: 120_000 }, () => {
     assert.ok(existsSync(join(a.dir, 'deploy', 'kubernetes', 'development.yaml')));
   });
 
-  it('carrot build type-checks a correct app, keeping tsc\'s incremental state in the data folder', async () => {
+  it("carrot build type-checks a correct app, keeping tsc's incremental state in the data folder", async () => {
     const a = tempApp();
     apps.push(a);
     const r = await carrot(['build', a.dir, '--env', 'development']);

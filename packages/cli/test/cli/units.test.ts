@@ -32,30 +32,48 @@ test("the lines Carotene's processes write show their code and message on the de
   const shown = (service: string, line: string) => formatErrorLine(service, parseErrorLine(line)!);
   // the gateway's access line of a failed request: the code in `error`, the real message beside it
   assert.equal(
-    shown('gateway', '{"level":50,"levelName":"error","service":"gateway","method":"POST","route":"/api/loans/:id","status":500,"requestId":"r1","error":"INTERNAL","message":"loans.lend failed; see its log","msg":"request"}'),
+    shown(
+      'gateway',
+      '{"level":50,"levelName":"error","service":"gateway","method":"POST","route":"/api/loans/:id","status":500,"requestId":"r1","error":"INTERNAL","message":"loans.lend failed; see its log","msg":"request"}',
+    ),
     '[gateway] request — INTERNAL: loans.lend failed; see its log',
   );
   // a handler that threw a plain error: pino writes it as { type, message, stack }
   assert.equal(
-    shown('loans', '{"level":50,"service":"loans","handler":"lend","code":"INTERNAL","err":{"type":"TypeError","message":"Cannot read properties of undefined (reading \'id\')","stack":"TypeError: ..."},"msg":"handler threw"}'),
+    shown(
+      'loans',
+      '{"level":50,"service":"loans","handler":"lend","code":"INTERNAL","err":{"type":"TypeError","message":"Cannot read properties of undefined (reading \'id\')","stack":"TypeError: ..."},"msg":"handler threw"}',
+    ),
     "[loans] handler threw — INTERNAL: Cannot read properties of undefined (reading 'id')",
   );
   // without a code, the error's type stands in for it
   assert.equal(shown('loans', '{"level":50,"err":{"type":"RangeError","message":"bad"},"msg":"shutdown failed"}'), '[loans] shutdown failed — RangeError: bad');
   // an error given as a string, and a warning with its reason
-  assert.equal(shown('orders', '{"level":50,"code":"UNAVAILABLE","err":"payments is down","msg":"saga compensation failed; retrying"}'), '[orders] saga compensation failed; retrying — UNAVAILABLE: payments is down');
+  assert.equal(
+    shown('orders', '{"level":50,"code":"UNAVAILABLE","err":"payments is down","msg":"saga compensation failed; retrying"}'),
+    '[orders] saga compensation failed; retrying — UNAVAILABLE: payments is down',
+  );
   assert.equal(
     shown('orders', '{"level":40,"code":"SAGA_STEP_FAILED","reason":"card declined","msg":"saga compensates"}'),
     '[orders] warn: saga compensates — SAGA_STEP_FAILED: card declined',
   );
-  assert.equal(shown('orders', '{"level":40,"handler":"checkout","code":"NOT_PENDING","message":"Order o1 is already CONFIRMED","msg":"call failed"}'), '[orders] warn: call failed — NOT_PENDING: Order o1 is already CONFIRMED');
+  assert.equal(
+    shown('orders', '{"level":40,"handler":"checkout","code":"NOT_PENDING","message":"Order o1 is already CONFIRMED","msg":"call failed"}'),
+    '[orders] warn: call failed — NOT_PENDING: Order o1 is already CONFIRMED',
+  );
   // a message the msg already holds is not repeated
   assert.equal(
-    shown('users', '{"level":60,"code":"INVALID_CONFIG","err":{"type":"CaroteneError","code":"INVALID_CONFIG","message":"no database"},"msg":"users failed to start: no database"}'),
+    shown(
+      'users',
+      '{"level":60,"code":"INVALID_CONFIG","err":{"type":"CaroteneError","code":"INVALID_CONFIG","message":"no database"},"msg":"users failed to start: no database"}',
+    ),
     '[users] fatal: users failed to start: no database — INVALID_CONFIG',
   );
   // a line with nothing more than its message stays as it is
-  assert.equal(shown('gateway', '{"level":40,"msg":"gateway listening although some services are not ready yet"}'), '[gateway] warn: gateway listening although some services are not ready yet');
+  assert.equal(
+    shown('gateway', '{"level":40,"msg":"gateway listening although some services are not ready yet"}'),
+    '[gateway] warn: gateway listening although some services are not ready yet',
+  );
 });
 
 test('the line splitter keeps partial lines until they end', () => {

@@ -42,10 +42,14 @@ export interface ShopWithDashboard {
 /** `carrot dev examples/shop` on free ports (gateway and dashboard) and a fresh data folder. */
 export async function startShopWithDashboard(env: Record<string, string> = {}, timeoutMs = 75_000): Promise<ShopWithDashboard> {
   const dataDir = mkdtempSync(join(tmpdir(), 'carotene-dashboard-'));
-  const child: ChildProcess = spawn(process.execPath, [CARROT, 'dev', SHOP_DIR, '--port', '0', '--dashboard-port', '0', '--data-dir', dataDir, '--no-typecheck'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1', ...env },
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [CARROT, 'dev', SHOP_DIR, '--port', '0', '--dashboard-port', '0', '--data-dir', dataDir, '--no-typecheck'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1', ...env },
+    },
+  );
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -77,4 +81,3 @@ export function screenshotDir(): string | undefined {
   if (process.env.CAROTENE_DASHBOARD_SCREENSHOTS !== '1') return undefined;
   return fileURLToPath(new URL('../../../../docs/images', import.meta.url));
 }
-

@@ -8,7 +8,16 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { browserMissing, CARROT, launchChromium, screenshotDir, servicePid, SHOP_DIR, startShopWithDashboard, type ShopWithDashboard } from './browser-support.ts';
+import {
+  browserMissing,
+  CARROT,
+  launchChromium,
+  screenshotDir,
+  servicePid,
+  SHOP_DIR,
+  startShopWithDashboard,
+  type ShopWithDashboard,
+} from './browser-support.ts';
 import { checkoutExports } from './otlp-fixture.ts';
 
 const SERVICES = ['users', 'catalog', 'orders', 'payments', 'notifications', 'gateway'];
@@ -31,7 +40,10 @@ describe('the dashboard in Chromium', { skip: skip ?? false, timeout: 150_000 },
   before(async () => {
     faultFile = join(process.env.TMPDIR ?? '/tmp', `carotene-dashboard-fault-${process.pid}`);
     // a subscriber that fails while this file exists; two attempts before the dead letters
-    [shop, browser] = await Promise.all([startShopWithDashboard({ SHOP_NOTIFICATIONS_FAULT_FILE: faultFile, CAROTENE_EVENTS_MAX_ATTEMPTS: '2' }), launchChromium()]);
+    [shop, browser] = await Promise.all([
+      startShopWithDashboard({ SHOP_NOTIFICATIONS_FAULT_FILE: faultFile, CAROTENE_EVENTS_MAX_ATTEMPTS: '2' }),
+      launchChromium(),
+    ]);
     page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));
     page.setDefaultTimeout(30_000);
@@ -127,7 +139,10 @@ describe('the dashboard in Chromium', { skip: skip ?? false, timeout: 150_000 },
     assert.equal(await page.evaluate(() => (globalThis as { sameDocument?: boolean }).sameDocument), true, 'no reload');
     await page.waitForSelector('#waterfall .span-row[data-service="notifications"]');
     assert.equal(await page.locator('#waterfall .waterfall-rows .span-row').count(), 8);
-    const indent = (service: string, name: string) => page.locator(`.span-row[data-service="${service}"][data-name="${name}"] .span-label`).evaluate((el) => parseFloat((el as unknown as { style: { paddingLeft: string } }).style.paddingLeft));
+    const indent = (service: string, name: string) =>
+      page
+        .locator(`.span-row[data-service="${service}"][data-name="${name}"] .span-label`)
+        .evaluate((el) => parseFloat((el as unknown as { style: { paddingLeft: string } }).style.paddingLeft));
     const [client, server] = [await indent('orders', 'catalog.reserveStock'), await indent('catalog', 'catalog.reserveStock')];
     assert.ok(server > client, `the server span nests under the client span (${server} > ${client})`);
     await page.click('.span-row[data-service="payments"]');
@@ -159,7 +174,11 @@ describe('the dashboard in Chromium', { skip: skip ?? false, timeout: 150_000 },
     assert.equal(await page.locator(`#dead-letters tr[data-dead-letter="${eventId}"]`).count(), 0);
     const notifications = await fetch(`${shop.gateway}/api/notifications?limit=50`, { headers: { authorization: `Bearer ${token}` } });
     const items = ((await notifications.json()) as { items: Array<{ orderId: string; kind: string }> }).items;
-    assert.deepEqual(items.filter((n) => n.orderId === orderId).map((n) => n.kind), ['ORDER_PLACED'], 'the replayed event notified once');
+    assert.deepEqual(
+      items.filter((n) => n.orderId === orderId).map((n) => n.kind),
+      ['ORDER_PLACED'],
+      'the replayed event notified once',
+    );
 
     // the event links to the trace it was published in: the order's creation
     await page.click(`tr[data-event="${eventId}"] .trace-link`);
@@ -196,7 +215,8 @@ describe('the dashboard in Chromium', { skip: skip ?? false, timeout: 150_000 },
   });
 
   it('turns a workload red from its error rate while it stays ready', async () => {
-    const faults = (...args: string[]) => spawnSync(process.execPath, [CARROT, 'faults', ...args, '--app', SHOP_DIR, '--data-dir', shop.dataDir], { encoding: 'utf8' });
+    const faults = (...args: string[]) =>
+      spawnSync(process.execPath, [CARROT, 'faults', ...args, '--app', SHOP_DIR, '--data-dir', shop.dataDir], { encoding: 'utf8' });
     assert.equal(faults('add', 'catalog.getProduct', '--error', 'INTERNAL').status, 0);
     try {
       await page.goto(shop.dashboard);

@@ -22,7 +22,9 @@ describe('DashboardServer', () => {
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       seen.push({ method: req.method, url: req.url, headers: req.headers, body });
-      res.writeHead(201, { 'content-type': 'application/json', 'x-request-id': 'req-1' }).end(JSON.stringify({ token: 'tok-123', got: body ? JSON.parse(body) : null }));
+      res
+        .writeHead(201, { 'content-type': 'application/json', 'x-request-id': 'req-1' })
+        .end(JSON.stringify({ token: 'tok-123', got: body ? JSON.parse(body) : null }));
     });
   });
   let dashboard: DashboardServer;
@@ -113,7 +115,9 @@ describe('DashboardServer', () => {
   });
 
   it('sends the API explorer’s request to the gateway, with the bearer token and body', async () => {
-    const res = await post('/api/call', JSON.stringify({ method: 'post', path: '/api/orders?x=1', token: 'abc', body: { items: [] } }), { 'content-type': 'application/json' });
+    const res = await post('/api/call', JSON.stringify({ method: 'post', path: '/api/orders?x=1', token: 'abc', body: { items: [] } }), {
+      'content-type': 'application/json',
+    });
     assert.equal(res.status, 200);
     const answer = (await res.json()) as { status: number; headers: Record<string, string>; body: { got: unknown } };
     assert.equal(answer.status, 201);
@@ -151,7 +155,10 @@ describe('DashboardServer', () => {
     assert.ok(doc.paths['/api/orders/{id}/checkout']);
     const health = (await (await fetch(`${url}/api/health`)).json()) as { health: string; workloads: Array<{ name: string }> };
     assert.equal(health.health, 'unhealthy');
-    assert.deepEqual(health.workloads.map((w) => w.name), ['orders', 'gateway']);
+    assert.deepEqual(
+      health.workloads.map((w) => w.name),
+      ['orders', 'gateway'],
+    );
     assert.equal((await post('/api/dead-letters/notifications/nope/replay', '{}', { 'content-type': 'application/json' })).status, 404);
     // started without sagas: the page offers no Sagas view and the API has none
     assert.equal(((await (await fetch(`${url}/api/app`)).json()) as { sagas: boolean }).sagas, false);

@@ -7,12 +7,27 @@ import { main } from '../../src/cli/main.ts';
 // planDev reads only names from the services
 const app = { kind: 'app', name: 'shop', services: [{ name: 'users' }, { name: 'orders' }], gateway: {}, config: {} } as unknown as AppDef;
 const plan = (env: Record<string, string>, otlpEndpoint?: string) =>
-  planDev({ app, appFile: '/apps/shop/app.ts', dataDir: '/tmp/x', gateway: { host: '127.0.0.1', port: 8080 }, servicePorts: [1, 2], env, ...(otlpEndpoint ? { otlpEndpoint } : {}) });
+  planDev({
+    app,
+    appFile: '/apps/shop/app.ts',
+    dataDir: '/tmp/x',
+    gateway: { host: '127.0.0.1', port: 8080 },
+    servicePorts: [1, 2],
+    env,
+    ...(otlpEndpoint ? { otlpEndpoint } : {}),
+  });
 
 describe('carrot dev and the dashboard', () => {
   it('points every process, the gateway included, at the dashboard for traces', () => {
     const specs = plan({ PATH: '/usr/bin' }, 'http://127.0.0.1:9400').specs;
-    assert.deepEqual(specs.map((s) => [s.name, s.env[OTLP_ENDPOINT]]), [['users', 'http://127.0.0.1:9400'], ['orders', 'http://127.0.0.1:9400'], ['gateway', 'http://127.0.0.1:9400']]);
+    assert.deepEqual(
+      specs.map((s) => [s.name, s.env[OTLP_ENDPOINT]]),
+      [
+        ['users', 'http://127.0.0.1:9400'],
+        ['orders', 'http://127.0.0.1:9400'],
+        ['gateway', 'http://127.0.0.1:9400'],
+      ],
+    );
   });
 
   it('leaves an endpoint the user set alone, and sets none without a dashboard', () => {
@@ -27,6 +42,9 @@ describe('carrot dev and the dashboard', () => {
       return { code, err: err[0] };
     };
     assert.deepEqual(await run(['--dashboard-port', 'x']), { code: 2, err: "carrot dev: --dashboard-port must be a number from 0 to 65535, got 'x'" });
-    assert.deepEqual(await run(['--dashboard-port', '0', '--no-dashboard']), { code: 2, err: 'carrot dev: --dashboard-port and --no-dashboard do not go together' });
+    assert.deepEqual(await run(['--dashboard-port', '0', '--no-dashboard']), {
+      code: 2,
+      err: 'carrot dev: --dashboard-port and --no-dashboard do not go together',
+    });
   });
 });

@@ -29,19 +29,55 @@ describe('EventFeed', () => {
     }
     const orders = (await open('orders')).db;
     const outbox = (id: string, type: string, destination: string, at: number, delivered: boolean, extra = {}) => ({
-      id, destination, type, key: 'ord_1', envelope: envelope(id, type, { orderId: 'ord_1', at }), created_at: at, delivered_at: delivered ? at + 5 : null, attempts: 0, ...extra,
+      id,
+      destination,
+      type,
+      key: 'ord_1',
+      envelope: envelope(id, type, { orderId: 'ord_1', at }),
+      created_at: at,
+      delivered_at: delivered ? at + 5 : null,
+      attempts: 0,
+      ...extra,
     });
-    await orders.insertInto(OUTBOX).values([
-      outbox('evt_placed', 'orders.OrderPlaced', 'notifications', 1_000, true),
-      outbox('evt_confirmed', 'orders.OrderConfirmed', 'notifications', 2_000, true),
-      outbox('evt_confirmed', 'orders.OrderConfirmed', 'catalog', 2_000, false, { attempts: 2, last_error: 'catalog: ECONNREFUSED' }),
-    ]).execute();
+    await orders
+      .insertInto(OUTBOX)
+      .values([
+        outbox('evt_placed', 'orders.OrderPlaced', 'notifications', 1_000, true),
+        outbox('evt_confirmed', 'orders.OrderConfirmed', 'notifications', 2_000, true),
+        outbox('evt_confirmed', 'orders.OrderConfirmed', 'catalog', 2_000, false, { attempts: 2, last_error: 'catalog: ECONNREFUSED' }),
+      ])
+      .execute();
     const inbox = (id: string, type: string, status: string, attempts: number, lastError: string | null) => ({
-      id, type, key: 'ord_1', source: '/services/orders', envelope: envelope(id, type, {}), status, attempts, next_attempt_at: 0, last_error: lastError, received_at: 10, handled_at: status === 'done' ? 11 : null,
+      id,
+      type,
+      key: 'ord_1',
+      source: '/services/orders',
+      envelope: envelope(id, type, {}),
+      status,
+      attempts,
+      next_attempt_at: 0,
+      last_error: lastError,
+      received_at: 10,
+      handled_at: status === 'done' ? 11 : null,
     });
     const notifications = (await open('notifications')).db;
-    await notifications.insertInto(INBOX).values([inbox('evt_placed', 'orders.OrderPlaced', 'done', 1, null), inbox('evt_confirmed', 'orders.OrderConfirmed', 'dead', 3, 'boom')]).execute();
-    await notifications.insertInto(DEAD_LETTERS).values({ id: 'evt_confirmed', type: 'orders.OrderConfirmed', key: 'ord_1', source: '/services/orders', envelope: envelope('evt_confirmed', 'orders.OrderConfirmed', { orderId: 'ord_1' }), error: 'Error: boom', attempts: 3, failed_at: 3_000 }).execute();
+    await notifications
+      .insertInto(INBOX)
+      .values([inbox('evt_placed', 'orders.OrderPlaced', 'done', 1, null), inbox('evt_confirmed', 'orders.OrderConfirmed', 'dead', 3, 'boom')])
+      .execute();
+    await notifications
+      .insertInto(DEAD_LETTERS)
+      .values({
+        id: 'evt_confirmed',
+        type: 'orders.OrderConfirmed',
+        key: 'ord_1',
+        source: '/services/orders',
+        envelope: envelope('evt_confirmed', 'orders.OrderConfirmed', { orderId: 'ord_1' }),
+        error: 'Error: boom',
+        attempts: 3,
+        failed_at: 3_000,
+      })
+      .execute();
   });
   after(async () => {
     for (const s of stores.values()) await (await s).close();
@@ -49,7 +85,13 @@ describe('EventFeed', () => {
 
   it('lists recent events newest first, with where each subscriber is', async () => {
     const events = await feed.recent(10);
-    assert.deepEqual(events.map((e) => [e.id, e.type, e.publisher]), [['evt_confirmed', 'orders.OrderConfirmed', 'orders'], ['evt_placed', 'orders.OrderPlaced', 'orders']]);
+    assert.deepEqual(
+      events.map((e) => [e.id, e.type, e.publisher]),
+      [
+        ['evt_confirmed', 'orders.OrderConfirmed', 'orders'],
+        ['evt_placed', 'orders.OrderPlaced', 'orders'],
+      ],
+    );
     assert.deepEqual(events[0]!.data, { orderId: 'ord_1', at: 2_000 });
     assert.equal(events[0]!.traceId, TRACE, 'the trace it was published in');
     assert.deepEqual(events[0]!.deliveries, [
@@ -57,12 +99,18 @@ describe('EventFeed', () => {
       { service: 'notifications', state: 'dead', attempts: 3, error: 'boom' },
     ]);
     assert.deepEqual(events[1]!.deliveries, [{ service: 'notifications', state: 'handled', attempts: 1 }]);
-    assert.deepEqual((await feed.recent(1)).map((e) => e.id), ['evt_confirmed']);
+    assert.deepEqual(
+      (await feed.recent(1)).map((e) => e.id),
+      ['evt_confirmed'],
+    );
   });
 
   it('lists dead letters and replays one through the inbox, as carrot events dlq replay does', async () => {
     const dead = await feed.deadLetters();
-    assert.deepEqual(dead.map((d) => [d.service, d.id, d.error, d.attempts]), [['notifications', 'evt_confirmed', 'Error: boom', 3]]);
+    assert.deepEqual(
+      dead.map((d) => [d.service, d.id, d.error, d.attempts]),
+      [['notifications', 'evt_confirmed', 'Error: boom', 3]],
+    );
     assert.deepEqual(dead[0]!.data, { orderId: 'ord_1' });
     assert.equal(await feed.replay('notifications', 'nope'), false);
     assert.equal(await feed.replay('unknown-service', 'evt_confirmed'), false);

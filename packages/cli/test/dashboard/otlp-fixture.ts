@@ -36,7 +36,14 @@ export function exportOf(service: string, traceId: string, startMs: number, span
               endTimeUnixNano: nanos(startMs + s.at + s.ms),
               attributes: Object.entries(s.attributes ?? {}).map(([key, v]) => ({
                 key,
-                value: typeof v === 'string' ? { stringValue: v } : typeof v === 'boolean' ? { boolValue: v } : Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v },
+                value:
+                  typeof v === 'string'
+                    ? { stringValue: v }
+                    : typeof v === 'boolean'
+                      ? { boolValue: v }
+                      : Number.isInteger(v)
+                        ? { intValue: String(v) }
+                        : { doubleValue: v },
               })),
               status: s.error ? { code: 2, message: s.error } : { code: 0 },
               events: [],
@@ -50,11 +57,32 @@ export function exportOf(service: string, traceId: string, startMs: number, span
 
 /** A checkout across the shop: gateway → orders → catalog and payments, then the notification consumer. */
 export function checkoutExports(traceId = hexId(16), startMs = Date.now() - 200): { traceId: string; exports: Array<{ service: string; body: unknown }> } {
-  const ids = { gw: hexId(8), orders: hexId(8), toCatalog: hexId(8), catalog: hexId(8), toPayments: hexId(8), payments: hexId(8), publish: hexId(8), notify: hexId(8) };
+  const ids = {
+    gw: hexId(8),
+    orders: hexId(8),
+    toCatalog: hexId(8),
+    catalog: hexId(8),
+    toPayments: hexId(8),
+    payments: hexId(8),
+    publish: hexId(8),
+    notify: hexId(8),
+  };
   return {
     traceId,
     exports: [
-      { service: 'gateway', body: exportOf('gateway', traceId, startMs, [{ name: 'POST /api/orders/:id/checkout', spanId: ids.gw, at: 0, ms: 120, kind: 2, attributes: { 'http.request.method': 'POST', 'http.response.status_code': 200 } }]) },
+      {
+        service: 'gateway',
+        body: exportOf('gateway', traceId, startMs, [
+          {
+            name: 'POST /api/orders/:id/checkout',
+            spanId: ids.gw,
+            at: 0,
+            ms: 120,
+            kind: 2,
+            attributes: { 'http.request.method': 'POST', 'http.response.status_code': 200 },
+          },
+        ]),
+      },
       {
         service: 'orders',
         body: exportOf('orders', traceId, startMs, [
@@ -64,9 +92,22 @@ export function checkoutExports(traceId = hexId(16), startMs = Date.now() - 200)
           { name: 'publish orders.OrderConfirmed', spanId: ids.publish, parent: ids.orders, at: 96, ms: 4, kind: 4 },
         ]),
       },
-      { service: 'catalog', body: exportOf('catalog', traceId, startMs, [{ name: 'catalog.reserveStock', spanId: ids.catalog, parent: ids.toCatalog, at: 10, ms: 25, kind: 2 }]) },
-      { service: 'payments', body: exportOf('payments', traceId, startMs, [{ name: 'payments.charge', spanId: ids.payments, parent: ids.toPayments, at: 44, ms: 45, kind: 2, attributes: { 'payment.card': '4242…4242' } }]) },
-      { service: 'notifications', body: exportOf('notifications', traceId, startMs, [{ name: 'handle orders.OrderConfirmed', spanId: ids.notify, parent: ids.publish, at: 140, ms: 12, kind: 5 }]) },
+      {
+        service: 'catalog',
+        body: exportOf('catalog', traceId, startMs, [{ name: 'catalog.reserveStock', spanId: ids.catalog, parent: ids.toCatalog, at: 10, ms: 25, kind: 2 }]),
+      },
+      {
+        service: 'payments',
+        body: exportOf('payments', traceId, startMs, [
+          { name: 'payments.charge', spanId: ids.payments, parent: ids.toPayments, at: 44, ms: 45, kind: 2, attributes: { 'payment.card': '4242…4242' } },
+        ]),
+      },
+      {
+        service: 'notifications',
+        body: exportOf('notifications', traceId, startMs, [
+          { name: 'handle orders.OrderConfirmed', spanId: ids.notify, parent: ids.publish, at: 140, ms: 12, kind: 5 },
+        ]),
+      },
     ],
   };
 }

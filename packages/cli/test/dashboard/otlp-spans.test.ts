@@ -34,20 +34,31 @@ describe('spansOfExport', () => {
     const traceId = hexId(16);
     const spanId = hexId(8);
     const spans = spansOfExport({
-      resourceSpans: [{
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'gateway' } }] },
-        scopeSpans: [{ spans: [{
-          traceId: Buffer.from(traceId, 'hex').toString('base64'),
-          spanId: Buffer.from(spanId, 'hex').toString('base64'),
-          parentSpanId: '',
-          name: 'GET /',
-          kind: 'SPAN_KIND_SERVER',
-          startTimeUnixNano: 1_000_000,
-          endTimeUnixNano: 3_000_000,
-          attributes: [{ key: 'tags', value: { arrayValue: { values: [{ stringValue: 'a' }, { intValue: 2 }] } } }, { key: 'obj', value: { kvlistValue: { values: [{ key: 'k', value: { boolValue: true } }] } } }],
-          status: { code: 'STATUS_CODE_ERROR' },
-        }] }],
-      }],
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'gateway' } }] },
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId: Buffer.from(traceId, 'hex').toString('base64'),
+                  spanId: Buffer.from(spanId, 'hex').toString('base64'),
+                  parentSpanId: '',
+                  name: 'GET /',
+                  kind: 'SPAN_KIND_SERVER',
+                  startTimeUnixNano: 1_000_000,
+                  endTimeUnixNano: 3_000_000,
+                  attributes: [
+                    { key: 'tags', value: { arrayValue: { values: [{ stringValue: 'a' }, { intValue: 2 }] } } },
+                    { key: 'obj', value: { kvlistValue: { values: [{ key: 'k', value: { boolValue: true } }] } } },
+                  ],
+                  status: { code: 'STATUS_CODE_ERROR' },
+                },
+              ],
+            },
+          ],
+        },
+      ],
     });
     assert.equal(spans[0]!.traceId, traceId);
     assert.equal(spans[0]!.spanId, spanId);
@@ -59,20 +70,31 @@ describe('spansOfExport', () => {
 
   it('names a span after its own service when services share a process', () => {
     const traceId = hexId(16);
-    const spans = spansOfExport(exportOf('monolith', traceId, 0, [
-      { name: 'orders.checkout', spanId: hexId(8), at: 0, ms: 1, attributes: { 'carotene.service': 'orders' } },
-      { name: 'startup', spanId: hexId(8), at: 0, ms: 1 },
-    ]));
-    assert.deepEqual(spans.map((s) => s.service), ['orders', 'monolith']);
+    const spans = spansOfExport(
+      exportOf('monolith', traceId, 0, [
+        { name: 'orders.checkout', spanId: hexId(8), at: 0, ms: 1, attributes: { 'carotene.service': 'orders' } },
+        { name: 'startup', spanId: hexId(8), at: 0, ms: 1 },
+      ]),
+    );
+    assert.deepEqual(
+      spans.map((s) => s.service),
+      ['orders', 'monolith'],
+    );
   });
 
   it('refuses what is not an export, and spans without valid ids', () => {
     for (const body of [null, {}, { resourceSpans: 'x' }]) {
-      assert.throws(() => spansOfExport(body), (err) => isCaroteneError(err, 'MALFORMED_REQUEST'));
+      assert.throws(
+        () => spansOfExport(body),
+        (err) => isCaroteneError(err, 'MALFORMED_REQUEST'),
+      );
     }
     const zeroTrace = exportOf('a', '0'.repeat(32), 0, [{ name: 'x', spanId: hexId(8), at: 0, ms: 1 }]);
     assert.throws(() => spansOfExport(zeroTrace), /no valid traceId/);
     const shortSpan = exportOf('a', hexId(16), 0, [{ name: 'x', spanId: 'abc', at: 0, ms: 1 }]);
-    assert.throws(() => spansOfExport(shortSpan), (err) => isCaroteneError(err, 'MALFORMED_REQUEST'));
+    assert.throws(
+      () => spansOfExport(shortSpan),
+      (err) => isCaroteneError(err, 'MALFORMED_REQUEST'),
+    );
   });
 });

@@ -22,24 +22,51 @@ describe('SagaFeed', () => {
     orders = await openStore({ file: join(dir, 'orders.sqlite') });
     await migrateEventTables(orders.db, orders.kind, 'orders');
     const saga = (id: string, status: string, at: number, ended: boolean, failure: unknown = null) => ({
-      id, saga: 'checkout', status, input: JSON.stringify({ orderId: id.split('/')[1] }), results: '{}', step: ended ? 3 : 1,
-      failure: failure === null ? null : JSON.stringify(failure), deadline: at + 30_000, lease_owner: ended ? null : 'orders-1', lease_until: at + 5_000,
-      created_at: at, updated_at: at + 50, ended_at: ended ? at + 60 : null,
+      id,
+      saga: 'checkout',
+      status,
+      input: JSON.stringify({ orderId: id.split('/')[1] }),
+      results: '{}',
+      step: ended ? 3 : 1,
+      failure: failure === null ? null : JSON.stringify(failure),
+      deadline: at + 30_000,
+      lease_owner: ended ? null : 'orders-1',
+      lease_until: at + 5_000,
+      created_at: at,
+      updated_at: at + 50,
+      ended_at: ended ? at + 60 : null,
     });
-    await orders.db.insertInto(SAGAS).values([
-      saga('checkout/ord_1', 'completed', 1_000, true),
-      saga('checkout/ord_2', 'compensated', 2_000, true, { step: 'charge', code: 'CARD_DECLINED', message: 'declined' }),
-      saga('checkout/ord_3', 'running', 3_000, false),
-    ]).execute();
+    await orders.db
+      .insertInto(SAGAS)
+      .values([
+        saga('checkout/ord_1', 'completed', 1_000, true),
+        saga('checkout/ord_2', 'compensated', 2_000, true, { step: 'charge', code: 'CARD_DECLINED', message: 'declined' }),
+        saga('checkout/ord_3', 'running', 3_000, false),
+      ])
+      .execute();
     const step = (sagaId: string, seq: number, name: string, phase: string, status: string, extra = {}) => ({
-      seq, saga_id: sagaId, step: name, phase, attempt: 1, status, idempotency_key: `${sagaId}/${name}/${phase}`, output: null, error: null, started_at: 2_000 + seq, ended_at: 2_001 + seq, ...extra,
+      seq,
+      saga_id: sagaId,
+      step: name,
+      phase,
+      attempt: 1,
+      status,
+      idempotency_key: `${sagaId}/${name}/${phase}`,
+      output: null,
+      error: null,
+      started_at: 2_000 + seq,
+      ended_at: 2_001 + seq,
+      ...extra,
     });
-    await orders.db.insertInto(SAGA_STEPS).values([
-      step('checkout/ord_2', 1, 'reserve', 'run', 'done', { output: JSON.stringify({ reserved: true }) }),
-      step('checkout/ord_2', 2, 'charge', 'run', 'failed', { error: JSON.stringify({ step: 'charge', code: 'CARD_DECLINED', message: 'declined' }) }),
-      step('checkout/ord_2', 3, 'reserve', 'compensate', 'done'),
-      step('checkout/ord_3', 4, 'charge', 'run', 'started', { ended_at: null }),
-    ]).execute();
+    await orders.db
+      .insertInto(SAGA_STEPS)
+      .values([
+        step('checkout/ord_2', 1, 'reserve', 'run', 'done', { output: JSON.stringify({ reserved: true }) }),
+        step('checkout/ord_2', 2, 'charge', 'run', 'failed', { error: JSON.stringify({ step: 'charge', code: 'CARD_DECLINED', message: 'declined' }) }),
+        step('checkout/ord_2', 3, 'reserve', 'compensate', 'done'),
+        step('checkout/ord_3', 4, 'charge', 'run', 'started', { ended_at: null }),
+      ])
+      .execute();
   });
   after(() => orders.close());
 
@@ -51,7 +78,14 @@ describe('SagaFeed', () => {
 
   it('lists the orchestrator’s instances newest first, with the step they are at or why they failed', async () => {
     const list = await SagaFeed.of(shop, open)!.list(10);
-    assert.deepEqual(list.map((s) => [s.id, s.status, s.service]), [['checkout/ord_3', 'running', 'orders'], ['checkout/ord_2', 'compensated', 'orders'], ['checkout/ord_1', 'completed', 'orders']]);
+    assert.deepEqual(
+      list.map((s) => [s.id, s.status, s.service]),
+      [
+        ['checkout/ord_3', 'running', 'orders'],
+        ['checkout/ord_2', 'compensated', 'orders'],
+        ['checkout/ord_1', 'completed', 'orders'],
+      ],
+    );
     assert.equal(list[0]!.step, 'charge');
     assert.deepEqual(list[1]!.failure, { step: 'charge', code: 'CARD_DECLINED', message: 'declined' });
     assert.equal((await SagaFeed.of(shop, open)!.list(1)).length, 1);
@@ -61,7 +95,14 @@ describe('SagaFeed', () => {
     const saga = (await SagaFeed.of(shop, open)!.show('checkout/ord_2'))!;
     assert.equal(saga.service, 'orders');
     assert.deepEqual(saga.input, { orderId: 'ord_2' });
-    assert.deepEqual(saga.steps.map((t) => [t.step, t.phase, t.status]), [['reserve', 'run', 'done'], ['charge', 'run', 'failed'], ['reserve', 'compensate', 'done']]);
+    assert.deepEqual(
+      saga.steps.map((t) => [t.step, t.phase, t.status]),
+      [
+        ['reserve', 'run', 'done'],
+        ['charge', 'run', 'failed'],
+        ['reserve', 'compensate', 'done'],
+      ],
+    );
     assert.deepEqual(saga.steps[0]!.output, { reserved: true });
     assert.equal(saga.steps[1]!.error?.code, 'CARD_DECLINED');
     assert.equal(await SagaFeed.of(shop, open)!.show('checkout/nope'), undefined);

@@ -39,7 +39,13 @@ describe('assessWorkload', () => {
   it('aggregates the app: healthy when all are, unhealthy when all are, degraded between', () => {
     assert.equal(assessApp([ready, { ...ready, name: 'gateway' }]).health, 'healthy');
     assert.equal(assessApp([ready, { ...ready, name: 'gateway', traffic: traffic(20, 2) }]).health, 'degraded');
-    assert.equal(assessApp([{ ...ready, ready: 0 }, { ...ready, name: 'b', traffic: traffic(10, 10) }]).health, 'unhealthy');
+    assert.equal(
+      assessApp([
+        { ...ready, ready: 0 },
+        { ...ready, name: 'b', traffic: traffic(10, 10) },
+      ]).health,
+      'unhealthy',
+    );
   });
 });
 
@@ -63,7 +69,10 @@ describe('request metrics', () => {
 
   it('counts requests served and their 5xx, not the calls made to others, nor 4xx answers', () => {
     assert.deepEqual(requestTotals(parsePrometheus(page)), { requests: 100, errors: 4 });
-    assert.deepEqual(requestTotals(parsePrometheus('rpc_server_requests_total{outcome="error"} 3\nrpc_server_requests_total{outcome="ok"} 7\n')), { requests: 10, errors: 3 });
+    assert.deepEqual(requestTotals(parsePrometheus('rpc_server_requests_total{outcome="error"} 3\nrpc_server_requests_total{outcome="ok"} 7\n')), {
+      requests: 10,
+      errors: 3,
+    });
     assert.equal(requestTotals(parsePrometheus('process_cpu_seconds_total 1\n')), undefined);
   });
 
@@ -75,12 +84,14 @@ describe('request metrics', () => {
   });
 
   it('counts one service of a process that runs several (the metrics are labelled by service)', () => {
-    const shared = parsePrometheus([
-      'carotene_handler_requests_total{service="orders",handler="checkout",status="200",code="OK"} 8',
-      'carotene_handler_requests_total{service="orders",handler="checkout",status="500",code="INTERNAL"} 2',
-      'carotene_handler_requests_total{service="catalog",handler="getProducts",status="200",code="OK"} 30',
-      'carotene_integration_calls_total{service="orders",target="catalog",function="getProducts",status="503",code="UNAVAILABLE"} 5',
-    ].join('\n'));
+    const shared = parsePrometheus(
+      [
+        'carotene_handler_requests_total{service="orders",handler="checkout",status="200",code="OK"} 8',
+        'carotene_handler_requests_total{service="orders",handler="checkout",status="500",code="INTERNAL"} 2',
+        'carotene_handler_requests_total{service="catalog",handler="getProducts",status="200",code="OK"} 30',
+        'carotene_integration_calls_total{service="orders",target="catalog",function="getProducts",status="503",code="UNAVAILABLE"} 5',
+      ].join('\n'),
+    );
     assert.deepEqual(requestTotals(shared, 'orders'), { requests: 10, errors: 2 });
     assert.deepEqual(requestTotals(shared, 'catalog'), { requests: 30, errors: 0 });
     assert.deepEqual(requestTotals(shared), { requests: 40, errors: 2 });
@@ -97,7 +108,8 @@ describe('HealthCollector', () => {
       if (req.url === '/ready') return res.writeHead(state.ready).end('{}');
       if (req.url === '/metrics' && state.metrics) {
         // as prom-client writes it: a counter without requests yet has its TYPE line only
-        const samples = state.requests === 0 ? '' : `app_requests_total{status="200"} ${state.requests - state.errors}\napp_requests_total{status="500"} ${state.errors}\n`;
+        const samples =
+          state.requests === 0 ? '' : `app_requests_total{status="200"} ${state.requests - state.errors}\napp_requests_total{status="500"} ${state.errors}\n`;
         return res.writeHead(200, { 'content-type': 'text/plain' }).end(`# TYPE app_requests_total counter\n${samples}`);
       }
       res.writeHead(404).end();
@@ -115,15 +127,33 @@ describe('HealthCollector', () => {
     const dir = mkdtempSync(join(tmpdir(), 'carotene-health-'));
     const registryFile = join(dir, 'registry.json');
     // several instances of one service (the registry lists them), one of another service down
-    writeFileSync(registryFile, JSON.stringify({ app: 'shop', gateway: { url: urlGw }, services: { orders: { url: urlA, instances: [{ url: urlA }, { url: urlB }] }, catalog: { url: 'http://127.0.0.1:1' } } }));
+    writeFileSync(
+      registryFile,
+      JSON.stringify({
+        app: 'shop',
+        gateway: { url: urlGw },
+        services: { orders: { url: urlA, instances: [{ url: urlA }, { url: urlB }] }, catalog: { url: 'http://127.0.0.1:1' } },
+      }),
+    );
     const collector = new HealthCollector({ services: ['orders', 'catalog', 'payments'], registryFile, tls: { ca: '', cert: '', key: '' } });
 
     const first = await collector.sample();
-    assert.deepEqual(first.map((w) => [w.name, w.ready, w.desired]), [['orders', 2, 2], ['catalog', 0, 1], ['payments', 0, 1], ['gateway', 1, 1]]);
+    assert.deepEqual(
+      first.map((w) => [w.name, w.ready, w.desired]),
+      [
+        ['orders', 2, 2],
+        ['catalog', 0, 1],
+        ['payments', 0, 1],
+        ['gateway', 1, 1],
+      ],
+    );
     assert.equal(first[0]!.traffic, undefined, 'one look gives no window yet');
     assert.equal(first[1]!.detail, 'ECONNREFUSED');
     assert.equal(first[2]!.detail, 'not in the registry');
-    assert.deepEqual(first[0]!.instances.map((i) => i.metrics), [true, true]);
+    assert.deepEqual(
+      first[0]!.instances.map((i) => i.metrics),
+      [true, true],
+    );
     assert.equal(first[3]!.instances[0]!.metrics, false);
 
     a.requests += 30;
@@ -146,9 +176,19 @@ describe('HealthCollector', () => {
   });
 
   it('reports every workload unhealthy when there is no registry', async () => {
-    const collector = new HealthCollector({ services: ['orders'], registryFile: join(tmpdir(), 'nowhere', 'registry.json'), tls: { ca: '', cert: '', key: '' } });
+    const collector = new HealthCollector({
+      services: ['orders'],
+      registryFile: join(tmpdir(), 'nowhere', 'registry.json'),
+      tls: { ca: '', cert: '', key: '' },
+    });
     const samples = await collector.sample();
-    assert.deepEqual(samples.map((s) => [s.name, s.ready]), [['orders', 0], ['gateway', 0]]);
+    assert.deepEqual(
+      samples.map((s) => [s.name, s.ready]),
+      [
+        ['orders', 0],
+        ['gateway', 0],
+      ],
+    );
     assert.match(samples[0]!.detail!, /no registry at/);
     assert.equal(assessApp(samples).health, 'unhealthy');
   });

@@ -31,7 +31,10 @@ describe('carrot status with metrics', () => {
   it('adds each service’s error rate over the window, and a failing service turns the app unhealthy or degraded', async () => {
     const [catalog, orders, payments, gateway] = await Promise.all([instance(20, 0), instance(20, 4), instance(20, 12), instance(10, 0)]);
     const dataDir = mkdtempSync(join(tmpdir(), 'carotene-status-'));
-    writeFileSync(join(dataDir, 'registry.json'), JSON.stringify({ app: 'shop', gateway: { url: gateway }, services: { catalog: { url: catalog }, orders: { url: orders }, payments: { url: payments } } }));
+    writeFileSync(
+      join(dataDir, 'registry.json'),
+      JSON.stringify({ app: 'shop', gateway: { url: gateway }, services: { catalog: { url: catalog }, orders: { url: orders }, payments: { url: payments } } }),
+    );
     const result = await carrot(['status', fixtureApp('valid').file, '--data-dir', dataDir, '--window', '200']);
     assert.equal(result.code, 1, result.out.join('\n'));
     assert.equal(result.out[0], 'shop (development, local processes): degraded');

@@ -5,7 +5,11 @@ import { topologyOf } from '../../src/dashboard/topology.ts';
 
 describe('topologyOf', () => {
   const topology = topologyOf(shop);
-  const edges = (kind: string) => topology.edges.filter((e) => e.kind === kind).map((e) => `${e.from}>${e.to}${kind === 'event' ? ` ${e.label}` : ''}`).sort();
+  const edges = (kind: string) =>
+    topology.edges
+      .filter((e) => e.kind === kind)
+      .map((e) => `${e.from}>${e.to}${kind === 'event' ? ` ${e.label}` : ''}`)
+      .sort();
 
   it('has the gateway and every service of the app', () => {
     assert.deepEqual(topology.nodes.map((n) => n.id).sort(), ['catalog', 'gateway', 'notifications', 'orders', 'payments', 'users']);

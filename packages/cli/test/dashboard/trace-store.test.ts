@@ -22,7 +22,10 @@ describe('TraceStore', () => {
     // from the gateway's start to the end of the notification span (140 + 12 ms)
     assert.ok(Math.abs(summary.durationMs - 152) < 0.01, String(summary.durationMs));
     const { spans } = store.get(traceId)!;
-    assert.deepEqual(spans.map((s) => s.startMs), [...spans.map((s) => s.startMs)].sort((a, b) => a - b));
+    assert.deepEqual(
+      spans.map((s) => s.startMs),
+      [...spans.map((s) => s.startMs)].sort((a, b) => a - b),
+    );
   });
 
   it('keeps a span sent twice (an exporter retry) once, and counts errors', () => {
@@ -46,14 +49,29 @@ describe('TraceStore', () => {
     assert.equal(store.size, 3);
     assert.equal(store.get(ids[0]!), undefined);
     assert.equal(store.get(ids[1]!), undefined);
-    assert.deepEqual(store.list().map((t) => t.root), ['GET /4', 'GET /3', 'GET /2']);
-    assert.deepEqual(store.list(2).map((t) => t.traceId), [ids[4], ids[3]]);
+    assert.deepEqual(
+      store.list().map((t) => t.root),
+      ['GET /4', 'GET /3', 'GET /2'],
+    );
+    assert.deepEqual(
+      store.list(2).map((t) => t.traceId),
+      [ids[4], ids[3]],
+    );
   });
 
   it('drops spans over the per-trace limit and says how many', () => {
     const store = new TraceStore({ maxSpansPerTrace: 2 });
     const traceId = hexId(16);
-    store.add(spansOfExport(exportOf('orders', traceId, 0, [1, 2, 3, 4].map((i) => ({ name: `s${i}`, spanId: hexId(8), at: i, ms: 1 })))));
+    store.add(
+      spansOfExport(
+        exportOf(
+          'orders',
+          traceId,
+          0,
+          [1, 2, 3, 4].map((i) => ({ name: `s${i}`, spanId: hexId(8), at: i, ms: 1 })),
+        ),
+      ),
+    );
     assert.equal(store.get(traceId)!.spans.length, 2);
     assert.equal(store.get(traceId)!.dropped, 2);
   });

@@ -20,7 +20,16 @@ async function waitFor(check: () => Promise<boolean>, o: { timeoutMs: number; wh
 }
 
 const repo = resolve(import.meta.dirname, '../../../..');
-const PACKAGES = ['carotene', '@carotene/runtime', '@carotene/gateway', '@carotene/testing', '@carotene/cli', '@carotene/postgres', '@carotene/jetstream', '@carotene/redis'];
+const PACKAGES = [
+  'carotene',
+  '@carotene/runtime',
+  '@carotene/gateway',
+  '@carotene/testing',
+  '@carotene/cli',
+  '@carotene/postgres',
+  '@carotene/jetstream',
+  '@carotene/redis',
+];
 
 // the app runs on the built packages as a user's would: no `source` condition, no tsx preloaded
 // (and not as a subtest of this run: NODE_TEST_CONTEXT would send the app's test results here)
@@ -59,7 +68,16 @@ describe('installable from packed tarballs, outside the repository', { timeout: 
 
   it('packs every package as built JavaScript with declarations, and nothing of the tests', () => {
     const tarballs = readdirSync(packs).sort();
-    assert.deepEqual(tarballs, ['carotene-0.2.0.tgz', 'carotene-cli-0.2.0.tgz', 'carotene-gateway-0.2.0.tgz', 'carotene-jetstream-0.2.0.tgz', 'carotene-postgres-0.2.0.tgz', 'carotene-redis-0.2.0.tgz', 'carotene-runtime-0.2.0.tgz', 'carotene-testing-0.2.0.tgz']);
+    assert.deepEqual(tarballs, [
+      'carotene-0.2.0.tgz',
+      'carotene-cli-0.2.0.tgz',
+      'carotene-gateway-0.2.0.tgz',
+      'carotene-jetstream-0.2.0.tgz',
+      'carotene-postgres-0.2.0.tgz',
+      'carotene-redis-0.2.0.tgz',
+      'carotene-runtime-0.2.0.tgz',
+      'carotene-testing-0.2.0.tgz',
+    ]);
     const files = sh('tar', ['-tzf', join(packs, 'carotene-runtime-0.2.0.tgz')]).split('\n');
     assert.ok(files.includes('package/dist/index.js') && files.includes('package/dist/index.d.ts') && files.includes('package/dist/index.js.map'));
     assert.ok(!files.some((f) => f.startsWith('package/test/') || f.endsWith('.tsbuildinfo')), 'no tests or build state shipped');
@@ -69,14 +87,18 @@ describe('installable from packed tarballs, outside the repository', { timeout: 
 
   it('scaffolds an app with carrot new that installs from the tarballs alone', () => {
     const started = performance.now();
-    timed('carrot new + npm install', () => sh(process.execPath, [join(repo, 'packages/cli/bin/carrot.js'), 'new', appDir, '--packages', packs], { cwd: root }));
+    timed('carrot new + npm install', () =>
+      sh(process.execPath, [join(repo, 'packages/cli/bin/carrot.js'), 'new', appDir, '--packages', packs], { cwd: root }),
+    );
     const manifest = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8'));
     assert.match(manifest.dependencies.carotene, /^file:vendor\/carotene\/carotene-0\.2\.0\.tgz$/);
     // the app's Carotene is the packed one, not the repository's source
     const installed = JSON.parse(readFileSync(join(appDir, 'node_modules/@carotene/runtime/package.json'), 'utf8'));
     assert.equal(installed.version, '0.2.0');
     assert.ok(!existsSync(join(appDir, 'node_modules/@carotene/postgres')), 'an app on SQLite installs no PostgreSQL engine');
-    assert.ok(!existsSync(join(appDir, 'node_modules/pg')) && !existsSync(join(appDir, 'node_modules/ioredis')) && !existsSync(join(appDir, 'node_modules/@nats-io')));
+    assert.ok(
+      !existsSync(join(appDir, 'node_modules/pg')) && !existsSync(join(appDir, 'node_modules/ioredis')) && !existsSync(join(appDir, 'node_modules/@nats-io')),
+    );
     timed('type-check + npm test', () => {
       const out = sh('npm', ['test'], { cwd: appDir });
       assert.match(out, /# pass 2/);
@@ -87,14 +109,26 @@ describe('installable from packed tarballs, outside the repository', { timeout: 
 
   it('runs with carrot dev and answers through the gateway', async () => {
     const port = await freePort();
-    const child = spawn('npx', ['--no-install', 'carrot', 'dev', '.', '--port', String(port), '--no-dashboard'], { cwd: appDir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn('npx', ['--no-install', 'carrot', 'dev', '.', '--port', String(port), '--no-dashboard'], {
+      cwd: appDir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
     try {
       const base = `http://127.0.0.1:${port}`;
-      await waitFor(async () => (await fetch(`${base}/ready`).catch(() => undefined))?.ok === true, { timeoutMs: 60_000, what: () => `the gateway at ${base}/ready:\n${output}` });
-      const created = await fetch(`${base}/api/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'from a fresh app' }) });
+      await waitFor(async () => (await fetch(`${base}/ready`).catch(() => undefined))?.ok === true, {
+        timeoutMs: 60_000,
+        what: () => `the gateway at ${base}/ready:\n${output}`,
+      });
+      const created = await fetch(`${base}/api/notes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'from a fresh app' }),
+      });
       assert.equal(created.status, 201);
       const note = (await created.json()) as { id: string; text: string };
       const read = await fetch(`${base}/api/notes/${note.id}`);
@@ -117,7 +151,12 @@ describe('installable from packed tarballs, outside the repository', { timeout: 
     const context = join(root, 'image');
     const ignored = new Set(['node_modules', '.carotene', 'deploy', '.git']);
     cpSync(appDir, context, { recursive: true, filter: (src) => !ignored.has(src.slice(appDir.length + 1).split('/')[0]!) });
-    const runs = dockerfile.split('FROM ')[1]!.split('COPY . .')[1]!.match(/^RUN [\s\S]*?[^\\]$/m)![0]!.replace(/^RUN /, '').replace(/\\\n/g, ' ');
+    const runs = dockerfile
+      .split('FROM ')[1]!
+      .split('COPY . .')[1]!
+      .match(/^RUN [\s\S]*?[^\\]$/m)![0]!
+      .replace(/^RUN /, '')
+      .replace(/\\\n/g, ' ');
     timed('Dockerfile build stage', () => sh('sh', ['-c', runs], { cwd: context }));
     const bundle = join(context, '.carotene/bundle');
     for (const entry of ['service.mjs', 'gateway.mjs', 'migrate.mjs']) assert.ok(existsSync(join(bundle, entry)), `${entry} bundled`);

@@ -42,7 +42,11 @@ export function watchServiceTables(service: string, store: StoreDriver): () => v
     }),
     // the saga orchestrator's instances; a store without the saga tables yields no samples
     sagaInstances.add(async () => {
-      const rows = (await db.selectFrom(SAGA_INSTANCES).select(['saga', 'status', sql<number>`count(*)`.as('n')]).groupBy(['saga', 'status']).execute()) as Array<{
+      const rows = (await db
+        .selectFrom(SAGA_INSTANCES)
+        .select(['saga', 'status', sql<number>`count(*)`.as('n')])
+        .groupBy(['saga', 'status'])
+        .execute()) as Array<{
         saga: string;
         status: string;
         n: number | string;

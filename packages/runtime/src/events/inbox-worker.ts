@@ -206,10 +206,13 @@ export class InboxWorker {
     if (this.#closed || (this.#timer && this.#timerAt <= at && this.#timerAt > Date.now())) return;
     clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.wake();
-    }, Math.max(0, at - Date.now()));
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.wake();
+      },
+      Math.max(0, at - Date.now()),
+    );
     this.#timer.unref();
   }
 }

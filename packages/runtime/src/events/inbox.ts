@@ -49,7 +49,11 @@ export class Inbox {
       });
     }
     if (rows.length > 0) {
-      await this.#o.db.insertInto(INBOX).values(rows).onConflict((oc) => oc.column('id').doNothing()).execute();
+      await this.#o.db
+        .insertInto(INBOX)
+        .values(rows)
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
       this.#o.onAccepted();
     }
   };

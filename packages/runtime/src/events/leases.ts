@@ -4,7 +4,11 @@ import { LEASES } from './platform-tables.ts';
 
 /** Makes sure the lease row exists (once per name and process). */
 export async function ensureLease(db: AnyDb, name: string): Promise<void> {
-  await db.insertInto(LEASES).values({ name }).onConflict((oc) => oc.column('name').doNothing()).execute();
+  await db
+    .insertInto(LEASES)
+    .values({ name })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
 }
 
 /**

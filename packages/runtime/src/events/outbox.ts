@@ -36,7 +36,12 @@ export class Outbox {
       throw platformError('INVALID_EVENT', `${owner} published '${event.type}' with a payload that does not match its schema: ${parsed.error.message}`);
     }
     // a short producer span whose context the envelope carries to every subscriber
-    const attributes = { 'carotene.service': event.service, 'messaging.system': 'carotene', 'messaging.operation.type': 'send', 'messaging.destination.name': event.type };
+    const attributes = {
+      'carotene.service': event.service,
+      'messaging.system': 'carotene',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': event.type,
+    };
     await inSpan(`publish ${event.type}`, SpanKind.PRODUCER, trace, attributes, async (span) => {
       const envelope = buildEnvelope(event, parsed.data, options?.key, headersOf(span, trace).traceparent ?? newTraceparent());
       span.setAttribute('messaging.message.id', envelope.id);

@@ -74,7 +74,10 @@ export class OutboxRelay {
       for (const { destination } of rows as { destination: string }[]) this.#kick(destination);
       if (Date.now() - this.#lastPrune > 60_000) {
         this.#lastPrune = Date.now();
-        await this.#o.db.deleteFrom(OUTBOX).where('delivered_at', '<', Date.now() - this.#o.keepDeliveredMs).execute();
+        await this.#o.db
+          .deleteFrom(OUTBOX)
+          .where('delivered_at', '<', Date.now() - this.#o.keepDeliveredMs)
+          .execute();
       }
     } catch (err) {
       this.#o.log.warn({ err: String(err) }, 'outbox relay could not read the outbox');
@@ -159,7 +162,11 @@ export class OutboxRelay {
       .updateTable(OUTBOX)
       .set({ delivered_at: Date.now() })
       .where('destination', '=', name)
-      .where('seq', 'in', rows.map((r) => r.seq))
+      .where(
+        'seq',
+        'in',
+        rows.map((r) => r.seq),
+      )
       .execute();
     return rows.length;
   }

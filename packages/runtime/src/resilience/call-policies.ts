@@ -74,7 +74,10 @@ export class CallPolicies {
     const once = (): Promise<T> => limits.breaker.execute(() => limits.bulkhead.execute(() => attempt(Math.min(call.deadline, Date.now() + timeoutMs))));
     // the caller ran out of time before asking: no failure of the callee's, so not the breaker's business
     if (call.deadline <= Date.now()) {
-      throw platformError('DEADLINE_EXCEEDED', `no time left to call ${call.callee}.${call.fn}`, { service: call.callee, details: { reason: 'caller-deadline' } });
+      throw platformError('DEADLINE_EXCEEDED', `no time left to call ${call.callee}.${call.fn}`, {
+        service: call.callee,
+        details: { reason: 'caller-deadline' },
+      });
     }
     if (!call.idempotent || policy.retry.maxAttempts <= 1) return once();
     return withRetries(once, {

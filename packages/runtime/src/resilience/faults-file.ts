@@ -49,7 +49,11 @@ export async function writeFaultsFile(file: string, faults: readonly FaultRule[]
  * const stop = watchFaultsFile(faultsFile(dataDir), (rules) => injector.setDynamic(rules));
  * ```
  */
-export function watchFaultsFile(file: string, onChange: (rules: FaultRule[]) => void, options: { intervalMs?: number; onError?: (err: unknown) => void } = {}): () => void {
+export function watchFaultsFile(
+  file: string,
+  onChange: (rules: FaultRule[]) => void,
+  options: { intervalMs?: number; onError?: (err: unknown) => void } = {},
+): () => void {
   const load = (): void => {
     try {
       onChange(readFaultsFile(file));

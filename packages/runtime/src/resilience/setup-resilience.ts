@@ -48,7 +48,8 @@ export function setupResilience(options: SetupResilienceOptions): () => void {
     (rules) => {
       injector.setDynamic(rules);
       const now = JSON.stringify(rules);
-      if (now !== shown) log.info({ event: 'faults', faults: rules }, rules.length === 0 ? 'injected faults cleared' : `${rules.length} injected fault(s) in force`);
+      if (now !== shown)
+        log.info({ event: 'faults', faults: rules }, rules.length === 0 ? 'injected faults cleared' : `${rules.length} injected fault(s) in force`);
       shown = now;
     },
     { onError: (err) => log.warn({ err }, 'the faults file could not be read; the previous faults stay in force') },

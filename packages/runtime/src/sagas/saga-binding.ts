@@ -18,4 +18,3 @@ export interface SagaBinding {
   context(meta: CallMeta): StepTools;
   call(contract: Contract, fn: string, input: unknown, meta: CallMeta, idempotencyKey: string, timeoutMs: number | undefined): Promise<unknown>;
 }
-

@@ -27,7 +27,10 @@ export interface SagaRunnerOptions {
 
 const DEFAULT_STEP_TIMEOUT_MS = 10_000;
 
-type StepResult = { readonly ok: true; readonly output: unknown; readonly seq: number } | { readonly ok: false; readonly failure: SagaFailure; readonly attempted: boolean } | { readonly stopped: true };
+type StepResult =
+  | { readonly ok: true; readonly output: unknown; readonly seq: number }
+  | { readonly ok: false; readonly failure: SagaFailure; readonly attempted: boolean }
+  | { readonly stopped: true };
 
 /**
  * Runs the sagas of one service, durably. Each instance is a row of `carotene_sagas`, each
@@ -97,12 +100,19 @@ export class SagaRunner {
    */
   async start(saga: SagaRef, input: unknown, options: SagaStartOptions = {}, trace: TraceHeaders = {}): Promise<string> {
     const binding = this.#sagas.get(saga.name);
-    if (!binding || binding.saga !== saga) throw platformError('PERMISSION_DENIED', `service '${this.#service}' does not list saga '${saga.name}' in its sagas`);
+    if (!binding || binding.saga !== saga)
+      throw platformError('PERMISSION_DENIED', `service '${this.#service}' does not list saga '${saga.name}' in its sagas`);
     const parsed = binding.saga.input.safeParse(input);
     if (!parsed.success) throw platformError('INVALID_INPUT', `invalid input for saga '${saga.name}': ${parsed.error.message}`);
     const id = `${saga.name}/${options.key ?? randomUUID()}`;
     const traceparent = trace.traceparent ?? null;
-    const inserted = await this.#store.insert({ id, saga: saga.name, input: JSON.stringify(parsed.data), deadline: Date.now() + binding.saga.timeout, traceparent });
+    const inserted = await this.#store.insert({
+      id,
+      saga: saga.name,
+      input: JSON.stringify(parsed.data),
+      deadline: Date.now() + binding.saga.timeout,
+      traceparent,
+    });
     if (inserted) this.#drive(id);
     return id;
   }
@@ -119,11 +129,17 @@ export class SagaRunner {
       if (!row) throw platformError('SAGA_NOT_FOUND', `no saga instance '${id}'`, { service: this.#service });
       if (row.ended_at !== null) return outcomeOf(row);
       if (this.#closed) {
-        throw platformError('UNAVAILABLE', `service '${this.#service}' stopped before saga '${id}' finished; it resumes when the service runs again`, { service: this.#service, details: { sagaId: id } });
+        throw platformError('UNAVAILABLE', `service '${this.#service}' stopped before saga '${id}' finished; it resumes when the service runs again`, {
+          service: this.#service,
+          details: { sagaId: id },
+        });
       }
       const left = until - Date.now();
       if (left <= 0) {
-        throw platformError('DEADLINE_EXCEEDED', `saga '${id}' had not finished by the call's deadline; it goes on in the background`, { service: this.#service, details: { sagaId: id } });
+        throw platformError('DEADLINE_EXCEEDED', `saga '${id}' had not finished by the call's deadline; it goes on in the background`, {
+          service: this.#service,
+          details: { sagaId: id },
+        });
       }
       // driven here: wake when it ends; else another runner drives it, so look again shortly
       const driving = this.#driving.get(id);
@@ -145,19 +161,24 @@ export class SagaRunner {
   #drive(id: string): void {
     if (this.#driving.has(id)) return;
     const run = this.#run(id)
-      .catch((err: unknown) => this.#log.error({ sagaId: id, err: String(err) }, 'saga runner stopped on an error; the instance is adopted again when its lease runs out'))
+      .catch((err: unknown) =>
+        this.#log.error({ sagaId: id, err: String(err) }, 'saga runner stopped on an error; the instance is adopted again when its lease runs out'),
+      )
       .finally(() => this.#driving.delete(id));
     this.#driving.set(id, run);
   }
 
   async #run(id: string): Promise<void> {
     let lost = false;
-    const renew = setInterval(() => {
-      this.#store.renew(id).then(
-        (held) => (lost ||= !held),
-        () => undefined,
-      );
-    }, Math.max(100, Math.floor(this.#leaseMs / 3)));
+    const renew = setInterval(
+      () => {
+        this.#store.renew(id).then(
+          (held) => (lost ||= !held),
+          () => undefined,
+        );
+      },
+      Math.max(100, Math.floor(this.#leaseMs / 3)),
+    );
     this.#renewals.add(renew);
     const stopped = () => this.#closed || lost;
     try {
@@ -229,15 +250,27 @@ export class SagaRunner {
       if (Date.now() >= row.deadline) {
         // the cause that kept the step from completing, not only that time ran out
         const cause = last ? `; last error: ${last.code} ${last.message}` : '';
-        return { ok: false, attempted: attempt > 0, failure: { step: step.name, code: 'SAGA_TIMEOUT', message: `saga deadline passed before '${step.name}' completed${cause}` } };
+        return {
+          ok: false,
+          attempted: attempt > 0,
+          failure: { step: step.name, code: 'SAGA_TIMEOUT', message: `saga deadline passed before '${step.name}' completed${cause}` },
+        };
       }
       attempt++;
       const seq = await this.#store.stepStarted({ saga_id: row.id, step: step.name, phase: 'run', attempt, idempotency_key: key });
       crashPoint(point.replace('%s', 'before'));
       const deadline = Math.min(row.deadline, Date.now() + (step.timeout ?? DEFAULT_STEP_TIMEOUT_MS));
       try {
-        const output = await inSpan(`saga ${row.saga} ${step.name}`, SpanKind.INTERNAL, carriedBy(row), this.#stepAttributes(row, step.name, 'run', attempt), (span) =>
-          step.run(input, stepContext({ binding, row, step: step.name, key, attempt, deadline, failure: undefined, service: this.#service, trace: headersOf(span, {}) })),
+        const output = await inSpan(
+          `saga ${row.saga} ${step.name}`,
+          SpanKind.INTERNAL,
+          carriedBy(row),
+          this.#stepAttributes(row, step.name, 'run', attempt),
+          (span) =>
+            step.run(
+              input,
+              stepContext({ binding, row, step: step.name, key, attempt, deadline, failure: undefined, service: this.#service, trace: headersOf(span, {}) }),
+            ),
         );
         crashPoint(point.replace('%s', 'after'));
         return { ok: true, output, seq };
@@ -245,7 +278,10 @@ export class SagaRunner {
         const { failure, permanent, refused } = stepFailure(step.name, err);
         await this.#store.stepEnded(seq, permanent ? 'failed' : 'error', { error: failure });
         if (failure.code === 'PERMISSION_DENIED') {
-          this.#log.error({ sagaId: row.id, step: step.name, ...missingOf(err), code: failure.code, err: failure.message }, 'saga step used a permission it did not declare (a bug of this service)');
+          this.#log.error(
+            { sagaId: row.id, step: step.name, ...missingOf(err), code: failure.code, err: failure.message },
+            'saga step used a permission it did not declare (a bug of this service)',
+          );
         }
         // no retry can help: compensate at once; the step itself too unless it was refused
         // on this first try (an earlier try's outcome is unknown: it may have done something)
@@ -261,7 +297,14 @@ export class SagaRunner {
 
   /** What a step's span says about it (one span per try). */
   #stepAttributes(row: SagaRow, step: string, phase: 'run' | 'compensate', attempt: number) {
-    return { 'carotene.service': this.#service, 'carotene.saga': row.saga, 'carotene.saga.id': row.id, 'carotene.saga.step': step, 'carotene.saga.phase': phase, 'carotene.saga.attempt': attempt };
+    return {
+      'carotene.service': this.#service,
+      'carotene.saga': row.saga,
+      'carotene.saga.id': row.id,
+      'carotene.saga.step': step,
+      'carotene.saga.phase': phase,
+      'carotene.saga.attempt': attempt,
+    };
   }
 
   /** Retries the compensation with backoff until it succeeds (its try's seq and output); undefined when stopped first. */
@@ -278,8 +321,16 @@ export class SagaRunner {
       crashPoint(point.replace('%s', 'before'));
       const deadline = Date.now() + (step.timeout ?? DEFAULT_STEP_TIMEOUT_MS);
       try {
-        const output = await inSpan(`saga ${row.saga} compensate ${step.name}`, SpanKind.INTERNAL, carriedBy(row), this.#stepAttributes(row, step.name, 'compensate', attempt), (span) =>
-          step.compensate!(input, stepContext({ binding, row, step: step.name, key, attempt, deadline, failure, service: this.#service, trace: headersOf(span, {}) })),
+        const output = await inSpan(
+          `saga ${row.saga} compensate ${step.name}`,
+          SpanKind.INTERNAL,
+          carriedBy(row),
+          this.#stepAttributes(row, step.name, 'compensate', attempt),
+          (span) =>
+            step.compensate!(
+              input,
+              stepContext({ binding, row, step: step.name, key, attempt, deadline, failure, service: this.#service, trace: headersOf(span, {}) }),
+            ),
         );
         crashPoint(point.replace('%s', 'after'));
         return { seq, output };

@@ -61,7 +61,18 @@ export class SagaStore {
     const now = Date.now();
     const result = await this.#db
       .insertInto(SAGAS)
-      .values({ ...row, status: 'running', results: '{}', step: 0, failure: null, lease_owner: this.#owner, lease_until: now + this.#leaseMs, created_at: now, updated_at: now, ended_at: null })
+      .values({
+        ...row,
+        status: 'running',
+        results: '{}',
+        step: 0,
+        failure: null,
+        lease_owner: this.#owner,
+        lease_until: now + this.#leaseMs,
+        created_at: now,
+        updated_at: now,
+        ended_at: null,
+      })
       .onConflict((oc) => oc.column('id').doNothing())
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
@@ -73,7 +84,14 @@ export class SagaStore {
 
   /** Unfinished instances whose lease has run out (their runner died or let go). */
   async orphans(limit: number): Promise<string[]> {
-    const rows = await this.#db.selectFrom(SAGAS).select('id').where('ended_at', 'is', null).where('lease_until', '<', Date.now()).orderBy('created_at').limit(limit).execute();
+    const rows = await this.#db
+      .selectFrom(SAGAS)
+      .select('id')
+      .where('ended_at', 'is', null)
+      .where('lease_until', '<', Date.now())
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
     return rows.map((r) => String(r.id));
   }
 

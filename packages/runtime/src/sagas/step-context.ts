@@ -46,11 +46,15 @@ export function stepContext(o: {
       if (typeof prop !== 'string' || prop === 'then' || prop === 'toJSON') return undefined;
       const client = clients.get(prop);
       if (client) return client;
-      throw permissionDenied({ owner, permission: 'calls', name: prop }, `${owner} may not call '${prop}': add its contract to the saga's calls (and the service's integrations)`);
+      throw permissionDenied(
+        { owner, permission: 'calls', name: prop },
+        `${owner} may not call '${prop}': add its contract to the saga's calls (and the service's integrations)`,
+      );
     },
     has: (_target, prop) => typeof prop === 'string' && clients.has(prop),
     ownKeys: () => [...clients.keys()],
-    getOwnPropertyDescriptor: (_target, prop) => (typeof prop === 'string' && clients.has(prop) ? { enumerable: true, configurable: true, value: clients.get(prop) } : undefined),
+    getOwnPropertyDescriptor: (_target, prop) =>
+      typeof prop === 'string' && clients.has(prop) ? { enumerable: true, configurable: true, value: clients.get(prop) } : undefined,
   });
   const ctx = {
     call,

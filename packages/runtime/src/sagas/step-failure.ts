@@ -53,7 +53,8 @@ export function stepFailure(step: string, err: unknown): StepFailure {
     return { failure: { step, code: err.code, message: err.message }, permanent: refusal || PERMANENT.has(err.code), refused: refusal };
   }
   const issues = zodIssues(err);
-  if (issues !== undefined) return { failure: { step, code: 'INVALID_INPUT', message: `step '${step}' failed validation: ${issues}` }, permanent: true, refused: false };
+  if (issues !== undefined)
+    return { failure: { step, code: 'INVALID_INPUT', message: `step '${step}' failed validation: ${issues}` }, permanent: true, refused: false };
   return { failure: { step, code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) }, permanent: false, refused: false };
 }
 

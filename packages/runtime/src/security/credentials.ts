@@ -39,7 +39,9 @@ export function readCredentials(files: TlsFiles): TlsCredentials {
     try {
       return readFileSync(path, 'utf8');
     } catch (err) {
-      throw new Error(`cannot read the TLS ${what} at ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); 'carrot dev' creates it`, { cause: err });
+      throw new Error(`cannot read the TLS ${what} at ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); 'carrot dev' creates it`, {
+        cause: err,
+      });
     }
   };
   return { ca: read('CA bundle', files.ca), cert: read('certificate', files.cert), key: read('private key', files.key) };

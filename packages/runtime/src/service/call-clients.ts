@@ -50,7 +50,14 @@ export async function callIntegration(
     const policies = installedCallPolicies();
     return policies
       ? policies.call(
-          { caller: self, callee: contract.name, fn, idempotent: rpc.idempotent || options?.idempotencyKey !== undefined, deadline: meta.deadline, timeoutMs: options?.timeoutMs },
+          {
+            caller: self,
+            callee: contract.name,
+            fn,
+            idempotent: rpc.idempotent || options?.idempotencyKey !== undefined,
+            deadline: meta.deadline,
+            timeoutMs: options?.timeoutMs,
+          },
           send,
         )
       : send(Math.min(meta.deadline, Date.now() + (options?.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS)));
@@ -82,7 +89,10 @@ export function createCallAccess(contracts: readonly Contract[], transport: Tran
       if (typeof prop !== 'string' || prop === 'then' || prop === 'toJSON') return undefined;
       const client = clients.get(prop);
       if (client) return client;
-      throw permissionDenied({ owner, permission: 'calls', name: prop }, `${owner} may not call '${prop}': add its contract to the handler's calls (and the service's integrations)`);
+      throw permissionDenied(
+        { owner, permission: 'calls', name: prop },
+        `${owner} may not call '${prop}': add its contract to the handler's calls (and the service's integrations)`,
+      );
     },
     has: (_target, prop) => typeof prop === 'string' && clients.has(prop),
     ownKeys: () => [...clients.keys()],

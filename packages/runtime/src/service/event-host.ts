@@ -16,9 +16,7 @@ import type { ServiceRuntime } from './service-runtime.ts';
 import { zodIssues } from './zod-issues.ts';
 
 /** How this process's events travel: over the internal transport, or through JetStream. */
-export type EventSettings =
-  | { readonly transport: 'direct' }
-  | { readonly transport: 'nats'; readonly url: string; readonly maxAgeHours?: number | undefined };
+export type EventSettings = { readonly transport: 'direct' } | { readonly transport: 'nats'; readonly url: string; readonly maxAgeHours?: number | undefined };
 
 export const EVENTS_ENV = 'CAROTENE_EVENTS';
 export const ENVIRONMENT_ENV = 'CAROTENE_ENVIRONMENT';
@@ -92,7 +90,12 @@ export class EventHost {
   static async create(o: EventHostOptions): Promise<EventHost> {
     if (o.settings.transport === 'nats') {
       const { JetStreamEventTransport } = await loadEngine<JetStreamEngine>('@carotene/jetstream', "events over NATS JetStream (events.transport 'nats')");
-      const js = new JetStreamEventTransport({ servers: o.settings.url, app: o.app.name, log: o.log.child({ part: 'jetstream' }), maxAgeHours: o.settings.maxAgeHours });
+      const js = new JetStreamEventTransport({
+        servers: o.settings.url,
+        app: o.app.name,
+        log: o.log.child({ part: 'jetstream' }),
+        maxAgeHours: o.settings.maxAgeHours,
+      });
       await js.connect();
       return new EventHost(o, js);
     }
@@ -117,7 +120,11 @@ export class EventHost {
         retry: { ...retryFromEnv(process.env), ...this.#o.retry },
       });
       await this.worker.start();
-      await this.transport.subscribe(def.name, def.subscribes.map((e) => e.type), this.inbox.accept);
+      await this.transport.subscribe(
+        def.name,
+        def.subscribes.map((e) => e.type),
+        this.inbox.accept,
+      );
     }
     this.relay.start();
     if (store.kind === 'postgres' && this.#o.databaseUrl) {

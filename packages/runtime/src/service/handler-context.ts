@@ -177,7 +177,10 @@ export class HandlerContextImpl {
     const runner = this.#binding.sagaRunner;
     if (!runner || !this.#binding.sagas?.includes(saga)) {
       const owner = this.#binding.owner;
-      throw permissionDenied({ owner, permission: 'sagas', name: saga.name }, `${owner} may not start saga '${saga.name}': add it to the handler's sagas (and the service's)`);
+      throw permissionDenied(
+        { owner, permission: 'sagas', name: saga.name },
+        `${owner} may not start saga '${saga.name}': add it to the handler's sagas (and the service's)`,
+      );
     }
     return runner;
   }
@@ -186,7 +189,10 @@ export class HandlerContextImpl {
     const owner = this.#binding.owner;
     const sink = this.#binding.events;
     if (!this.#binding.publishes?.includes(event) || !sink) {
-      throw permissionDenied({ owner, permission: 'publishes', name: event.type }, `${owner} may not publish '${event.type}': add it to the handler's publishes (and the service's)`);
+      throw permissionDenied(
+        { owner, permission: 'publishes', name: event.type },
+        `${owner} may not publish '${event.type}': add it to the handler's publishes (and the service's)`,
+      );
     }
     const tx = this.#outer ?? active.getStore();
     if (!tx || tx.owner !== this) {

@@ -52,7 +52,10 @@ export class IdempotentCalls {
       const out = await this.#db.transaction().execute(async (trx) => {
         const prior = await find(trx, call);
         if (prior) return { replayed: replay(prior) };
-        await trx.insertInto(IDEMPOTENCY).values({ ...call, outcome: 'pending', result: null, created_at: Date.now() }).execute();
+        await trx
+          .insertInto(IDEMPOTENCY)
+          .values({ ...call, outcome: 'pending', result: null, created_at: Date.now() })
+          .execute();
         const result = await work(trx);
         await where(trx.updateTable(IDEMPOTENCY).set({ outcome: 'ok', result: JSON.stringify(result ?? null) }), call).execute();
         return { result };

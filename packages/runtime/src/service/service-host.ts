@@ -62,7 +62,15 @@ export async function startServiceHost(options: HostOptions): Promise<ServiceHos
       databaseUrl: 'url' in options.database ? options.database.url : undefined,
       log,
     });
-    const runtime = new ServiceRuntime({ def, store, transport: options.transport, config, log, events: events.outbox, authorizeCaller: callerCheck(app, def.name) });
+    const runtime = new ServiceRuntime({
+      def,
+      store,
+      transport: options.transport,
+      config,
+      log,
+      events: events.outbox,
+      authorizeCaller: callerCheck(app, def.name),
+    });
     await def.onStart?.({ store: runtime.fullStore as never, config, log });
     server = new RpcServer({ service: def.name, handler: runtime, ready: readiness(store, def), tls: options.tls, app: app.name });
     const url = await server.listen(options.host, options.port);

@@ -72,7 +72,15 @@ export class ServiceRuntime {
    * `authorizeCaller` refuses callers the declared graph does not allow (see
    * `callerCheck`); every host applies it, whatever the transport. Test harnesses leave it out.
    */
-  constructor(options: { def: ServiceDef; store: StoreDriver; transport: Transport; config: unknown; log: Logger; events?: EventSink; authorizeCaller?: CallerCheck }) {
+  constructor(options: {
+    def: ServiceDef;
+    store: StoreDriver;
+    transport: Transport;
+    config: unknown;
+    log: Logger;
+    events?: EventSink;
+    authorizeCaller?: CallerCheck;
+  }) {
     const { def, store, transport, config, log, events } = options;
     this.def = def;
     this.#log = log;
@@ -98,10 +106,20 @@ export class ServiceRuntime {
     };
     this.#keys = new IdempotentCalls(store.db);
     this.#events = events;
-    this.sagas = sagaRunnerFor({ def, db: store.db, transport, log, bind: (sg) => bind(`${def.name}.saga(${sg.name})`, `saga(${sg.name})`, sg.permissions, {}, { saga: sg.name }) });
+    this.sagas = sagaRunnerFor({
+      def,
+      db: store.db,
+      transport,
+      log,
+      bind: (sg) => bind(`${def.name}.saga(${sg.name})`, `saga(${sg.name})`, sg.permissions, {}, { saga: sg.name }),
+    });
     for (const [fn, h] of Object.entries(def.handlers)) {
       const rpc = def.contract.functions[fn]!;
-      const binding = { ...bind(`${def.name}.${fn}`, fn, h.permissions, rpc.errors, { handler: fn }), sagas: h.permissions.sagas ?? [], sagaRunner: this.sagas };
+      const binding = {
+        ...bind(`${def.name}.${fn}`, fn, h.permissions, rpc.errors, { handler: fn }),
+        sagas: h.permissions.sagas ?? [],
+        sagaRunner: this.sagas,
+      };
       const p = h.permissions;
       const needsUser = p.auth === 'required' || (p.roles?.length ?? 0) > 0 ? (p.roles ?? []) : undefined;
       this.#handlers.set(fn, { rpc, needsUser, run: h.run as BoundHandler['run'], binding });
@@ -120,7 +138,11 @@ export class ServiceRuntime {
   async invoke(fn: string, rawInput: unknown, meta: CallMeta): Promise<unknown> {
     // runtime functions (`$deliver`) get no span: the events they carry get their own
     if (fn.startsWith('$')) return this.#observed(fn, rawInput, meta, undefined);
-    const span = startSpan(`${this.def.name}.${fn}`, SpanKind.SERVER, meta, { 'carotene.service': this.def.name, 'carotene.caller': meta.caller, 'rpc.method': fn });
+    const span = startSpan(`${this.def.name}.${fn}`, SpanKind.SERVER, meta, {
+      'carotene.service': this.def.name,
+      'carotene.caller': meta.caller,
+      'rpc.method': fn,
+    });
     // the handler's own calls continue this span, whether or not async context reaches them
     return withSpan(span, () => this.#observed(fn, rawInput, { ...meta, ...headersOf(span, meta) }, span));
   }
@@ -171,7 +193,8 @@ export class ServiceRuntime {
       endSpan(span, err as { code?: unknown; message?: unknown });
       eventsHandled.inc({ service: this.def.name, type: event.type, outcome: 'error' });
       // retried and dead-lettered like any failure, but logged as the bug it is
-      if (isCaroteneError(err, 'PERMISSION_DENIED')) throw this.#permissionBug(err, { subscriber: event.type, eventId: event.id }, `${this.def.name}.on(${event.type})`);
+      if (isCaroteneError(err, 'PERMISSION_DENIED'))
+        throw this.#permissionBug(err, { subscriber: event.type, eventId: event.id }, `${this.def.name}.on(${event.type})`);
       throw err;
     }
   }
@@ -224,7 +247,10 @@ export class ServiceRuntime {
       const output = h.rpc.output.safeParse(out);
       if (!output.success) {
         const { issues, text } = zodIssues(output.error);
-        this.#log.error({ handler: fn, requestId: meta.requestId, code: 'INVALID_OUTPUT', message: text, issues }, 'handler output does not match its contract');
+        this.#log.error(
+          { handler: fn, requestId: meta.requestId, code: 'INVALID_OUTPUT', message: text, issues },
+          'handler output does not match its contract',
+        );
         throw platformError('INVALID_OUTPUT', `${this.def.name}.${fn} produced output that does not match its contract`);
       }
       return output.data;

@@ -4,7 +4,6 @@ import type { Migration } from 'carotene/model';
 import { platformError } from 'carotene/model';
 import type { StoreEngine } from './driver.ts';
 
-
 /**
  * The engine behind a Kysely instance (or a transaction of it), from its dialect's
  * introspector: the one public part of Kysely that differs per dialect.

@@ -60,7 +60,10 @@ function tableChanges(service: string, was: TableSchema, t: TableSchema): Schema
   for (const c of t.columns) {
     if (oldColumns.has(c.name)) continue;
     if (!c.nullable && c.default === undefined) {
-      throw unsafe(service, `${table}.${c.name} is added as required with no default, and rows that exist have no value for it; make it optional or nullable, or give it a constant .default(...)`);
+      throw unsafe(
+        service,
+        `${table}.${c.name} is added as required with no default, and rows that exist have no value for it; make it optional or nullable, or give it a constant .default(...)`,
+      );
     }
     changes.push({ kind: 'addColumn', table, column: c });
   }

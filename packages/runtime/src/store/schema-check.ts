@@ -6,7 +6,6 @@ import { declaredSchema } from './schema-declared.ts';
 import { readSchema, type DatabaseTable } from './schema-introspect.ts';
 import type { ColumnType, SchemaSnapshot } from './schema-snapshot.ts';
 
-
 /** Carotene's own tables (outbox, inbox, sagas, migrations) share the database; they are not declared. */
 const PLATFORM_PREFIX = 'carotene_';
 
@@ -57,7 +56,8 @@ export function schemaMismatches(declared: SchemaSnapshot, actual: readonly Data
     const shape = (i: { columns: readonly string[]; unique: boolean }) => `${i.unique ? 'unique ' : ''}(${i.columns.join(', ')})`;
     const have = db.indexes.map(shape);
     const want = t.indexes.map(shape);
-    for (const i of t.indexes) if (!have.includes(shape(i))) out.push(`index ${i.name} on ${t.name} ${shape(i)} is declared but the database has no such index`);
+    for (const i of t.indexes)
+      if (!have.includes(shape(i))) out.push(`index ${i.name} on ${t.name} ${shape(i)} is declared but the database has no such index`);
     for (const i of db.indexes) if (!want.includes(shape(i))) out.push(`the database has index ${i.name} on ${t.name} ${shape(i)}, which is not declared`);
   }
   for (const t of actual) {

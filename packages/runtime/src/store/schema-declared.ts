@@ -34,7 +34,8 @@ export function declaredSchema(service: string, tables: readonly Table[]): Schem
     for (const i of t.indexes) {
       const other = owners.get(i.name);
       // both engines name indexes per schema, not per table
-      if (other) throw platformError('INVALID_CONFIG', `service '${service}': tables '${other}' and '${t.name}' both have an index named '${i.name}'`, { service });
+      if (other)
+        throw platformError('INVALID_CONFIG', `service '${service}': tables '${other}' and '${t.name}' both have an index named '${i.name}'`, { service });
       owners.set(i.name, t.name);
     }
   }
@@ -50,9 +51,7 @@ function tableSchema(table: Table): TableSchema {
   const columns = Object.entries(shape).map(([name, type]) => columnSchema(`${table.name}.${name}`, name, type));
   const key = columns.find((c) => c.name === table.key);
   if (key?.nullable) throw platformError('INVALID_CONFIG', `${table.name}.${table.key} is the key, so it cannot be optional or nullable`);
-  const indexes = [...(table.indexes ?? [])]
-    .sort((a, b) => compare(a.name, b.name))
-    .map((i) => ({ name: i.name, columns: [...i.columns], unique: i.unique }));
+  const indexes = [...(table.indexes ?? [])].sort((a, b) => compare(a.name, b.name)).map((i) => ({ name: i.name, columns: [...i.columns], unique: i.unique }));
   return { name: table.name, key: table.key, columns, indexes };
 }
 

@@ -2,7 +2,6 @@ import type { AnyDb } from 'carotene/model';
 import { sql } from 'kysely';
 import type { StoreEngine } from './driver.ts';
 
-
 export interface DatabaseColumn {
   readonly name: string;
   /** As the database spells it (`INTEGER`, `character varying`). */
@@ -36,11 +35,23 @@ export async function readSchema(db: AnyDb, engine: StoreEngine): Promise<Databa
 }
 
 async function readSqlite(db: AnyDb): Promise<DatabaseTable[]> {
-  const names = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite\\_%' escape '\\' order by name`.execute(db);
+  const names = await sql<{
+    name: string;
+  }>`select name from sqlite_master where type = 'table' and name not like 'sqlite\\_%' escape '\\' order by name`.execute(db);
   const tables: DatabaseTable[] = [];
   for (const { name } of names.rows) {
-    const info = await sql<{ name: string; type: string; notnull: number; pk: number }>`select name, type, "notnull", pk from pragma_table_info(${name}) order by cid`.execute(db);
-    const list = await sql<{ name: string; unique: number; origin: string; partial: number }>`select name, "unique", origin, partial from pragma_index_list(${name})`.execute(db);
+    const info = await sql<{
+      name: string;
+      type: string;
+      notnull: number;
+      pk: number;
+    }>`select name, type, "notnull", pk from pragma_table_info(${name}) order by cid`.execute(db);
+    const list = await sql<{
+      name: string;
+      unique: number;
+      origin: string;
+      partial: number;
+    }>`select name, "unique", origin, partial from pragma_index_list(${name})`.execute(db);
     const indexes: DatabaseIndex[] = [];
     for (const i of list.rows) {
       if (i.origin === 'pk' || i.partial === 1) continue;
@@ -51,7 +62,10 @@ async function readSqlite(db: AnyDb): Promise<DatabaseTable[]> {
     tables.push({
       name,
       columns: info.rows.map((c) => ({ name: c.name, sqlType: c.type, nullable: c.notnull === 0 })),
-      primaryKey: info.rows.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name),
+      primaryKey: info.rows
+        .filter((c) => c.pk > 0)
+        .sort((a, b) => a.pk - b.pk)
+        .map((c) => c.name),
       indexes,
     });
   }

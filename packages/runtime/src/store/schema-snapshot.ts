@@ -92,10 +92,14 @@ export function parseSnapshot(text: string, file: string): SchemaSnapshot {
  * a change to a table reads as a change to its lines in review.
  */
 export function renderSnapshot(snapshot: SchemaSnapshot): string {
-  const line = (value: object) => `{ ${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ')} }`;
+  const line = (value: object) =>
+    `{ ${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`)
+      .join(', ')} }`;
   const list = (items: readonly object[]) => (items.length === 0 ? '[]' : `[\n${items.map((i) => `        ${line(i)}`).join(',\n')}\n      ]`);
   const tables = snapshot.tables.map(
-    (t) => `    {\n      "name": ${JSON.stringify(t.name)},\n      "key": ${JSON.stringify(t.key)},\n      "columns": ${list(t.columns)},\n      "indexes": ${list(t.indexes)}\n    }`,
+    (t) =>
+      `    {\n      "name": ${JSON.stringify(t.name)},\n      "key": ${JSON.stringify(t.key)},\n      "columns": ${list(t.columns)},\n      "indexes": ${list(t.indexes)}\n    }`,
   );
   const body = tables.length === 0 ? '[]' : `[\n${tables.join(',\n')}\n  ]`;
   return `{\n  "format": ${JSON.stringify(snapshot.format)},\n  "service": ${JSON.stringify(snapshot.service)},\n  "tables": ${body}\n}\n`;

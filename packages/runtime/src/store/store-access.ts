@@ -14,8 +14,20 @@ export interface TableAccess {
 // what awaiting, logging, JSON and test libraries probe on any object; answering them
 // normally keeps `await ctx.store` or `console.log(ctx.store)` from throwing
 const HARMLESS = new Set([
-  'then', 'toJSON', 'constructor', 'toString', 'toLocaleString', 'valueOf', 'hasOwnProperty',
-  'isPrototypeOf', 'propertyIsEnumerable', '__proto__', 'inspect', 'asymmetricMatch', 'nodeType', '$$typeof',
+  'then',
+  'toJSON',
+  'constructor',
+  'toString',
+  'toLocaleString',
+  'valueOf',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+  '__proto__',
+  'inspect',
+  'asymmetricMatch',
+  'nodeType',
+  '$$typeof',
 ]);
 
 /**
@@ -29,13 +41,7 @@ const HARMLESS = new Set([
  * await store.products.find({ active: true });
  * ```
  */
-export function createStoreAccess<P extends TableAccess>(
-  db: AnyDb,
-  tables: readonly Table[],
-  permissions: P,
-  owner: string,
-  engine: StoreEngine,
-): StoreOf<P> {
+export function createStoreAccess<P extends TableAccess>(db: AnyDb, tables: readonly Table[], permissions: P, owner: string, engine: StoreEngine): StoreOf<P> {
   const handles: Record<string, TableHandle<Table>> = {};
   const add = (t: Table, mode: 'read' | 'write') => {
     if (!tables.includes(t)) {
@@ -57,18 +63,16 @@ export function createStoreAccess<P extends TableAccess>(
 }
 
 /** `ctx.store` with every table of the service writable: for `onStart` and tests. */
-export function fullAccess<const S extends readonly Table[]>(
-  db: AnyDb,
-  tables: S,
-  owner: string,
-  engine: StoreEngine,
-): StoreOf<{ updates: S }> {
+export function fullAccess<const S extends readonly Table[]>(db: AnyDb, tables: S, owner: string, engine: StoreEngine): StoreOf<{ updates: S }> {
   return createStoreAccess(db, tables, { updates: tables }, owner, engine);
 }
 
 function undeclared(table: string, owner: string, owned: ReadonlySet<string>) {
   if (owned.has(table)) {
-    return permissionDenied({ owner, permission: 'reads', name: table }, `${owner} did not declare table '${table}'; add it to the handler's reads (or updates, to write it)`);
+    return permissionDenied(
+      { owner, permission: 'reads', name: table },
+      `${owner} did not declare table '${table}'; add it to the handler's reads (or updates, to write it)`,
+    );
   }
   const list = owned.size > 0 ? [...owned].join(', ') : 'none';
   return permissionDenied(

@@ -103,7 +103,9 @@ export function scrapedGauge<L extends string>(name: string, help: string, label
 // first: read before the other gauges' queries take connections from the pool
 export const poolConnections = scrapedGauge('carotene_db_pool_connections', 'Database pool connections, by state (total, idle, waiting)', ['service', 'state']);
 export const outboxBacklog = scrapedGauge('carotene_outbox_backlog', 'Events in the outbox not yet delivered, by destination', ['service', 'destination']);
-export const outboxOldestAge = scrapedGauge('carotene_outbox_oldest_age_seconds', 'Age of the oldest undelivered event in the outbox (0 when none)', ['service']);
+export const outboxOldestAge = scrapedGauge('carotene_outbox_oldest_age_seconds', 'Age of the oldest undelivered event in the outbox (0 when none)', [
+  'service',
+]);
 export const deadLetters = scrapedGauge('carotene_dead_letters', 'Events that exhausted their retries and wait for a replay', ['service']);
 export const breakerState = scrapedGauge('carotene_breaker_state', 'Circuit breaker per integration: 0 closed, 1 half-open, 2 open', ['service', 'target']);
 export const sagaInstances = scrapedGauge('carotene_saga_instances', 'Saga instances by saga and status', ['service', 'saga', 'status']);

@@ -13,7 +13,12 @@ import type { TraceHeaders } from './trace-context.ts';
  */
 export async function observedCall<T>(caller: string, target: string, fn: string, carried: TraceHeaders, run: (trace: TraceHeaders) => Promise<T>): Promise<T> {
   const started = performance.now();
-  const span = startSpan(`${target}.${fn}`, SpanKind.CLIENT, carried, { 'carotene.service': caller, 'rpc.system': 'carotene', 'rpc.service': target, 'rpc.method': fn });
+  const span = startSpan(`${target}.${fn}`, SpanKind.CLIENT, carried, {
+    'carotene.service': caller,
+    'rpc.system': 'carotene',
+    'rpc.service': target,
+    'rpc.method': fn,
+  });
   let status = 200;
   let code = 'OK';
   try {

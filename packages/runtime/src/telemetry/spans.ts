@@ -136,7 +136,10 @@ export function headersOf(span: Span, fallback: TraceHeaders): TraceHeaders {
     // what came in travels on only if it is valid, as a span would have continued it
     return parseTraceparent(fallback.traceparent) ? { traceparent: fallback.traceparent?.trim(), tracestate: boundTracestate(fallback.tracestate) } : {};
   }
-  return { traceparent: formatTraceparent({ traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags }), tracestate: sc.traceState?.serialize() || undefined };
+  return {
+    traceparent: formatTraceparent({ traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags }),
+    tracestate: sc.traceState?.serialize() || undefined,
+  };
 }
 
 /** Ends `span`, marking it failed with the error's code and message when there is one. */

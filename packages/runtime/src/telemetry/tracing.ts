@@ -59,7 +59,11 @@ export function startTracing(options: TracingOptions): Tracing {
     resource: resourceFromAttributes({ 'service.name': options.service, ...options.attributes }),
     sampler: new ParentBasedSampler({ root: rootSampler(options.sampleRatio) }),
     spanProcessors: [
-      new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }), { scheduledDelayMillis: 500, maxQueueSize: 8192, maxExportBatchSize: 512 }),
+      new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }), {
+        scheduledDelayMillis: 500,
+        maxQueueSize: 8192,
+        maxExportBatchSize: 512,
+      }),
     ],
   });
   // Following the active span through async code costs a promise hook on every promise

@@ -17,7 +17,7 @@ export interface RpcHandler {
   invoke(fn: string, input: unknown, meta: CallMeta): Promise<unknown>;
 }
 
-export type Probe = () => Promise<{ ok: boolean; checks: Record<string, string> }>
+export type Probe = () => Promise<{ ok: boolean; checks: Record<string, string> }>;
 
 export interface RpcServerOptions {
   readonly service: string;
@@ -125,13 +125,13 @@ export class RpcServer {
       try {
         input = body.length === 0 ? undefined : JSON.parse(body.toString('utf8'));
       } catch {
-        throw platformError('MALFORMED_REQUEST', 'the call\'s input is not valid JSON');
+        throw platformError('MALFORMED_REQUEST', "the call's input is not valid JSON");
       }
       const meta: CallMeta = {
         caller: this.#caller(socket),
         requestId,
         deadline: Date.now() + callBudget(head.timeout),
-        auth: head.auth === undefined ? undefined : checkAuth(head.auth, 'the call\'s auth'),
+        auth: head.auth === undefined ? undefined : checkAuth(head.auth, "the call's auth"),
         idempotencyKey: optionalString(head.idempotencyKey),
         traceparent: optionalString(head.traceparent),
         tracestate: optionalString(head.tracestate),
@@ -162,15 +162,19 @@ export class RpcServer {
     const requestId = headerValue(req, HEADER.requestId);
     const id = requestId && REQUEST_ID.test(requestId) ? requestId : randomUUID();
     res.setHeader(HEADER.requestId, id);
-    const [status, body] = await this.#serve(safeDecode(fn), () => void req.socket.destroy(), async () => {
-      const meta = this.#meta(req, id);
-      const text = await readBody(req, this.#bodyLimit);
-      try {
-        return { meta, input: text.length === 0 ? undefined : JSON.parse(text) };
-      } catch {
-        throw platformError('MALFORMED_REQUEST', 'the request body is not valid JSON');
-      }
-    });
+    const [status, body] = await this.#serve(
+      safeDecode(fn),
+      () => void req.socket.destroy(),
+      async () => {
+        const meta = this.#meta(req, id);
+        const text = await readBody(req, this.#bodyLimit);
+        try {
+          return { meta, input: text.length === 0 ? undefined : JSON.parse(text) };
+        } catch {
+          throw platformError('MALFORMED_REQUEST', 'the request body is not valid JSON');
+        }
+      },
+    );
     if (res.headersSent || req.socket.destroyed) return;
     if (status === 204) return void res.writeHead(204).end();
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
@@ -178,7 +182,11 @@ export class RpcServer {
   }
 
   /** Runs one call of either protocol; the answer as status and JSON body text (empty: no output). */
-  async #serve(name: string, drop: () => void, request: () => { meta: CallMeta; input: unknown } | Promise<{ meta: CallMeta; input: unknown }>): Promise<readonly [number, string]> {
+  async #serve(
+    name: string,
+    drop: () => void,
+    request: () => { meta: CallMeta; input: unknown } | Promise<{ meta: CallMeta; input: unknown }>,
+  ): Promise<readonly [number, string]> {
     this.#inFlight++;
     const service = this.#options.service;
     try {
@@ -187,10 +195,16 @@ export class RpcServer {
       const plan = installedFaults()?.plan(service, name);
       // no closures per call unless a fault is planned (docs/resilience.md): a drop cuts the connection without an answer
       const output = plan
-        ? await withFaults(plan, service, name, () => {
-            drop();
-            throw platformError('UNAVAILABLE', `fault injected: connection to ${service}.${name} dropped`);
-          }, () => this.#options.handler.invoke(name, input, meta))
+        ? await withFaults(
+            plan,
+            service,
+            name,
+            () => {
+              drop();
+              throw platformError('UNAVAILABLE', `fault injected: connection to ${service}.${name} dropped`);
+            },
+            () => this.#options.handler.invoke(name, input, meta),
+          )
         : await this.#options.handler.invoke(name, input, meta);
       return output === undefined ? [204, ''] : [200, JSON.stringify(output)];
     } catch (err) {

@@ -77,7 +77,8 @@ export class HttpTransport implements Transport {
         // not sent (refused): the call never ran, so another instance may take it whatever it does
         if (err instanceof ConnectionError && !err.sent && tried.size < set.instances.length) continue;
         const message = (err as Error).message;
-        const reason = code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'EPROTO' || /is not spiffe:|closed the connection/.test(message) ? `${code}: ${message}` : code;
+        const reason =
+          code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'EPROTO' || /is not spiffe:|closed the connection/.test(message) ? `${code}: ${message}` : code;
         throw platformError('UNAVAILABLE', `${service} is unreachable (${reason})`, { service, cause: err });
       }
       if (reply.status === 204) return undefined;

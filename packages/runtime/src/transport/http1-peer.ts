@@ -60,10 +60,13 @@ export class Http1Peer {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       });
-      const timer = setTimeout(() => {
-        reject(new DeadlineError('deadline'));
-        req.destroy();
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          reject(new DeadlineError('deadline'));
+          req.destroy();
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       req.on('error', (err: Error & { code?: string }) => {
         const code = err.code ?? err.message;
         reject(new ConnectionError(code, err.message, code !== 'ECONNREFUSED', err));

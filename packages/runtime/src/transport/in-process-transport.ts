@@ -82,10 +82,7 @@ export class InProcessTransport implements Transport {
     const running = detached(() => withFaults(installedFaults()?.plan(service, fn), service, fn, drop, () => target.invoke(fn, copy(input), calleeMeta)));
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
-        () => reject(platformError('DEADLINE_EXCEEDED', `${service}.${fn} did not answer within ${remaining} ms`, { service })),
-        remaining,
-      );
+      timer = setTimeout(() => reject(platformError('DEADLINE_EXCEEDED', `${service}.${fn} did not answer within ${remaining} ms`, { service })), remaining);
     });
     // the callee may still fail after we stopped waiting: that outcome is its own log's business
     running.catch(() => undefined);

@@ -128,7 +128,8 @@ export class RpcSession {
     if (this.#goingAway) return this.#refuse(frame.id);
     const { payload, id } = frame;
     const headLength = payload.length >= 4 ? payload.readUInt32BE(0) : -1;
-    if (headLength < 0 || headLength > payload.length - 4) return this.#malformed(`call ${id} has a head of ${headLength} bytes in a frame of ${payload.length}`);
+    if (headLength < 0 || headLength > payload.length - 4)
+      return this.#malformed(`call ${id} has a head of ${headLength} bytes in a frame of ${payload.length}`);
     let head: CallHead;
     try {
       head = JSON.parse(payload.toString('utf8', 4, 4 + headLength)) as CallHead;

@@ -52,7 +52,16 @@ export class Cluster {
     const log = createLogger(name, process.env.CAROTENE_TEST_LOG_LEVEL ?? 'silent');
     await migrate(store.db, def.migrations, name);
     await migrateEventTables(store.db, store.kind, name);
-    const events = await EventHost.create({ app: this.app, def, store, rpc: this.#transport, settings: this.settings, databaseUrl: url, log, retry: this.retry });
+    const events = await EventHost.create({
+      app: this.app,
+      def,
+      store,
+      rpc: this.#transport,
+      settings: this.settings,
+      databaseUrl: url,
+      log,
+      retry: this.retry,
+    });
     const runtime = new ServiceRuntime({ def, store, transport: this.#transport, config: undefined, log, events: events.outbox });
     const node = { store, runtime, events };
     this.nodes.set(name, node);

@@ -49,7 +49,11 @@ export function eventsSuite(label: string, make: () => Promise<Cluster>): void {
       await assert.rejects(place('o2', 1, 1, true), (err) => isCaroteneError(err, 'INTERNAL'));
       await place('o2', 2);
       await eventually(async () => assert.deepEqual(await seen('sub-a'), ['o2:2']));
-      assert.deepEqual((await c.rows('shopfront', 'orders')).map((r) => r.id), ['o2/2'], 'the write rolled back with the event');
+      assert.deepEqual(
+        (await c.rows('shopfront', 'orders')).map((r) => r.id),
+        ['o2/2'],
+        'the write rolled back with the event',
+      );
       assert.equal((await c.rows('shopfront', 'carotene_outbox')).filter((r) => JSON.parse(r.envelope).data.seq === 1).length, 0);
     });
 
@@ -73,19 +77,27 @@ export function eventsSuite(label: string, make: () => Promise<Cluster>): void {
       node.events.worker!.wake();
       await node.events.worker!.idle();
       assert.deepEqual(await seen('sub-a'), ['o3:1']);
-      assert.deepEqual((await c.rows('sub-a', 'totals')).map((r) => r.qty), [2], 'the counter moved once');
+      assert.deepEqual(
+        (await c.rows('sub-a', 'totals')).map((r) => r.qty),
+        [2],
+        'the counter moved once',
+      );
     });
 
     it('handles the events of one key in publish order, under load', async () => {
       const keys = ['k1', 'k2', 'k3', 'k4'];
       behaviour.failTimes.set('sub-a:3', 2); // an early event of k4 needs retries: the later ones of k4 wait
-      await Promise.all(keys.map(async (k, i) => {
-        for (let seq = i; seq < 60; seq += keys.length) await place(k, seq);
-      }));
+      await Promise.all(
+        keys.map(async (k, i) => {
+          for (let seq = i; seq < 60; seq += keys.length) await place(k, seq);
+        }),
+      );
       await eventually(async () => assert.equal((await seen('sub-a')).length, 60), 20_000);
       const totals = await c.rows('sub-a', 'totals');
       for (const [i, k] of keys.entries()) {
-        const committed = String(totals.find((t) => t.orderId === k)?.seqs).split(',').map(Number);
+        const committed = String(totals.find((t) => t.orderId === k)?.seqs)
+          .split(',')
+          .map(Number);
         const published = Array.from({ length: 15 }, (_, n) => i + n * keys.length);
         assert.deepEqual(committed, published, `events of ${k} committed in publish order`);
       }
@@ -129,7 +141,10 @@ export function eventsSuite(label: string, make: () => Promise<Cluster>): void {
       await c.start('shopfront');
       await c.start('sub-b');
       await eventually(async () => assert.equal((await seen('sub-b')).length, 10));
-      assert.deepEqual((await c.rows('sub-b', 'totals')).map((r) => r.qty), [10]);
+      assert.deepEqual(
+        (await c.rows('sub-b', 'totals')).map((r) => r.qty),
+        [10],
+      );
     });
   });
 }

@@ -11,7 +11,16 @@ export const Shopfront = contract('shopfront', {
 });
 
 const Orders = table('orders', { key: 'id', schema: z.object({ id: z.string(), qty: z.number().int() }) });
-const createOrders = { '0001': { up: (db: never) => (db as import('kysely').Kysely<never>).schema.createTable('orders').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('qty', 'integer').execute() } };
+const createOrders = {
+  '0001': {
+    up: (db: never) =>
+      (db as import('kysely').Kysely<never>).schema
+        .createTable('orders')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('qty', 'integer')
+        .execute(),
+  },
+};
 
 export const shopfront = implement(Shopfront, { stores: [Orders], publishes: [Placed], migrations: createOrders }).handlers({
   place: handler({ updates: [Orders], publishes: [Placed] }, async ({ orderId, seq, qty, fail }, ctx) => {
@@ -38,8 +47,19 @@ const Totals = table('totals', { key: 'orderId', schema: z.object({ orderId: z.s
 const createSeen = {
   '0001': {
     async up(db: import('kysely').Kysely<never>) {
-      await db.schema.createTable('seen').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('orderId', 'text').addColumn('seq', 'integer').addColumn('at', 'bigint').execute();
-      await db.schema.createTable('totals').addColumn('orderId', 'text', (c) => c.primaryKey()).addColumn('qty', 'integer').addColumn('seqs', 'text').execute();
+      await db.schema
+        .createTable('seen')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('orderId', 'text')
+        .addColumn('seq', 'integer')
+        .addColumn('at', 'bigint')
+        .execute();
+      await db.schema
+        .createTable('totals')
+        .addColumn('orderId', 'text', (c) => c.primaryKey())
+        .addColumn('qty', 'integer')
+        .addColumn('seqs', 'text')
+        .execute();
     },
   },
 };

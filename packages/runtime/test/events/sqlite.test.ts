@@ -8,5 +8,7 @@ import { eventsSuite } from './events-suite.ts';
 
 eventsSuite('direct delivery, SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'carotene-events-'));
-  return new Cluster(eventsApp('events-test'), { transport: 'direct' }, async (service) => ({ store: await openStore({ file: join(dir, `${service}.sqlite`) }) }));
+  return new Cluster(eventsApp('events-test'), { transport: 'direct' }, async (service) => ({
+    store: await openStore({ file: join(dir, `${service}.sqlite`) }),
+  }));
 });

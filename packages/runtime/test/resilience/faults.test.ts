@@ -38,7 +38,10 @@ describe('fault injection', () => {
       (e) => isCaroteneError(e, 'INTERNAL') && e.service === 'catalog' && /fault injected/.test(e.message),
     );
     assert.equal(ran, 0);
-    await assert.rejects(withFaults({ latencyMs: 0, failure: { kind: 'drop', phase: 'response', code: 'UNAVAILABLE' } }, 'catalog', 'f', dropped, handler), /dropped/);
+    await assert.rejects(
+      withFaults({ latencyMs: 0, failure: { kind: 'drop', phase: 'response', code: 'UNAVAILABLE' } }, 'catalog', 'f', dropped, handler),
+      /dropped/,
+    );
     assert.equal(ran, 1);
     const started = Date.now();
     assert.equal(await withFaults({ latencyMs: 60 }, 'catalog', 'f', dropped, handler), 2);
@@ -57,7 +60,10 @@ describe('fault injection', () => {
     stop();
     assert.deepEqual(seen.at(-1), [rule]);
     await writeFaultsFile(file, [{ service: 'x', kind: 'latency' } as unknown as FaultRule]);
-    assert.throws(() => readFaultsFile(file), (e) => isCaroteneError(e, 'INVALID_CONFIG') && /faults\.0\.ms/.test(e.message));
+    assert.throws(
+      () => readFaultsFile(file),
+      (e) => isCaroteneError(e, 'INVALID_CONFIG') && /faults\.0\.ms/.test(e.message),
+    );
   });
 
   it('applies to in-process calls too (monolith and groups): a drop is UNAVAILABLE, latency delays', async () => {
@@ -66,10 +72,12 @@ describe('fault injection', () => {
     local.register('catalog', { invoke: async () => ({ n: ++ran }) });
     const transport = new InProcessTransport('orders', local);
     const meta = { caller: 'orders', requestId: 'r1', deadline: Date.now() + 5_000 };
-    installFaults(new FaultInjector([
-      { service: 'catalog', function: 'getProducts', kind: 'drop', limit: 1 },
-      { service: 'catalog', function: 'getProducts', kind: 'latency', ms: 50 },
-    ]));
+    installFaults(
+      new FaultInjector([
+        { service: 'catalog', function: 'getProducts', kind: 'drop', limit: 1 },
+        { service: 'catalog', function: 'getProducts', kind: 'latency', ms: 50 },
+      ]),
+    );
     try {
       await assert.rejects(transport.call('catalog', 'getProducts', {}, meta), (e) => isCaroteneError(e, 'UNAVAILABLE') && e.service === 'catalog');
       assert.equal(ran, 0, 'dropped before the handler ran');

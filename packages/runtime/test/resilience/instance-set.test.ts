@@ -35,7 +35,10 @@ describe('instance set (load balancing)', () => {
     assert.equal(instances.pick().url, freed, 'the next call goes to the instance that finished');
     for (const g of gates) g();
     await Promise.all(calls);
-    assert.deepEqual(instances.instances.map((i) => i.outstanding), [0, 0, 0]);
+    assert.deepEqual(
+      instances.instances.map((i) => i.outstanding),
+      [0, 0, 0],
+    );
   });
 
   it('ejects a failed instance, routes around it, and re-admits it when healthy again', async () => {

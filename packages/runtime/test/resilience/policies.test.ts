@@ -34,7 +34,10 @@ describe('call policy settings', () => {
       () => parseEnvironments({ development: { resilience: { integrations: { catalog: { functions: { getProducts: { timeout: 5 } } } } } } }, "app 'shop'"),
       /environments\.development\.resilience\.integrations\.catalog\.functions\.getProducts\.timeout: unknown key/,
     );
-    assert.throws(() => parseEnvironments({ staging: { faults: [{ service: 'catalog', kind: 'latency' }] } }, "app 'shop'"), /environments\.staging\.faults\.0\.ms/);
+    assert.throws(
+      () => parseEnvironments({ staging: { faults: [{ service: 'catalog', kind: 'latency' }] } }, "app 'shop'"),
+      /environments\.staging\.faults\.0\.ms/,
+    );
   });
 });
 
@@ -65,7 +68,10 @@ describe('circuit breaker', () => {
       });
     for (let i = 0; i < 3; i += 1) await assert.rejects(call(), (e) => isCaroteneError(e, 'UNAVAILABLE') && /ECONNREFUSED/.test(e.message));
     const started = performance.now();
-    const err = await call().then(() => undefined, (e: unknown) => e);
+    const err = await call().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const took = performance.now() - started;
     off();
     assert.equal(sent, 3, 'the fourth call never reached the transport');
@@ -76,7 +82,10 @@ describe('circuit breaker', () => {
     assert.equal(details.state, 'open');
     assert.ok(details.retryAfterMs > 55_000 && details.retryAfterMs <= 60_000, String(details.retryAfterMs));
     assert.ok(took < 5, `failed fast in ${took.toFixed(3)} ms`);
-    assert.deepEqual(changes.map((c) => `${c.from}>${c.to}`), ['closed>open']);
+    assert.deepEqual(
+      changes.map((c) => `${c.from}>${c.to}`),
+      ['closed>open'],
+    );
     assert.equal(breakerStates().find((b) => b.caller === me)?.state, 'open');
   });
 
@@ -85,12 +94,16 @@ describe('circuit breaker', () => {
     const changes: string[] = [];
     const off = onBreakerStateChange((c) => c.caller === me && changes.push(c.to));
     const policies = new CallPolicies({ integrations: { catalog: { breaker: { failures: 1, halfOpenAfterMs: 50 } } } });
-    const call = (impl: () => Promise<string>) => policies.call({ caller: me, callee: 'catalog', fn: 'f', idempotent: false, deadline: Date.now() + 5_000 }, impl);
+    const call = (impl: () => Promise<string>) =>
+      policies.call({ caller: me, callee: 'catalog', fn: 'f', idempotent: false, deadline: Date.now() + 5_000 }, impl);
     await assert.rejects(call(async () => Promise.reject(unavailable())));
     await sleep(70);
     let release: (v: string) => void = () => {};
     const probe = call(() => new Promise<string>((r) => (release = r)));
-    await assert.rejects(call(async () => 'not sent'), (e) => isCaroteneError(e) && (e.details as { state: string }).state === 'half-open');
+    await assert.rejects(
+      call(async () => 'not sent'),
+      (e) => isCaroteneError(e) && (e.details as { state: string }).state === 'half-open',
+    );
     release('ok');
     assert.equal(await probe, 'ok');
     assert.equal(await call(async () => 'again'), 'again');
@@ -101,17 +114,27 @@ describe('circuit breaker', () => {
   it('a failed probe opens it again; domain errors count as successes', async () => {
     const me = caller();
     const policies = new CallPolicies({ integrations: { catalog: { breaker: { failures: 2, halfOpenAfterMs: 30 } } } });
-    const call = (impl: () => Promise<string>) => policies.call({ caller: me, callee: 'catalog', fn: 'f', idempotent: false, deadline: Date.now() + 5_000 }, impl);
+    const call = (impl: () => Promise<string>) =>
+      policies.call({ caller: me, callee: 'catalog', fn: 'f', idempotent: false, deadline: Date.now() + 5_000 }, impl);
     const domain = () => Promise.reject(new CaroteneError('OUT_OF_STOCK', 'none', { status: 409, domain: true, service: 'catalog' }));
     for (let i = 0; i < 5; i += 1) await assert.rejects(call(domain), (e) => isCaroteneError(e, 'OUT_OF_STOCK'));
     await assert.rejects(call(() => Promise.reject(unavailable())));
     await assert.rejects(call(domain), (e) => isCaroteneError(e, 'OUT_OF_STOCK'), 'one failure between domain errors does not open it');
     await assert.rejects(call(() => Promise.reject(unavailable())));
     await assert.rejects(call(() => Promise.reject(unavailable())));
-    await assert.rejects(call(async () => 'x'), (e) => isCaroteneError(e) && (e.details as { state: string }).state === 'open');
+    await assert.rejects(
+      call(async () => 'x'),
+      (e) => isCaroteneError(e) && (e.details as { state: string }).state === 'open',
+    );
     await sleep(45);
-    await assert.rejects(call(() => Promise.reject(unavailable())), /ECONNREFUSED/);
-    await assert.rejects(call(async () => 'x'), (e) => isCaroteneError(e) && (e.details as { state: string }).state === 'open');
+    await assert.rejects(
+      call(() => Promise.reject(unavailable())),
+      /ECONNREFUSED/,
+    );
+    await assert.rejects(
+      call(async () => 'x'),
+      (e) => isCaroteneError(e) && (e.details as { state: string }).state === 'open',
+    );
   });
 
   it('rate mode opens when more than the rate of the last window failed', async () => {
@@ -218,7 +241,12 @@ describe('retries', () => {
           attempts += 1;
           throw unavailable();
         },
-        { policy: { maxAttempts: 10, baseDelayMs: 100, maxDelayMs: 400 }, deadline: Date.now() + 1_000_000, retryable: () => true, sleep: async (ms) => void delays.push(ms) },
+        {
+          policy: { maxAttempts: 10, baseDelayMs: 100, maxDelayMs: 400 },
+          deadline: Date.now() + 1_000_000,
+          retryable: () => true,
+          sleep: async (ms) => void delays.push(ms),
+        },
       ),
     );
     assert.equal(attempts, 10);

@@ -61,13 +61,16 @@ describe('caller policy', () => {
     const check = callerCheck(shop, 'catalog');
     check('orders', 'reserve');
     check('gateway', 'list');
-    assert.throws(() => check('users', 'reserve'), (err) => {
-      assert.ok(isCaroteneError(err, 'CALLER_NOT_ALLOWED'));
-      assert.equal(err.status, 403);
-      assert.match(err.message, /'users' may not call catalog\.reserve: only orders is allowed/);
-      assert.deepEqual(err.details, { caller: 'users', callee: 'catalog', function: 'reserve' });
-      return true;
-    });
+    assert.throws(
+      () => check('users', 'reserve'),
+      (err) => {
+        assert.ok(isCaroteneError(err, 'CALLER_NOT_ALLOWED'));
+        assert.equal(err.status, 403);
+        assert.match(err.message, /'users' may not call catalog\.reserve: only orders is allowed/);
+        assert.deepEqual(err.details, { caller: 'users', callee: 'catalog', function: 'reserve' });
+        return true;
+      },
+    );
     assert.throws(() => check('gateway', 'reserve'), /public route/);
     assert.throws(() => callerCheck(shop, 'mail')('catalog', '$deliver'), /publishers of events/);
   });

@@ -124,7 +124,11 @@ describe('services sharing one process', () => {
     const tables = (service: string) => {
       const db = new Database(join(dir, `${service}.sqlite`), { readonly: true });
       try {
-        return (db.prepare("select name from sqlite_master where type = 'table' and name not like 'carotene_%' and name not like 'sqlite_%'").all() as { name: string }[]).map((r) => r.name);
+        return (
+          db.prepare("select name from sqlite_master where type = 'table' and name not like 'carotene_%' and name not like 'sqlite_%'").all() as {
+            name: string;
+          }[]
+        ).map((r) => r.name);
       } finally {
         db.close();
       }
@@ -133,7 +137,7 @@ describe('services sharing one process', () => {
     assert.deepEqual(tables('shopfront'), ['cart_lines']);
   });
 
-  it('delivers events in process, from the publisher\'s own outbox to the subscriber\'s own inbox', async () => {
+  it("delivers events in process, from the publisher's own outbox to the subscriber's own inbox", async () => {
     await from('shopfront').call('stock', 'put', { id: 'e1', count: 2, tags: [] }, meta());
     const rows = (service: string, query: string) => {
       const db = new Database(join(dir, `${service}.sqlite`), { readonly: true });
@@ -149,7 +153,10 @@ describe('services sharing one process', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(rows('stock', "select id from carotene_outbox where destination = 'shopfront'").length >= 1, "the event left through stock's outbox");
-    assert.ok(rows('shopfront', "select envelope from carotene_inbox where type = 'stock.Restocked'").some((r) => String(r.envelope).includes('"e1"')), "and arrived in shopfront's inbox");
+    assert.ok(
+      rows('shopfront', "select envelope from carotene_inbox where type = 'stock.Restocked'").some((r) => String(r.envelope).includes('"e1"')),
+      "and arrived in shopfront's inbox",
+    );
     assert.deepEqual(remoteCalls, [], 'delivery stayed in the process');
     // only publishers of events shopfront subscribes to may deliver to it
     await assert.rejects(from('outsider').call('shopfront', DELIVER_FN, {}, meta()), (err: unknown) => isCaroteneError(err, 'CALLER_NOT_ALLOWED'));
@@ -173,7 +180,12 @@ describe('services sharing one process', () => {
 describe('startGroupHost', () => {
   it('refuses a service the app does not have, naming the ones it has', async () => {
     await assert.rejects(
-      startGroupHost({ app: fixture, services: ['stock', 'ghost'], remote: () => new InProcessTransport('x', new LocalServices()), hostOptions: () => assert.fail('nothing starts') }),
+      startGroupHost({
+        app: fixture,
+        services: ['stock', 'ghost'],
+        remote: () => new InProcessTransport('x', new LocalServices()),
+        hostOptions: () => assert.fail('nothing starts'),
+      }),
       /no service 'ghost' \(it has: stock, shopfront, outsider\)/,
     );
   });

@@ -29,13 +29,16 @@ describe('InProcessTransport', () => {
   it('copies input and output, so caller and callee never share an object', async () => {
     const kept = { items: [1, 2] };
     let received: { items: number[] } | undefined;
-    const t = new InProcessTransport('orders', servicesWith('catalog', {
-      invoke: async (_fn, input) => {
-        received = input as { items: number[] };
-        received.items.push(99);
-        return kept;
-      },
-    }));
+    const t = new InProcessTransport(
+      'orders',
+      servicesWith('catalog', {
+        invoke: async (_fn, input) => {
+          received = input as { items: number[] };
+          received.items.push(99);
+          return kept;
+        },
+      }),
+    );
     const input = { items: [1] };
     const out = (await t.call('catalog', 'get', input, meta())) as { items: number[] };
     assert.deepEqual(input, { items: [1] }, "the callee's mutation did not reach the caller's input");
@@ -72,11 +75,14 @@ describe('InProcessTransport', () => {
   it('passes typed errors on as fresh copies, and hides anything else behind INTERNAL', async () => {
     const details = { left: 0 };
     const domain = new CaroteneError('SOLD_OUT', 'none left', { status: 409, domain: true, service: 'b', details, cause: new Error('inner') });
-    const t = new InProcessTransport('a', servicesWith('b', {
-      invoke: async (fn) => {
-        throw fn === 'domain' ? domain : new Error('secret internal detail');
-      },
-    }));
+    const t = new InProcessTransport(
+      'a',
+      servicesWith('b', {
+        invoke: async (fn) => {
+          throw fn === 'domain' ? domain : new Error('secret internal detail');
+        },
+      }),
+    );
     await assert.rejects(t.call('b', 'domain', {}, meta()), (err: unknown) => {
       assert.ok(isCaroteneError(err, 'SOLD_OUT'));
       assert.notEqual(err, domain);

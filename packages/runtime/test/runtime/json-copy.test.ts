@@ -68,7 +68,10 @@ describe('jsonCopy', () => {
 
   it('passes undefined through and drops top-level values JSON cannot carry', () => {
     assert.equal(jsonCopy(undefined), undefined);
-    assert.equal(jsonCopy(() => 1), undefined);
+    assert.equal(
+      jsonCopy(() => 1),
+      undefined,
+    );
     assert.equal(jsonCopy('text'), 'text');
   });
 });

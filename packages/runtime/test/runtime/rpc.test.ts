@@ -35,13 +35,25 @@ describe('internal calls over mutual TLS', () => {
     pki = await testPki('fixture', ['echo', 'relay', 'gateway']);
     const log = createLogger('test', 'silent');
     echo = await startServiceHost({
-      app: fixture, service: 'echo', host: '127.0.0.1', port: 0, database: { file: join(dir, 'echo.sqlite') },
-      transport: new HttpTransport({ caller: 'echo', registry: registry as Registry, tls: tls('echo') }), tls: tls('echo'), log,
+      app: fixture,
+      service: 'echo',
+      host: '127.0.0.1',
+      port: 0,
+      database: { file: join(dir, 'echo.sqlite') },
+      transport: new HttpTransport({ caller: 'echo', registry: registry as Registry, tls: tls('echo') }),
+      tls: tls('echo'),
+      log,
     });
     registry.services.echo = { url: echo.url };
     relay = await startServiceHost({
-      app: fixture, service: 'relay', host: '127.0.0.1', port: 0, database: { file: join(dir, 'relay.sqlite') },
-      transport: new HttpTransport({ caller: 'relay', registry: registry as Registry, tls: tls('relay') }), tls: tls('relay'), log,
+      app: fixture,
+      service: 'relay',
+      host: '127.0.0.1',
+      port: 0,
+      database: { file: join(dir, 'relay.sqlite') },
+      transport: new HttpTransport({ caller: 'relay', registry: registry as Registry, tls: tls('relay') }),
+      tls: tls('relay'),
+      log,
     });
     registry.services.relay = { url: relay.url };
     client = new HttpTransport({ caller: 'gateway', registry: registry as Registry, tls: tls('gateway') });
@@ -94,7 +106,10 @@ describe('internal calls over mutual TLS', () => {
   });
 
   it('refuses an undeclared error code and output that breaks the contract', async () => {
-    await assert.rejects(asRelay.call('echo', 'fail', { code: 'UNDECLARED' }, meta()), (err) => isCaroteneError(err, 'INTERNAL') && /does not declare/.test(err.message));
+    await assert.rejects(
+      asRelay.call('echo', 'fail', { code: 'UNDECLARED' }, meta()),
+      (err) => isCaroteneError(err, 'INTERNAL') && /does not declare/.test(err.message),
+    );
     await assert.rejects(asRelay.call('echo', 'fail', { code: 'BAD_OUTPUT' }, meta()), (err) => isCaroteneError(err, 'INVALID_OUTPUT'));
   });
 
@@ -144,7 +159,11 @@ describe('internal calls over mutual TLS', () => {
   });
 
   it('reports UNAVAILABLE for a service that is not listening', async () => {
-    const dead = new HttpTransport({ caller: 'gateway', registry: { app: 'fixture', gateway: { url: '' }, services: { ghost: { url: 'https://127.0.0.1:1' } } }, tls: tls('gateway') });
+    const dead = new HttpTransport({
+      caller: 'gateway',
+      registry: { app: 'fixture', gateway: { url: '' }, services: { ghost: { url: 'https://127.0.0.1:1' } } },
+      tls: tls('gateway'),
+    });
     await assert.rejects(dead.call('ghost', 'echo', {}, meta()), (err) => isCaroteneError(err, 'UNAVAILABLE') && /ghost is unreachable/.test(err.message));
     await assert.rejects(dead.call('nobody', 'echo', {}, meta()), (err) => isCaroteneError(err, 'UNAVAILABLE'));
     await dead.close();
@@ -161,10 +180,20 @@ describe('internal calls over mutual TLS', () => {
   it('finishes calls in flight when it shuts down', async () => {
     const dir2 = mkdtempSync(join(tmpdir(), 'carotene-drain-'));
     const host = await startServiceHost({
-      app: fixture, service: 'echo', host: '127.0.0.1', port: 0, database: { file: join(dir2, 'echo.sqlite') },
-      transport: new HttpTransport({ caller: 'echo', registry: registry as Registry, tls: tls('echo') }), tls: tls('echo'), log: createLogger('test', 'silent'),
+      app: fixture,
+      service: 'echo',
+      host: '127.0.0.1',
+      port: 0,
+      database: { file: join(dir2, 'echo.sqlite') },
+      transport: new HttpTransport({ caller: 'echo', registry: registry as Registry, tls: tls('echo') }),
+      tls: tls('echo'),
+      log: createLogger('test', 'silent'),
     });
-    const c = new HttpTransport({ caller: 'relay', registry: { app: 'fixture', gateway: { url: '' }, services: { echo: { url: host.url } } }, tls: tls('relay') });
+    const c = new HttpTransport({
+      caller: 'relay',
+      registry: { app: 'fixture', gateway: { url: '' }, services: { echo: { url: host.url } } },
+      tls: tls('relay'),
+    });
     const pending = c.call('echo', 'slow', { ms: 300 }, meta());
     await new Promise((r) => setTimeout(r, 50));
     await host.close();

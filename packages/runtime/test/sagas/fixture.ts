@@ -15,7 +15,11 @@ import { migrate } from '../../src/store/migrations.ts';
 import type { CallMeta, Transport } from '../../src/transport/transport.ts';
 
 export const Stock = contract('stock', {
-  reserve: rpc({ input: z.object({ orderId: z.string(), qty: z.number().int() }), output: z.object({ left: z.number().int() }), errors: { OUT_OF_STOCK: 409 } }),
+  reserve: rpc({
+    input: z.object({ orderId: z.string(), qty: z.number().int() }),
+    output: z.object({ left: z.number().int() }),
+    errors: { OUT_OF_STOCK: 409 },
+  }),
   release: rpc({ input: z.object({ orderId: z.string() }), output: z.object({ released: z.boolean() }) }),
 });
 export const Bank = contract('bank', {
@@ -23,14 +27,20 @@ export const Bank = contract('bank', {
   refund: rpc({ input: z.object({ orderId: z.string() }), output: z.object({ refunded: z.number().int() }) }),
 });
 export const Shop = contract('shop', {
-  buy: rpc({ input: z.object({ orderId: z.string(), qty: z.number().int(), amount: z.number().int() }), output: z.object({ sagaId: z.string(), status: z.string() }) }),
+  buy: rpc({
+    input: z.object({ orderId: z.string(), qty: z.number().int(), amount: z.number().int() }),
+    output: z.object({ sagaId: z.string(), status: z.string() }),
+  }),
   buyLater: rpc({ input: z.object({ orderId: z.string(), qty: z.number().int(), amount: z.number().int() }), output: z.object({ sagaId: z.string() }) }),
 });
 
 const Item = table('items', { key: 'id', schema: z.object({ id: z.string(), stock: z.number().int() }) });
 const Hold = table('holds', { key: 'id', schema: z.object({ id: z.string(), qty: z.number().int() }) });
 const Payment = table('payments', { key: 'id', schema: z.object({ id: z.string(), orderId: z.string(), amount: z.number().int(), refunded: z.boolean() }) });
-const Order = table('orders', { key: 'id', schema: z.object({ id: z.string(), status: z.string(), reason: z.string().nullable(), receipt: z.string().nullable().default(null) }) });
+const Order = table('orders', {
+  key: 'id',
+  schema: z.object({ id: z.string(), status: z.string(), reason: z.string().nullable(), receipt: z.string().nullable().default(null) }),
+});
 
 const tables = (...defs: [string, string][]): Record<string, Migration> => ({
   '0001': {
@@ -40,9 +50,17 @@ const tables = (...defs: [string, string][]): Record<string, Migration> => ({
   },
 });
 
-export const stock = implement(Stock, { stores: [Item, Hold], migrations: tables(['items', 'id text primary key, stock integer not null'], ['holds', 'id text primary key, qty integer not null']) }).handlers({
+export const stock = implement(Stock, {
+  stores: [Item, Hold],
+  migrations: tables(['items', 'id text primary key, stock integer not null'], ['holds', 'id text primary key, qty integer not null']),
+}).handlers({
   reserve: handler({ updates: [Item, Hold] }, async ({ orderId, qty }, ctx) => {
-    const taken = await ctx.store.items.modify().set((eb) => ({ stock: eb('stock', '-', qty) })).where('id', '=', 'widget').where('stock', '>=', qty).executeTakeFirst();
+    const taken = await ctx.store.items
+      .modify()
+      .set((eb) => ({ stock: eb('stock', '-', qty) }))
+      .where('id', '=', 'widget')
+      .where('stock', '>=', qty)
+      .executeTakeFirst();
     if (taken.numUpdatedRows === 0n) throw ctx.reject('OUT_OF_STOCK', 'not enough widgets');
     const held = await ctx.store.holds.get(orderId);
     if (held) await ctx.store.holds.update(orderId, { qty: held.qty + qty });
@@ -53,7 +71,11 @@ export const stock = implement(Stock, { stores: [Item, Hold], migrations: tables
     const held = await ctx.store.holds.get(orderId);
     if (!held) return { released: false };
     await ctx.store.holds.delete(orderId);
-    await ctx.store.items.modify().set((eb) => ({ stock: eb('stock', '+', held.qty) })).where('id', '=', 'widget').execute();
+    await ctx.store.items
+      .modify()
+      .set((eb) => ({ stock: eb('stock', '+', held.qty) }))
+      .where('id', '=', 'widget')
+      .execute();
     return { released: true };
   }),
 });
@@ -106,7 +128,12 @@ export const Buy = saga('buy', { input: Shop.functions.buy.input, calls: [Stock,
 /** A test's stand-in for the confirm step's own code going wrong (set it, and unset it after). */
 export const beforeConfirm: { hook: (() => unknown) | undefined } = { hook: undefined };
 
-export const shop = implement(Shop, { stores: [Order], integrations: [Stock, Bank], sagas: [Buy], migrations: tables(['orders', 'id text primary key, status text not null, reason text, receipt text']) }).handlers({
+export const shop = implement(Shop, {
+  stores: [Order],
+  integrations: [Stock, Bank],
+  sagas: [Buy],
+  migrations: tables(['orders', 'id text primary key, status text not null, reason text, receipt text']),
+}).handlers({
   buy: handler({ updates: [Order], sagas: [Buy] }, async (input, ctx) => {
     await ctx.store.orders.insert({ id: input.orderId, status: 'PENDING', reason: null });
     const outcome = await ctx.saga(Buy, input, { key: input.orderId });

@@ -52,11 +52,18 @@ export function sagaSuite(name: string, newWorld: () => OpenStore): void {
         buyLater: (orderId: string, qty = 1, amount = 100) => orders.invoke('buyLater', { orderId, qty, amount }, meta()) as Promise<{ sagaId: string }>,
         stockLeft: async () => Number((await stores.stock.db.selectFrom('items').select('stock').executeTakeFirstOrThrow()).stock),
         held: async () => (await stores.stock.db.selectFrom('holds').selectAll().execute()).reduce((n, h) => n + Number(h.qty), 0),
-        payments: async () => (await stores.bank.db.selectFrom('payments').selectAll().execute()) as { id: string; orderId: string; amount: number; refunded: number | boolean }[],
-        order: async (id: string) => (await stores.shop.db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst()) as { status: string; receipt: string | null } | undefined,
-        instance: async (id: string) => (await stores.shop.db.selectFrom(SAGAS).selectAll().where('id', '=', id).executeTakeFirst()) as Record<string, unknown> | undefined,
+        payments: async () =>
+          (await stores.bank.db.selectFrom('payments').selectAll().execute()) as { id: string; orderId: string; amount: number; refunded: number | boolean }[],
+        order: async (id: string) =>
+          (await stores.shop.db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst()) as
+            | { status: string; receipt: string | null }
+            | undefined,
+        instance: async (id: string) =>
+          (await stores.shop.db.selectFrom(SAGAS).selectAll().where('id', '=', id).executeTakeFirst()) as Record<string, unknown> | undefined,
         steps: async (id: string) =>
-          (await stores.shop.db.selectFrom(SAGA_STEPS).selectAll().where('saga_id', '=', id).orderBy('seq').execute()).map((r) => `${r.phase} ${r.step} #${r.attempt} ${r.status}`),
+          (await stores.shop.db.selectFrom(SAGA_STEPS).selectAll().where('saga_id', '=', id).orderBy('seq').execute()).map(
+            (r) => `${r.phase} ${r.step} #${r.attempt} ${r.status}`,
+          ),
         async close() {
           for (const r of runtimes) await r.sagas?.close();
           for (const s of Object.values(stores)) await s.close();
@@ -126,8 +133,18 @@ export function sagaSuite(name: string, newWorld: () => OpenStore): void {
         const payments = await w.payments();
         assert.equal(payments.length, 1, 'one payment despite three calls');
         assert.equal(await w.stockLeft(), 8, 'stock taken once despite two calls');
-        assert.deepEqual(w.transport.calls.map((c) => c.key), ['buy/o4/reserve', 'buy/o4/reserve', 'buy/o4/pay', 'buy/o4/pay', 'buy/o4/pay']);
-        assert.deepEqual(await w.steps('buy/o4'), ['run reserve #1 error', 'run reserve #2 done', 'run pay #1 error', 'run pay #2 error', 'run pay #3 done', 'run confirm #1 done']);
+        assert.deepEqual(
+          w.transport.calls.map((c) => c.key),
+          ['buy/o4/reserve', 'buy/o4/reserve', 'buy/o4/pay', 'buy/o4/pay', 'buy/o4/pay'],
+        );
+        assert.deepEqual(await w.steps('buy/o4'), [
+          'run reserve #1 error',
+          'run reserve #2 done',
+          'run pay #1 error',
+          'run pay #2 error',
+          'run pay #3 done',
+          'run confirm #1 done',
+        ]);
         const keys = await w.stores.bank.db.selectFrom(IDEMPOTENCY).select(['caller', 'fn', 'key', 'outcome']).execute();
         assert.deepEqual(keys, [{ caller: 'shop', fn: 'pay', key: 'buy/o4/pay', outcome: 'ok' }]);
       } finally {
@@ -170,7 +187,11 @@ export function sagaSuite(name: string, newWorld: () => OpenStore): void {
         assert.ok(Date.now() - started < BUY_TIMEOUT_MS / 2, 'it did not wait for the deadline');
         assert.deepEqual(await w.steps('buy/o9'), ['run reserve #1 done', 'run pay #1 failed', 'compensate reserve #1 done']);
         assert.equal(w.transport.calls.filter((c) => c.fn === 'pay').length, 1, 'pay was tried once');
-        assert.deepEqual(JSON.parse(String((await w.instance('buy/o9'))?.failure)), { step: 'pay', code: 'CONFLICT', message: 'bank.pay conflicts with a write of another request' });
+        assert.deepEqual(JSON.parse(String((await w.instance('buy/o9'))?.failure)), {
+          step: 'pay',
+          code: 'CONFLICT',
+          message: 'bank.pay conflicts with a write of another request',
+        });
         assert.equal(await w.stockLeft(), 10);
       } finally {
         await w.close();
@@ -185,7 +206,13 @@ export function sagaSuite(name: string, newWorld: () => OpenStore): void {
         assert.equal((await w.buy('o10', 1, 100)).status, 'compensated');
         assert.ok(Date.now() - started < BUY_TIMEOUT_MS / 2, 'it did not wait for the deadline');
         // confirm has no compensation; pay and reserve are undone
-        assert.deepEqual(await w.steps('buy/o10'), ['run reserve #1 done', 'run pay #1 done', 'run confirm #1 failed', 'compensate pay #1 done', 'compensate reserve #1 done']);
+        assert.deepEqual(await w.steps('buy/o10'), [
+          'run reserve #1 done',
+          'run pay #1 done',
+          'run confirm #1 failed',
+          'compensate pay #1 done',
+          'compensate reserve #1 done',
+        ]);
         const failure = JSON.parse(String((await w.instance('buy/o10'))?.failure)) as { step: string; code: string; message: string };
         assert.deepEqual({ step: failure.step, code: failure.code }, { step: 'confirm', code: 'INVALID_INPUT' });
         assert.match(failure.message, /^step 'confirm' failed validation: receipt: /);
@@ -203,12 +230,10 @@ export function sagaSuite(name: string, newWorld: () => OpenStore): void {
       w.transport.faults.set('stock.release', (n) => (n <= 3 ? 'down' : undefined));
       try {
         assert.equal((await w.buy('o6', 4, 5000)).status, 'compensated');
-        assert.deepEqual((await w.steps('buy/o6')).filter((s) => s.startsWith('compensate')), [
-          'compensate reserve #1 error',
-          'compensate reserve #2 error',
-          'compensate reserve #3 error',
-          'compensate reserve #4 done',
-        ]);
+        assert.deepEqual(
+          (await w.steps('buy/o6')).filter((s) => s.startsWith('compensate')),
+          ['compensate reserve #1 error', 'compensate reserve #2 error', 'compensate reserve #3 error', 'compensate reserve #4 done'],
+        );
         assert.equal(await w.stockLeft(), 10);
       } finally {
         await w.close();
@@ -218,10 +243,13 @@ export function sagaSuite(name: string, newWorld: () => OpenStore): void {
     it('starting a saga with a key twice joins the first instance', async () => {
       const w = await world();
       try {
-        const [a, b] = await Promise.all([w.orders.invoke('buy', { orderId: 'o7', qty: 1, amount: 1 }, { caller: 't', requestId: 'r', deadline: Date.now() + 10_000 }).catch((e: unknown) => e), w.buyLater('o7x')]);
+        const [a, b] = await Promise.all([
+          w.orders.invoke('buy', { orderId: 'o7', qty: 1, amount: 1 }, { caller: 't', requestId: 'r', deadline: Date.now() + 10_000 }).catch((e: unknown) => e),
+          w.buyLater('o7x'),
+        ]);
         assert.equal((a as { status: string }).status, 'completed');
         assert.ok(b.sagaId.startsWith('buy/'));
-        const again = (await w.orders.sagas!.start((await import('./fixture.ts')).Buy, { orderId: 'o7', qty: 9, amount: 9 }, { key: 'o7' }));
+        const again = await w.orders.sagas!.start((await import('./fixture.ts')).Buy, { orderId: 'o7', qty: 9, amount: 9 }, { key: 'o7' });
         assert.equal(again, 'buy/o7');
         assert.equal((await w.orders.sagas!.wait(again, Date.now() + 5_000)).status, 'completed');
         assert.equal(w.transport.calls.filter((c) => c.key === 'buy/o7/reserve').length, 1, 'the second start ran nothing');
@@ -242,11 +270,36 @@ export function sagaSuite(name: string, newWorld: () => OpenStore): void {
         await w.stores.shop.db
           .insertInto(SAGAS)
           .values({
-            id: 'buy/o8', saga: 'buy', status: 'running', input: JSON.stringify({ orderId: 'o8', qty: 1, amount: 50 }), results: JSON.stringify({ reserve: { left: 9 } }),
-            step: 1, failure: null, deadline: now + 60_000, lease_owner: 'dead-runner', lease_until: now - 1, created_at: now, updated_at: now, ended_at: null,
+            id: 'buy/o8',
+            saga: 'buy',
+            status: 'running',
+            input: JSON.stringify({ orderId: 'o8', qty: 1, amount: 50 }),
+            results: JSON.stringify({ reserve: { left: 9 } }),
+            step: 1,
+            failure: null,
+            deadline: now + 60_000,
+            lease_owner: 'dead-runner',
+            lease_until: now - 1,
+            created_at: now,
+            updated_at: now,
+            ended_at: null,
           })
           .execute();
-        await w.stores.shop.db.insertInto(SAGA_STEPS).values({ saga_id: 'buy/o8', step: 'pay', phase: 'run', attempt: 1, status: 'started', idempotency_key: 'buy/o8/pay', output: null, error: null, started_at: now, ended_at: null }).execute();
+        await w.stores.shop.db
+          .insertInto(SAGA_STEPS)
+          .values({
+            saga_id: 'buy/o8',
+            step: 'pay',
+            phase: 'run',
+            attempt: 1,
+            status: 'started',
+            idempotency_key: 'buy/o8/pay',
+            output: null,
+            error: null,
+            started_at: now,
+            ended_at: null,
+          })
+          .execute();
         const row = await eventually('adoption', async () => {
           const r = await w.instance('buy/o8');
           return r?.status === 'completed' ? r : undefined;
@@ -270,12 +323,26 @@ export function sagaSuite(name: string, newWorld: () => OpenStore): void {
         // 20 orphans, then a second replica of shop on the same database: both adopt
         const now = Date.now();
         for (let i = 0; i < 20; i++) {
-          await w.stores.shop.db.insertInto('orders').values({ id: `r${i}`, status: 'PENDING', reason: null }).execute();
+          await w.stores.shop.db
+            .insertInto('orders')
+            .values({ id: `r${i}`, status: 'PENDING', reason: null })
+            .execute();
           await w.stores.shop.db
             .insertInto(SAGAS)
             .values({
-              id: `buy/r${i}`, saga: 'buy', status: 'running', input: JSON.stringify({ orderId: `r${i}`, qty: 1, amount: 10 }), results: '{}',
-              step: 0, failure: null, deadline: now + 60_000, lease_owner: 'gone', lease_until: 0, created_at: now, updated_at: now, ended_at: null,
+              id: `buy/r${i}`,
+              saga: 'buy',
+              status: 'running',
+              input: JSON.stringify({ orderId: `r${i}`, qty: 1, amount: 10 }),
+              results: '{}',
+              step: 0,
+              failure: null,
+              deadline: now + 60_000,
+              lease_owner: 'gone',
+              lease_until: 0,
+              created_at: now,
+              updated_at: now,
+              ended_at: null,
             })
             .execute();
         }

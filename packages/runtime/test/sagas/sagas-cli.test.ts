@@ -60,7 +60,10 @@ describe('carrot sagas', () => {
     const r = await carrot('sagas', 'list', APP, '--data-dir', dataDir, '--status', 'compensated', '--json');
     assert.equal(r.code, 0, r.err.join('\n'));
     const rows = r.out.map((l) => JSON.parse(l) as { service: string; id: string; status: string; failure: { code: string } });
-    assert.deepEqual(rows.map((x) => [x.service, x.id, x.status, x.failure.code]), [['shop', 'buy/declined', 'compensated', 'SAGA_STEP_FAILED']]);
+    assert.deepEqual(
+      rows.map((x) => [x.service, x.id, x.status, x.failure.code]),
+      [['shop', 'buy/declined', 'compensated', 'SAGA_STEP_FAILED']],
+    );
   });
 
   it('shows one instance with every try of every step and its idempotency key', async () => {

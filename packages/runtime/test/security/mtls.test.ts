@@ -49,8 +49,14 @@ describe('mutual TLS between services', () => {
     pki = await testPki('fixture', ['echo', 'relay', 'gateway']);
     const host = async (service: string): Promise<ServiceHost> =>
       startServiceHost({
-        app: fixture, service, host: '127.0.0.1', port: 0, database: { file: join(dir, `${service}.sqlite`) },
-        transport: client(service), tls: pki.credentials(service), log,
+        app: fixture,
+        service,
+        host: '127.0.0.1',
+        port: 0,
+        database: { file: join(dir, `${service}.sqlite`) },
+        transport: client(service),
+        tls: pki.credentials(service),
+        log,
       });
     echo = await host('echo');
     registry.services.echo = { url: echo.url };
@@ -80,7 +86,9 @@ describe('mutual TLS between services', () => {
     assert.match((result as { code: string }).code, /CERTIFICATE_REQUIRED|ECONNRESET|closed without an answer/);
     // the same through an HTTP client: no answer at all, not an HTTP error
     const agent = new Agent({ connect: { ca, checkServerIdentity: () => undefined } });
-    await assert.rejects(request(`${echo.url}/health`, { dispatcher: agent }), (err: NodeJS.ErrnoException) => /CERTIFICATE_REQUIRED|ECONNRESET|socket/i.test(`${err.code} ${err.message}`));
+    await assert.rejects(request(`${echo.url}/health`, { dispatcher: agent }), (err: NodeJS.ErrnoException) =>
+      /CERTIFICATE_REQUIRED|ECONNRESET|socket/i.test(`${err.code} ${err.message}`),
+    );
     await agent.close();
   });
 
@@ -177,6 +185,9 @@ describe('mutual TLS between services', () => {
       assert.match(err.message, /'echo' may not call relay\.relay/);
       return true;
     });
-    assert.deepEqual(await new InProcessTransport('relay', local).call('echo', 'echo', { text: 'in process' }, meta()), { text: 'in process', caller: 'relay' });
+    assert.deepEqual(await new InProcessTransport('relay', local).call('echo', 'echo', { text: 'in process' }, meta()), {
+      text: 'in process',
+      caller: 'relay',
+    });
   });
 });

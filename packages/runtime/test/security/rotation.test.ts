@@ -40,8 +40,14 @@ describe('carrot certs rotate, under load', () => {
     const relayTls = watchCredentials(tlsFiles(dataDir, 'relay'), { debounceMs: 20 });
     sources.push(echoTls, relayTls);
     echo = await startServiceHost({
-      app: fixture, service: 'echo', host: '127.0.0.1', port: 0, database: { file: join(dataDir, 'echo.sqlite') },
-      transport: new HttpTransport({ caller: 'echo', registry, tls: echoTls }), tls: echoTls, log,
+      app: fixture,
+      service: 'echo',
+      host: '127.0.0.1',
+      port: 0,
+      database: { file: join(dataDir, 'echo.sqlite') },
+      transport: new HttpTransport({ caller: 'echo', registry, tls: echoTls }),
+      tls: echoTls,
+      log,
     });
     registry.services.echo = { url: echo.url };
     relayClient = new HttpTransport({ caller: 'relay', registry, tls: relayTls });
@@ -90,13 +96,19 @@ describe('carrot certs rotate, under load', () => {
     assert.equal(after, new X509Certificate(readFileSync(tlsFiles(dataDir, 'echo').cert)).fingerprint256);
     assert.deepEqual(failures, [], 'no call failed during the rotation');
     assert.ok(ok > 50, `calls kept flowing (${ok})`);
-    assert.deepEqual(lines.filter((l) => l.startsWith('issued')), ['issued echo', 'issued relay']);
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith('issued')),
+      ['issued echo', 'issued relay'],
+    );
 
     // a process that reloaded the bundle but not yet its own certificate is still accepted
     const bundle = readFileSync(tlsFiles(dataDir, 'relay').ca, 'utf8');
     assert.equal(bundle.match(/BEGIN CERTIFICATE/g)?.length, 2, 'the bundle holds the new and the previous CA');
     const halfway = new HttpTransport({ caller: 'relay', registry, tls: fixedCredentials({ ca: bundle, cert: oldRelay.cert, key: oldRelay.key }) });
-    assert.deepEqual(await halfway.call('echo', 'echo', { text: 'old cert' }, { caller: 'relay', requestId: randomUUID(), deadline: Date.now() + 5_000 }), { text: 'old cert', caller: 'relay' });
+    assert.deepEqual(await halfway.call('echo', 'echo', { text: 'old cert' }, { caller: 'relay', requestId: randomUUID(), deadline: Date.now() + 5_000 }), {
+      text: 'old cert',
+      caller: 'relay',
+    });
     await halfway.close();
 
     for (const f of ['ca/ca.key', 'ca/ca.crt', 'ca-bundle.pem', 'echo.key', 'echo.crt', 'relay.key']) {

@@ -19,7 +19,10 @@ const snap = (...tables: Parameters<typeof declaredSchema>[1]) => declaredSchema
 
 test('a new table is created with its key, columns and indexes on both engines', () => {
   const changes = schemaChanges(emptySnapshot('orders'), snap(v1));
-  assert.deepEqual(changes.map((c) => c.kind), ['createTable']);
+  assert.deepEqual(
+    changes.map((c) => c.kind),
+    ['createTable'],
+  );
   assert.equal(changesSlug(changes), 'create_orders');
   assert.deepEqual(schemaSql(changes, 'sqlite'), [
     'CREATE TABLE "orders" (\n  "id" TEXT NOT NULL PRIMARY KEY,\n  "userId" TEXT NOT NULL,\n  "total" INTEGER NOT NULL,\n  "note" TEXT,\n  "paid" INTEGER NOT NULL DEFAULT 0\n)',
@@ -47,12 +50,27 @@ test('columns and indexes added and dropped, and a table dropped, in a safe orde
       rating: z.number().optional(),
       code: z.string().default("it's"),
     }),
-    indexes: [{ columns: ['userId', 'status'], name: 'orders_userId' }, { columns: ['code'], unique: true }],
+    indexes: [
+      { columns: ['userId', 'status'], name: 'orders_userId' },
+      { columns: ['code'], unique: true },
+    ],
   });
   const changes = schemaChanges(snap(v1, Legacy), snap(v2));
   assert.deepEqual(
-    changes.map((c) => `${c.kind} ${'column' in c ? (typeof c.column === 'string' ? c.column : c.column.name) : 'index' in c ? (typeof c.index === 'string' ? c.index : c.index.name) : typeof c.table === 'string' ? c.table : c.table.name}`),
-    ['dropTable legacy', 'dropIndex orders_userId', 'dropColumn note', 'addColumn status', 'addColumn rating', 'addColumn code', 'createIndex orders_code_unique', 'createIndex orders_userId'],
+    changes.map(
+      (c) =>
+        `${c.kind} ${'column' in c ? (typeof c.column === 'string' ? c.column : c.column.name) : 'index' in c ? (typeof c.index === 'string' ? c.index : c.index.name) : typeof c.table === 'string' ? c.table : c.table.name}`,
+    ),
+    [
+      'dropTable legacy',
+      'dropIndex orders_userId',
+      'dropColumn note',
+      'addColumn status',
+      'addColumn rating',
+      'addColumn code',
+      'createIndex orders_code_unique',
+      'createIndex orders_userId',
+    ],
   );
   assert.equal(changesSlug(changes), 'schema');
   assert.deepEqual(schemaSql(changes, 'postgres'), [
@@ -82,11 +100,14 @@ test('a change a generated migration cannot make is UNSAFE_SCHEMA_CHANGE saying 
   ];
   for (const [what, schema, key, message] of cases) {
     const next = table('orders', { key: key as 'id', schema: schema as typeof v1.schema });
-    assert.throws(() => schemaChanges(snap(v1), snap(next)), (err) => {
-      assert.ok(isCaroteneError(err, 'UNSAFE_SCHEMA_CHANGE'), `${what}: ${String(err)}`);
-      assert.match(err.message, message);
-      assert.match(err.message, /hand-written migration/);
-      return true;
-    });
+    assert.throws(
+      () => schemaChanges(snap(v1), snap(next)),
+      (err) => {
+        assert.ok(isCaroteneError(err, 'UNSAFE_SCHEMA_CHANGE'), `${what}: ${String(err)}`);
+        assert.match(err.message, message);
+        assert.match(err.message, /hand-written migration/);
+        return true;
+      },
+    );
   }
 });

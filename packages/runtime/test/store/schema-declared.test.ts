@@ -55,7 +55,10 @@ test('tables are sorted by name and the snapshot text is the same every time', (
   const one = renderSnapshot(declaredSchema('orders', [Orders, A]));
   const two = renderSnapshot(declaredSchema('orders', [A, Orders]));
   assert.equal(one, two);
-  assert.deepEqual(JSON.parse(one).tables.map((t: { name: string }) => t.name), ['a_first', 'orders']);
+  assert.deepEqual(
+    JSON.parse(one).tables.map((t: { name: string }) => t.name),
+    ['a_first', 'orders'],
+  );
   assert.deepEqual(parseSnapshot(one, 'x.json'), declaredSchema('orders', [A, Orders]));
 });
 
@@ -69,17 +72,23 @@ test('a column the handles cannot store is INVALID_CONFIG naming table.column', 
   ];
   for (const [what, column] of cases) {
     const T = table('things', { key: 'id', schema: z.object({ id: z.string(), data: column }) });
-    assert.throws(() => declaredSchema('svc', [T]), (err) => {
-      assert.ok(isCaroteneError(err, 'INVALID_CONFIG'), `${what}: ${String(err)}`);
-      assert.match(err.message, /things\.data is a /);
-      return true;
-    });
+    assert.throws(
+      () => declaredSchema('svc', [T]),
+      (err) => {
+        assert.ok(isCaroteneError(err, 'INVALID_CONFIG'), `${what}: ${String(err)}`);
+        assert.match(err.message, /things\.data is a /);
+        return true;
+      },
+    );
   }
 });
 
 test('a default that changes at each read, or an optional key, is refused', () => {
   const Stamped = table('stamped', { key: 'id', schema: z.object({ id: z.string(), at: z.string().default(() => String(Math.random())) }) });
-  assert.throws(() => declaredSchema('svc', [Stamped]), (err) => isCaroteneError(err, 'INVALID_CONFIG') && /stamped\.at has a default that is not a constant/.test(err.message));
+  assert.throws(
+    () => declaredSchema('svc', [Stamped]),
+    (err) => isCaroteneError(err, 'INVALID_CONFIG') && /stamped\.at has a default that is not a constant/.test(err.message),
+  );
   const Loose = table('loose', { key: 'id', schema: z.object({ id: z.string().optional() }) });
   assert.throws(() => declaredSchema('svc', [Loose]), /loose\.id is the key/);
 });
@@ -94,11 +103,21 @@ test('table() checks its indexes; two tables may not share an index name', () =>
   assert.throws(() => table('t', { key: 'id', schema, indexes: [{ columns: ['a'], name: 'bad name' }] }), /must be a SQL identifier/);
   const One = table('one', { key: 'id', schema, indexes: [{ columns: ['a'], name: 'shared' }] });
   const Two = table('two', { key: 'id', schema, indexes: [{ columns: ['a'], name: 'shared' }] });
-  assert.throws(() => declaredSchema('svc', [One, Two]), (err) => isCaroteneError(err, 'INVALID_CONFIG') && /'one' and 'two' both have an index named 'shared'/.test(err.message));
+  assert.throws(
+    () => declaredSchema('svc', [One, Two]),
+    (err) => isCaroteneError(err, 'INVALID_CONFIG') && /'one' and 'two' both have an index named 'shared'/.test(err.message),
+  );
 });
 
 test('a snapshot file that is not one is INVALID_CONFIG naming the file and the field', () => {
   assert.throws(() => parseSnapshot('{', 'm/0001_init.schema.json'), /m\/0001_init\.schema\.json is not JSON/);
-  const bad = JSON.stringify({ format: 'carotene-schema/1', service: 's', tables: [{ name: 't', key: 'id', columns: [{ name: 'id', type: 'json', nullable: false }], indexes: [] }] });
-  assert.throws(() => parseSnapshot(bad, 'x.json'), (err) => isCaroteneError(err, 'INVALID_CONFIG') && /at tables\.0\.columns\.0\.type/.test(err.message));
+  const bad = JSON.stringify({
+    format: 'carotene-schema/1',
+    service: 's',
+    tables: [{ name: 't', key: 'id', columns: [{ name: 'id', type: 'json', nullable: false }], indexes: [] }],
+  });
+  assert.throws(
+    () => parseSnapshot(bad, 'x.json'),
+    (err) => isCaroteneError(err, 'INVALID_CONFIG') && /at tables\.0\.columns\.0\.type/.test(err.message),
+  );
 });

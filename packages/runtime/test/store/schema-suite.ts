@@ -35,7 +35,11 @@ const Legacy = table('legacy', { key: 'id', schema: z.object({ id: z.number().in
 const v2 = { ...base, status: z.enum(['NEW', 'DONE']).default('NEW') };
 const v2Indexes = [{ columns: ['status'] }, { columns: ['userId', 'total'], unique: true }] as const;
 const OrdersV2 = table('orders', { key: 'id', schema: z.object(v2), indexes: v2Indexes });
-const Items = table('order_items', { key: 'id', schema: z.object({ id: z.string(), orderId: z.string(), qty: z.number().int() }), indexes: [{ columns: ['orderId'] }] });
+const Items = table('order_items', {
+  key: 'id',
+  schema: z.object({ id: z.string(), orderId: z.string(), qty: z.number().int() }),
+  indexes: [{ columns: ['orderId'] }],
+});
 // v2 again, with a column no migration added
 const OrdersV3 = table('orders', { key: 'id', schema: z.object({ ...v2, reason: z.string().nullable() }), indexes: v2Indexes });
 
@@ -48,17 +52,22 @@ const m1 = generated(emptySnapshot('orders'), snap(OrdersV1, Legacy));
 // hand-written, between the generated ones: a data change passes the check
 const backfill: Migration = {
   async up(db) {
-    await db.updateTable('orders').set((eb) => ({ total: eb('total', '*', 10) })).execute();
+    await db
+      .updateTable('orders')
+      .set((eb) => ({ total: eb('total', '*', 10) }))
+      .execute();
   },
 };
 const m3 = generated(snap(OrdersV1, Legacy), snap(OrdersV2, Items));
 const history = { '0001_init': m1, '0002_backfill': backfill, '0003_schema': m3 };
 
-const mismatch = (...patterns: RegExp[]) => (err: unknown) => {
-  assert.ok(isCaroteneError(err, 'SCHEMA_MISMATCH'), `expected SCHEMA_MISMATCH, got ${inspect(err)}`);
-  for (const p of patterns) assert.match(err.message, p);
-  return true;
-};
+const mismatch =
+  (...patterns: RegExp[]) =>
+  (err: unknown) => {
+    assert.ok(isCaroteneError(err, 'SCHEMA_MISMATCH'), `expected SCHEMA_MISMATCH, got ${inspect(err)}`);
+    for (const p of patterns) assert.match(err.message, p);
+    return true;
+  };
 
 /** Expects the start to fail; a host that starts anyway is closed, so the failure is reported rather than hanging the run. */
 async function refuses(starting: Promise<ServiceHost>, check: (err: unknown) => boolean): Promise<void> {
@@ -123,7 +132,10 @@ export function schemaSuite(engine: StoreEngine, database: (name: string) => Pro
         assert.deepEqual(await orders.get('o2'), { id: 'o2', userId: 'u1', total: 40, price: 1, paid: false, status: 'NEW' });
         await new TableHandle(store.db, Items, 'write', 'orders.test', engine).insert({ id: 'i1', orderId: 'o1', qty: 2 });
         // the old declaration no longer fits, and the check says where
-        await assert.rejects(checkSchema(store.db, engine, 'orders', [OrdersV1, Legacy]), mismatch(/orders\.note is declared but the database has no such column/, /table 'legacy' is declared but the database has no such table/));
+        await assert.rejects(
+          checkSchema(store.db, engine, 'orders', [OrdersV1, Legacy]),
+          mismatch(/orders\.note is declared but the database has no such column/, /table 'legacy' is declared but the database has no such table/),
+        );
       } finally {
         await store.close();
       }
@@ -144,12 +156,22 @@ export function schemaSuite(engine: StoreEngine, database: (name: string) => Pro
       const handWritten: Record<string, Migration> = {
         '0001_init': {
           async up(db) {
-            await db.schema.createTable('orders').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('userId', 'text', (c) => c.notNull())
-              .addColumn('total', 'text', (c) => c.notNull()).addColumn('price', 'real').addColumn('paid', 'boolean', (c) => c.notNull())
-              .addColumn('status', 'text', (c) => c.notNull()).execute();
+            await db.schema
+              .createTable('orders')
+              .addColumn('id', 'text', (c) => c.primaryKey())
+              .addColumn('userId', 'text', (c) => c.notNull())
+              .addColumn('total', 'text', (c) => c.notNull())
+              .addColumn('price', 'real')
+              .addColumn('paid', 'boolean', (c) => c.notNull())
+              .addColumn('status', 'text', (c) => c.notNull())
+              .execute();
             await db.schema.createIndex('orders_userId_total_unique').unique().on('orders').columns(['userId', 'total']).execute();
-            await db.schema.createTable('order_items').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('orderId', 'text', (c) => c.notNull())
-              .addColumn('qty', 'integer', (c) => c.notNull()).execute();
+            await db.schema
+              .createTable('order_items')
+              .addColumn('id', 'text', (c) => c.primaryKey())
+              .addColumn('orderId', 'text', (c) => c.notNull())
+              .addColumn('qty', 'integer', (c) => c.notNull())
+              .execute();
           },
         },
       };

@@ -41,7 +41,10 @@ test('an in-memory store works and is private', async () => {
   const b = await openStore({ file: ':memory:' });
   try {
     await a.db.schema.createTable('t').addColumn('id', 'text').execute();
-    assert.deepEqual((await a.db.introspection.getTables()).map((t) => t.name), ['t']);
+    assert.deepEqual(
+      (await a.db.introspection.getTables()).map((t) => t.name),
+      ['t'],
+    );
     assert.deepEqual(await b.db.introspection.getTables(), []);
   } finally {
     await a.close();
@@ -62,7 +65,11 @@ test('a store needs a postgres url or a file', async () => {
 test('a kept statement runs again with other values, also after it failed', async () => {
   const store = await openStore({ file: ':memory:' });
   try {
-    await store.db.schema.createTable('t').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('name', 'text', (c) => c.unique()).execute();
+    await store.db.schema
+      .createTable('t')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.unique())
+      .execute();
     const insert = (id: number, name: string) => store.db.insertInto('t').values({ id, name }).execute();
     const byName = (name: string) => store.db.selectFrom('t').select('id').where('name', '=', name).execute();
     await insert(1, 'a');

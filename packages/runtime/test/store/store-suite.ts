@@ -7,15 +7,7 @@ import { z } from 'zod';
 import type { Migration } from '../../../carotene/src/declare/service.ts';
 import { table } from '../../../carotene/src/declare/table.ts';
 import { isCaroteneError } from '../../../carotene/src/errors.ts';
-import {
-  createStoreAccess,
-  fullAccess,
-  migrate,
-  pendingMigrations,
-  TableHandle,
-  type StoreDriver,
-  type StoreEngine,
-} from '../../src/store/index.ts';
+import { createStoreAccess, fullAccess, migrate, pendingMigrations, TableHandle, type StoreDriver, type StoreEngine } from '../../src/store/index.ts';
 
 export const Product = table('products', {
   key: 'id',
@@ -46,18 +38,31 @@ export const baseMigrations: Record<string, Migration> = {
   },
   // bigint on purpose: PostgreSQL's int8 must still come back as a number
   '0002_stock': {
-    up: (db) => db.schema.createTable('stock').addColumn('itemId', 'text', (c) => c.primaryKey()).addColumn('count', 'bigint', (c) => c.notNull()).execute(),
+    up: (db) =>
+      db.schema
+        .createTable('stock')
+        .addColumn('itemId', 'text', (c) => c.primaryKey())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .execute(),
   },
 };
 const auditMigration: Record<string, Migration> = {
-  '0003_audit': { up: (db) => db.schema.createTable('audit').addColumn('id', 'integer', (c) => c.primaryKey()).execute() },
+  '0003_audit': {
+    up: (db) =>
+      db.schema
+        .createTable('audit')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .execute(),
+  },
 };
 
-const hasCode = (code: string, ...patterns: RegExp[]) => (err: unknown) => {
-  assert.ok(isCaroteneError(err, code), `expected ${code}, got ${inspect(err)}`);
-  for (const p of patterns) assert.match(err.message, p);
-  return true;
-};
+const hasCode =
+  (code: string, ...patterns: RegExp[]) =>
+  (err: unknown) => {
+    assert.ok(isCaroteneError(err, code), `expected ${code}, got ${inspect(err)}`);
+    for (const p of patterns) assert.match(err.message, p);
+    return true;
+  };
 
 const product = (id: string, extra: Partial<z.input<typeof Product.schema>> = {}) => ({
   id,
@@ -95,7 +100,10 @@ export function storeSuite(engine: StoreEngine, open: () => Promise<StoreDriver>
       assert.deepEqual(await migrate(store.db, grown, 'catalog'), ['0003_audit']);
       assert.deepEqual(await pendingMigrations(store.db, grown), []);
       const recorded = await store.db.selectFrom('carotene_migrations').select('name').orderBy('name').execute();
-      assert.deepEqual(recorded.map((r) => r.name), ['0001_products', '0002_stock', '0003_audit']);
+      assert.deepEqual(
+        recorded.map((r) => r.name),
+        ['0001_products', '0002_stock', '0003_audit'],
+      );
     });
 
     test('a failing migration is named, rolled back and left pending', async () => {
@@ -141,12 +149,30 @@ export function storeSuite(engine: StoreEngine, open: () => Promise<StoreDriver>
       await products.insert(product('b', { price: 100, active: false }));
       await products.insert(product('c', { price: 200 }));
       await products.insert(product('d', { price: 200, note: 'n' }));
-      assert.deepEqual((await products.find()).map((p) => p.id), ['a', 'b', 'c', 'd']);
-      assert.deepEqual((await products.find({ active: true })).map((p) => p.id), ['a', 'c', 'd']);
-      assert.deepEqual((await products.find({ active: true }, { orderBy: 'price', direction: 'desc', limit: 2 })).map((p) => p.id), ['a', 'd']);
-      assert.deepEqual((await products.find({}, { orderBy: 'price' })).map((p) => p.id), ['b', 'c', 'd', 'a']);
-      assert.deepEqual((await products.find({ note: null })).map((p) => p.id), ['a', 'b', 'c']);
-      assert.deepEqual((await products.find({ price: 200, active: true }, { limit: 1 })).map((p) => p.id), ['c']);
+      assert.deepEqual(
+        (await products.find()).map((p) => p.id),
+        ['a', 'b', 'c', 'd'],
+      );
+      assert.deepEqual(
+        (await products.find({ active: true })).map((p) => p.id),
+        ['a', 'c', 'd'],
+      );
+      assert.deepEqual(
+        (await products.find({ active: true }, { orderBy: 'price', direction: 'desc', limit: 2 })).map((p) => p.id),
+        ['a', 'd'],
+      );
+      assert.deepEqual(
+        (await products.find({}, { orderBy: 'price' })).map((p) => p.id),
+        ['b', 'c', 'd', 'a'],
+      );
+      assert.deepEqual(
+        (await products.find({ note: null })).map((p) => p.id),
+        ['a', 'b', 'c'],
+      );
+      assert.deepEqual(
+        (await products.find({ price: 200, active: true }, { limit: 1 })).map((p) => p.id),
+        ['c'],
+      );
     });
 
     test('query() filters with LIKE and pages by key', async () => {
@@ -156,11 +182,20 @@ export function storeSuite(engine: StoreEngine, open: () => Promise<StoreDriver>
       await products.insert(product('z1', { name: 'Gadget z1' }));
       const page = (after: string) => products.query().where('name', 'like', 'Widget%').where('id', '>', after).orderBy('id').limit(2).execute();
       const first = await page('');
-      assert.deepEqual(first.map((p) => p.id), ['k1', 'k2']);
+      assert.deepEqual(
+        first.map((p) => p.id),
+        ['k1', 'k2'],
+      );
       assert.equal(typeof first[0]?.active, 'boolean');
       const second = await page(first.at(-1)!.id);
-      assert.deepEqual(second.map((p) => p.id), ['k3', 'k4']);
-      assert.deepEqual((await page(second.at(-1)!.id)).map((p) => p.id), ['k5']);
+      assert.deepEqual(
+        second.map((p) => p.id),
+        ['k3', 'k4'],
+      );
+      assert.deepEqual(
+        (await page(second.at(-1)!.id)).map((p) => p.id),
+        ['k5'],
+      );
       const counted = await sql<{ n: number }>`select count(*) as n from products`.execute(store.db);
       assert.equal(counted.rows[0]?.n, 6, 'count(*) comes back as a number');
     });
@@ -266,11 +301,17 @@ export function storeSuite(engine: StoreEngine, open: () => Promise<StoreDriver>
       await products.insert(product('b2'));
       assert.strictEqual((await products.get('b1'))?.active, false);
       assert.strictEqual((await products.get('b2'))?.active, true);
-      assert.deepEqual((await products.find({ active: false })).map((p) => p.id), ['b1']);
+      assert.deepEqual(
+        (await products.find({ active: false })).map((p) => p.id),
+        ['b1'],
+      );
       await products.modify().set({ active: true }).where('id', '=', 'b1').execute();
       assert.strictEqual((await products.update('b2', { active: false }))?.active, false);
       const rows = await products.query().where('active', '=', true).execute();
-      assert.deepEqual(rows.map((p) => [p.id, p.active]), [['b1', true]]);
+      assert.deepEqual(
+        rows.map((p) => [p.id, p.active]),
+        [['b1', true]],
+      );
       const raw = await sql<{ active: unknown }>`select active from products where id = ${'b1'}`.execute(store.db);
       assert.equal(raw.rows[0]?.active, engine === 'sqlite' ? 1 : true, 'stored as the engine stores booleans');
     });

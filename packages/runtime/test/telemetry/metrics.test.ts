@@ -78,7 +78,10 @@ describe('metrics', () => {
         envelope: '{}',
         created_at: now - ageMs,
       });
-      await store.db.insertInto(OUTBOX).values([row(1, 'relay', 30_000), row(2, 'relay', 10_000), row(3, 'audit', 5_000)]).execute();
+      await store.db
+        .insertInto(OUTBOX)
+        .values([row(1, 'relay', 30_000), row(2, 'relay', 10_000), row(3, 'audit', 5_000)])
+        .execute();
       let text = await renderMetrics();
       assert.equal(sample(text, 'carotene_outbox_backlog{service="echo",destination="relay"}'), 2);
       assert.equal(sample(text, 'carotene_outbox_backlog{service="echo",destination="audit"}'), 1);

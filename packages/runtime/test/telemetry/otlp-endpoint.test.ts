@@ -15,7 +15,10 @@ const withTelemetry = app({
 
 describe('OTLP endpoint', () => {
   it('takes OTEL_EXPORTER_OTLP_ENDPOINT first, then telemetry.otlpEndpoint of the environment', () => {
-    assert.equal(otlpEndpoint(withTelemetry, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9400', CAROTENE_ENVIRONMENT: 'production' }), 'http://127.0.0.1:9400');
+    assert.equal(
+      otlpEndpoint(withTelemetry, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9400', CAROTENE_ENVIRONMENT: 'production' }),
+      'http://127.0.0.1:9400',
+    );
     assert.equal(otlpEndpoint(withTelemetry, { CAROTENE_ENVIRONMENT: 'production' }), 'http://collector.monitoring:4318');
     assert.equal(otlpEndpoint(withTelemetry, {}), undefined, 'development configures none');
     assert.equal(otlpEndpoint(undefined, {}), undefined);

@@ -43,12 +43,16 @@ describe('saga trace context', () => {
     const shopStore = await open();
     const orchestrator = await runService(shop, shopStore, transport);
     try {
-      const out = (await orchestrator.invoke('buy', { orderId: 'o1', qty: 1, amount: 5 }, {
-        caller: 'gateway',
-        requestId: 'r1',
-        deadline: Date.now() + 5_000,
-        traceparent: `00-${TRACE}-00f067aa0ba902b7-01`,
-      })) as { status: string };
+      const out = (await orchestrator.invoke(
+        'buy',
+        { orderId: 'o1', qty: 1, amount: 5 },
+        {
+          caller: 'gateway',
+          requestId: 'r1',
+          deadline: Date.now() + 5_000,
+          traceparent: `00-${TRACE}-00f067aa0ba902b7-01`,
+        },
+      )) as { status: string };
       assert.equal(out.status, 'completed');
       const stepCalls = transport.metas.filter((m) => m.fn === 'stock.reserve' || m.fn === 'bank.pay');
       assert.deepEqual(stepCalls.map((m) => m.fn).sort(), ['bank.pay', 'stock.reserve']);

@@ -11,7 +11,12 @@ interface PodTemplate {
 
 describe('scrape annotations', () => {
   const env = resolveEnvironment(shop, 'production', { imageTag: '1.0.0' });
-  const manifests = kubernetesManifests({ app: shop, env: { ...env, certificates: { source: 'cert-manager', issuer: 'shop-ca', issuerKind: 'Issuer' } }, layout: { appFile: '/app/app.ts' }, pems: {} });
+  const manifests = kubernetesManifests({
+    app: shop,
+    env: { ...env, certificates: { source: 'cert-manager', issuer: 'shop-ca', issuerKind: 'Issuer' } },
+    layout: { appFile: '/app/app.ts' },
+    pems: {},
+  });
   const deployment = (name: string) => manifests.find((m: Manifest) => m.kind === 'Deployment' && m.metadata.name === name) as unknown as PodTemplate;
 
   it('points at the gateway in plain HTTP and at each service over HTTPS (mutual TLS)', () => {
@@ -21,12 +26,16 @@ describe('scrape annotations', () => {
       'prometheus.io/path': '/metrics',
     });
     for (const service of shop.services.map((s) => s.name)) {
-      assert.deepEqual(deployment(service).spec.template.metadata.annotations, {
-        'prometheus.io/scrape': 'true',
-        'prometheus.io/scheme': 'https',
-        'prometheus.io/port': '8443',
-        'prometheus.io/path': '/metrics',
-      }, service);
+      assert.deepEqual(
+        deployment(service).spec.template.metadata.annotations,
+        {
+          'prometheus.io/scrape': 'true',
+          'prometheus.io/scheme': 'https',
+          'prometheus.io/port': '8443',
+          'prometheus.io/path': '/metrics',
+        },
+        service,
+      );
     }
   });
 });

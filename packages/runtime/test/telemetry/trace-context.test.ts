@@ -70,7 +70,21 @@ describe('tracestate', () => {
   });
 
   it('discards the whole header when a member is malformed or a key repeats', () => {
-    for (const bad of ['Upper=1', '1abc=x', 'a=1,a=2', 'novalue', '=x', 'a=', 'a=x,b', 'a=has,comma', 'a=has=eq', 'a=t\tab', 'a=caf\u00e9', `${'k'.repeat(257)}=v`, `k=${'v'.repeat(257)}`]) {
+    for (const bad of [
+      'Upper=1',
+      '1abc=x',
+      'a=1,a=2',
+      'novalue',
+      '=x',
+      'a=',
+      'a=x,b',
+      'a=has,comma',
+      'a=has=eq',
+      'a=t\tab',
+      'a=caf\u00e9',
+      `${'k'.repeat(257)}=v`,
+      `k=${'v'.repeat(257)}`,
+    ]) {
       assert.equal(boundTracestate(bad), undefined, bad);
     }
   });

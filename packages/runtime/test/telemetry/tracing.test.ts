@@ -31,7 +31,7 @@ function capturedLogger(service: string) {
   const raw: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) (raw.push(l), lines.push(JSON.parse(l) as Line));
+      for (const l of chunk.toString().split('\n')) if (l.trim()) raw.push(l), lines.push(JSON.parse(l) as Line);
       done();
     },
   });
@@ -94,7 +94,13 @@ describe('tracing in a process', () => {
   after(async () => {
     await store.close();
   });
-  const meta = (traceparent?: string): CallMeta => ({ caller: 'gateway', requestId: 'req-1', deadline: Date.now() + 5_000, traceparent, tracestate: 'vendor=abc' });
+  const meta = (traceparent?: string): CallMeta => ({
+    caller: 'gateway',
+    requestId: 'req-1',
+    deadline: Date.now() + 5_000,
+    traceparent,
+    tracestate: 'vendor=abc',
+  });
 
   it('without a collector: records nothing, yet the trace id reaches logs and the next call', async () => {
     const tracing = startTracing({ service: 'relay' });
@@ -112,7 +118,7 @@ describe('tracing in a process', () => {
       const call = lines.find((l) => l.msg === 'call');
       assert.equal(call?.trace_id, TRACE);
       assert.match(String(call?.span_id), /^[\da-f]{16}$/);
-      assert.notEqual(out.spanId, call?.span_id, 'the outgoing call is a span of its own, a child of the handler\'s');
+      assert.notEqual(out.spanId, call?.span_id, "the outgoing call is a span of its own, a child of the handler's");
       // outside any span, a line has no ids
       log.info({}, 'idle');
       const idle = lines.find((l) => l.msg === 'idle');
@@ -217,7 +223,10 @@ describe('tracing in a process', () => {
       const inside = lines.find((l) => l.msg === 'inside');
       const work = otlp.spans.find((s) => s.name === 'work');
       assert.equal(inside?.span_id, work?.spanId);
-      assert.ok(otlp.types.every((t) => t === 'application/json'), otlp.types.join());
+      assert.ok(
+        otlp.types.every((t) => t === 'application/json'),
+        otlp.types.join(),
+      );
     } finally {
       await tracing.shutdown();
       await new Promise((resolve) => otlp.server.close(resolve));

@@ -11,8 +11,13 @@ const [pkiDir, dbDir] = process.argv.slice(2) as [string, string];
 const pki = await testPki('fixture', ['echo'], pkiDir);
 const tls = pki.credentials('echo');
 const host = await startServiceHost({
-  app: fixture, service: 'echo', host: '127.0.0.1', port: 0, database: { file: join(dbDir, 'echo-process.sqlite') },
+  app: fixture,
+  service: 'echo',
+  host: '127.0.0.1',
+  port: 0,
+  database: { file: join(dbDir, 'echo-process.sqlite') },
   transport: new HttpTransport({ caller: 'echo', registry: { app: 'fixture', gateway: { url: '' }, services: {} }, tls }),
-  tls, log: createLogger('echo', 'silent'),
+  tls,
+  log: createLogger('echo', 'silent'),
 });
 process.stdout.write(`${host.url}\n`);

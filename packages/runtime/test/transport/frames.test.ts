@@ -29,7 +29,15 @@ describe('carotene-rpc/1 frames', () => {
       const { reader, frames, malformed } = collect(1024);
       for (let at = 0; at < stream.length; at += size) reader.push(stream.subarray(at, at + size));
       assert.deepEqual(malformed, []);
-      assert.deepEqual(frames.map((f) => [f.type, f.id]), [[FRAME.CALL, 7], [FRAME.REPLY, 7], [FRAME.PING, 9]], `chunks of ${size}`);
+      assert.deepEqual(
+        frames.map((f) => [f.type, f.id]),
+        [
+          [FRAME.CALL, 7],
+          [FRAME.REPLY, 7],
+          [FRAME.PING, 9],
+        ],
+        `chunks of ${size}`,
+      );
       const head = frames[0]!.payload.readUInt32BE(0);
       assert.deepEqual(JSON.parse(frames[0]!.payload.toString('utf8', 4, 4 + head)).fn, 'echo');
       assert.equal(frames[0]!.payload.toString('utf8', 4 + head), '{"text":"héllo"}');
@@ -45,7 +53,10 @@ describe('carotene-rpc/1 frames', () => {
       const { reader, frames, oversize, malformed } = collect(1024);
       for (let at = 0; at < stream.length; at += size) reader.push(stream.subarray(at, at + size));
       assert.deepEqual(oversize, [[FRAME.CALL, 3, big.length - 4]]);
-      assert.deepEqual(frames.map((f) => [f.type, f.id]), [[FRAME.PING, 9]]);
+      assert.deepEqual(
+        frames.map((f) => [f.type, f.id]),
+        [[FRAME.PING, 9]],
+      );
       assert.deepEqual(malformed, []);
     }
   });

@@ -75,8 +75,14 @@ describe('carotene-rpc/1', () => {
   before(async () => {
     pki = await testPki('fixture', ['echo', 'relay', 'gateway']);
     echo = await startServiceHost({
-      app: fixture, service: 'echo', host: '127.0.0.1', port: 0, database: { file: join(dir, 'echo.sqlite') },
-      transport: client(registry as Registry, 'echo'), tls: pki.credentials('echo'), log,
+      app: fixture,
+      service: 'echo',
+      host: '127.0.0.1',
+      port: 0,
+      database: { file: join(dir, 'echo.sqlite') },
+      transport: client(registry as Registry, 'echo'),
+      tls: pki.credentials('echo'),
+      log,
     });
     registry.services.echo = { url: echo.url };
     port = Number(new URL(echo.url).port);
@@ -102,7 +108,12 @@ describe('carotene-rpc/1', () => {
     socket.destroy();
     // and a client without ALPN (curl --no-alpn, older callers) gets HTTP
     const agent = new Agent({ connect: { ...creds('relay'), checkServerIdentity: () => undefined } });
-    const res = await request(`${echo.url}/rpc/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"over http"}', dispatcher: agent });
+    const res = await request(`${echo.url}/rpc/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"text":"over http"}',
+      dispatcher: agent,
+    });
     assert.equal(res.statusCode, 200);
     assert.deepEqual(await res.body.json(), { text: 'over http', caller: 'relay' });
     await agent.close();
@@ -133,11 +144,17 @@ describe('carotene-rpc/1', () => {
     const fast = await c.call('echo', 'echo', { text: 'fast' }, meta());
     assert.deepEqual(fast, { text: 'fast', caller: 'relay' });
     assert.equal(typeof ((await slow) as { deadline: number }).deadline, 'number');
-    await assert.rejects(c.call('echo', 'fail', { code: 'DOMAIN' }, meta()), (err) => isCaroteneError(err, 'TEAPOT') && err.domain && err.status === 409 && err.service === 'echo');
+    await assert.rejects(
+      c.call('echo', 'fail', { code: 'DOMAIN' }, meta()),
+      (err) => isCaroteneError(err, 'TEAPOT') && err.domain && err.status === 409 && err.service === 'echo',
+    );
     await assert.rejects(c.call('echo', 'fail', { code: 'CRASH' }, meta()), (err) => isCaroteneError(err, 'INTERNAL') && !/secret/.test(err.message));
     await assert.rejects(c.call('echo', 'echo', { text: 5 }, meta()), (err) => isCaroteneError(err, 'INVALID_INPUT'));
     const many = await Promise.all(Array.from({ length: 200 }, (_, i) => c.call('echo', 'echo', { text: `n${i}` }, meta())));
-    assert.deepEqual(many.map((m) => (m as { text: string }).text), Array.from({ length: 200 }, (_, i) => `n${i}`));
+    assert.deepEqual(
+      many.map((m) => (m as { text: string }).text),
+      Array.from({ length: 200 }, (_, i) => `n${i}`),
+    );
   });
 
   it('carries the deadline as time left, and the caller stops waiting at it', async () => {
@@ -152,7 +169,10 @@ describe('carotene-rpc/1', () => {
   });
 
   it('gives up on a server that never answers: the call at its deadline, a ping after its time', { timeout: 5_000 }, async () => {
-    const hung = createTlsServer({ ...creds('echo'), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', ALPNProtocols: [RPC_ALPN] }, (socket) => socket.resume());
+    const hung = createTlsServer(
+      { ...creds('echo'), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', ALPNProtocols: [RPC_ALPN] },
+      (socket) => socket.resume(),
+    );
     await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
     const url = `https://127.0.0.1:${(hung.address() as AddressInfo).port}`;
     try {
@@ -231,21 +251,25 @@ describe('carotene-rpc/1', () => {
     // a certificate of another identity makes the change visible to the callee
     current = creds('gateway');
     for (const l of listeners) l(current);
-    await assert.rejects(c.call('echo', 'echo', { text: 'x' }, meta()), (err) => isCaroteneError(err, 'CALLER_NOT_ALLOWED') && /'gateway' may not call/.test(err.message));
+    await assert.rejects(
+      c.call('echo', 'echo', { text: 'x' }, meta()),
+      (err) => isCaroteneError(err, 'CALLER_NOT_ALLOWED') && /'gateway' may not call/.test(err.message),
+    );
     assert.equal(typeof ((await inFlight) as { deadline: number }).deadline, 'number', 'the call on the old connection was answered');
   });
 
   it('calls a server that does not speak carotene-rpc/1 (an older Carotene) over HTTP/1.1, checking its identity', async () => {
     const seen: Array<Record<string, unknown>> = [];
-    const oldServer = (identity: string) => createServer({ ...creds(identity), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' }, (req, res) => {
-      seen.push({ method: req.method, url: req.url, ...req.headers });
-      req.resume();
-      req.on('end', () => {
-        if (req.url === '/rpc/fail') {
-          res.writeHead(409, { 'content-type': 'application/json' }).end('{"error":{"code":"TEAPOT","message":"short and stout","domain":true}}');
-        } else res.writeHead(200, { 'content-type': 'application/json' }).end('{"text":"old","caller":"relay"}');
+    const oldServer = (identity: string) =>
+      createServer({ ...creds(identity), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' }, (req, res) => {
+        seen.push({ method: req.method, url: req.url, ...req.headers });
+        req.resume();
+        req.on('end', () => {
+          if (req.url === '/rpc/fail') {
+            res.writeHead(409, { 'content-type': 'application/json' }).end('{"error":{"code":"TEAPOT","message":"short and stout","domain":true}}');
+          } else res.writeHead(200, { 'content-type': 'application/json' }).end('{"text":"old","caller":"relay"}');
+        });
       });
-    });
     const listen = async (server: ReturnType<typeof createServer>) => {
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -254,14 +278,26 @@ describe('carotene-rpc/1', () => {
     const impostor = oldServer('relay');
     try {
       const c = client({ app: 'fixture', gateway: { url: '' }, services: { echo: { url: await listen(old) } } });
-      const [a, b] = await Promise.all([c.call('echo', 'echo', { text: 'x' }, { ...meta(), idempotencyKey: 'k-1' }), c.call('echo', 'echo', { text: 'y' }, meta())]);
-      assert.deepEqual([a, b], [{ text: 'old', caller: 'relay' }, { text: 'old', caller: 'relay' }]);
+      const [a, b] = await Promise.all([
+        c.call('echo', 'echo', { text: 'x' }, { ...meta(), idempotencyKey: 'k-1' }),
+        c.call('echo', 'echo', { text: 'y' }, meta()),
+      ]);
+      assert.deepEqual(
+        [a, b],
+        [
+          { text: 'old', caller: 'relay' },
+          { text: 'old', caller: 'relay' },
+        ],
+      );
       assert.equal(seen[0]!.url, '/rpc/echo');
       assert.equal(seen[0]!['idempotency-key'], 'k-1');
       assert.ok(Number(seen[0]!['carotene-timeout']) > 4_000);
       await assert.rejects(c.call('echo', 'fail', { code: 'DOMAIN' }, meta()), (err) => isCaroteneError(err, 'TEAPOT') && err.status === 409 && err.domain);
       const wrong = client({ app: 'fixture', gateway: { url: '' }, services: { echo: { url: await listen(impostor) } } });
-      await assert.rejects(wrong.call('echo', 'echo', { text: 'secret' }, meta()), (err) => isCaroteneError(err, 'UNAVAILABLE') && /is not spiffe:\/\/fixture\/echo/.test(err.message));
+      await assert.rejects(
+        wrong.call('echo', 'echo', { text: 'secret' }, meta()),
+        (err) => isCaroteneError(err, 'UNAVAILABLE') && /is not spiffe:\/\/fixture\/echo/.test(err.message),
+      );
       assert.equal(seen.length, 3, 'the impostor got no call');
     } finally {
       old.close();
@@ -273,21 +309,38 @@ describe('carotene-rpc/1', () => {
     const changes: string[] = [];
     const dead = 'https://127.0.0.1:1';
     const reg = { app: 'fixture', gateway: { url: '' }, services: { echo: { url: dead, instances: [{ url: dead }, { url: echo.url }] } } };
-    const c = new HttpTransport({ caller: 'relay', registry: reg, tls: pki.credentials('relay'), onInstanceChange: (e) => changes.push(`${e.url} ${e.ejected ? 'out' : 'in'}`) });
+    const c = new HttpTransport({
+      caller: 'relay',
+      registry: reg,
+      tls: pki.credentials('relay'),
+      onInstanceChange: (e) => changes.push(`${e.url} ${e.ejected ? 'out' : 'in'}`),
+    });
     clients.push(c);
     for (let i = 0; i < 6; i++) assert.deepEqual(await c.call('echo', 'echo', { text: `t${i}` }, meta()), { text: `t${i}`, caller: 'relay' });
     assert.deepEqual(changes, [`${dead} out`]);
   });
 
   it('ejects an instance that went away and re-admits it once it answers a ping again', async () => {
-    const start = (port: number) => startServiceHost({
-      app: fixture, service: 'echo', host: '127.0.0.1', port, database: { file: join(dir, 'echo-b.sqlite') },
-      transport: client(registry as Registry, 'echo'), tls: pki.credentials('echo'), log,
-    });
+    const start = (port: number) =>
+      startServiceHost({
+        app: fixture,
+        service: 'echo',
+        host: '127.0.0.1',
+        port,
+        database: { file: join(dir, 'echo-b.sqlite') },
+        transport: client(registry as Registry, 'echo'),
+        tls: pki.credentials('echo'),
+        log,
+      });
     let b = await start(0);
     const changes: string[] = [];
     const reg = { app: 'fixture', gateway: { url: '' }, services: { echo: { url: b.url, instances: [{ url: b.url }, { url: echo.url }] } } };
-    const c = new HttpTransport({ caller: 'relay', registry: reg, tls: pki.credentials('relay'), onInstanceChange: (e) => changes.push(`${e.url} ${e.ejected ? 'out' : 'in'}`) });
+    const c = new HttpTransport({
+      caller: 'relay',
+      registry: reg,
+      tls: pki.credentials('relay'),
+      onInstanceChange: (e) => changes.push(`${e.url} ${e.ejected ? 'out' : 'in'}`),
+    });
     clients.push(c);
     for (let i = 0; i < 10; i++) await c.call('echo', 'echo', { text: 'both' }, meta());
     await b.close();
@@ -302,8 +355,14 @@ describe('carotene-rpc/1', () => {
 
   it('drains on shutdown: calls in flight finish, then new calls go elsewhere or fail UNAVAILABLE', async () => {
     const other = await startServiceHost({
-      app: fixture, service: 'echo', host: '127.0.0.1', port: 0, database: { file: join(dir, 'echo-2.sqlite') },
-      transport: client(registry as Registry, 'echo'), tls: pki.credentials('echo'), log,
+      app: fixture,
+      service: 'echo',
+      host: '127.0.0.1',
+      port: 0,
+      database: { file: join(dir, 'echo-2.sqlite') },
+      transport: client(registry as Registry, 'echo'),
+      tls: pki.credentials('echo'),
+      log,
     });
     const c = client({ app: 'fixture', gateway: { url: '' }, services: { echo: { url: other.url } } });
     await c.call('echo', 'echo', { text: 'warm' }, meta());
@@ -318,17 +377,28 @@ describe('carotene-rpc/1', () => {
   it('fails calls in flight UNAVAILABLE at once when the callee process is killed', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'echo-process.ts'), pki.dataDir, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
-      const [url] = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next().then((r) => [String(r.value)]);
+      const [url] = await createInterface({ input: child.stdout! })
+        [Symbol.asyncIterator]()
+        .next()
+        .then((r) => [String(r.value)]);
       const c = client({ app: 'fixture', gateway: { url: '' }, services: { echo: { url: url! } } });
       await c.call('echo', 'echo', { text: 'alive' }, meta());
-      const calls = Array.from({ length: 20 }, () => c.call('echo', 'slow', { ms: 3_000 }, meta(10_000)).then(() => 'answered', (err: unknown) => err));
+      const calls = Array.from({ length: 20 }, () =>
+        c.call('echo', 'slow', { ms: 3_000 }, meta(10_000)).then(
+          () => 'answered',
+          (err: unknown) => err,
+        ),
+      );
       await new Promise((r) => setTimeout(r, 200));
       const killedAt = Date.now();
       child.kill('SIGKILL');
       const outcomes = await Promise.all(calls);
       assert.ok(Date.now() - killedAt < 1_000, `the calls failed ${Date.now() - killedAt} ms after the kill`);
       for (const o of outcomes) assert.ok(isCaroteneError(o, 'UNAVAILABLE'), String(o));
-      await assert.rejects(c.call('echo', 'echo', { text: 'gone' }, meta()), (err) => isCaroteneError(err, 'UNAVAILABLE') && /ECONNREFUSED|ECONNRESET/.test(err.message));
+      await assert.rejects(
+        c.call('echo', 'echo', { text: 'gone' }, meta()),
+        (err) => isCaroteneError(err, 'UNAVAILABLE') && /ECONNREFUSED|ECONNRESET/.test(err.message),
+      );
     } finally {
       child.kill('SIGKILL');
     }

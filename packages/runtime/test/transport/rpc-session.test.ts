@@ -67,7 +67,13 @@ describe('carotene-rpc/1 server session', () => {
 
   /** Opens a connection and collects every frame the server sends back. */
   async function open() {
-    const socket: TLSSocket = connect({ host: '127.0.0.1', port, ...pki.credentials('relay').current(), ALPNProtocols: [RPC_ALPN], checkServerIdentity: () => undefined });
+    const socket: TLSSocket = connect({
+      host: '127.0.0.1',
+      port,
+      ...pki.credentials('relay').current(),
+      ALPNProtocols: [RPC_ALPN],
+      checkServerIdentity: () => undefined,
+    });
     sockets.push(socket);
     const frames: Frame[] = [];
     const reader = new FrameReader(1024 * 1024, { frame: (f) => frames.push(f), oversize: () => assert.fail('oversize'), malformed: (r) => assert.fail(r) });
@@ -98,7 +104,10 @@ describe('carotene-rpc/1 server session', () => {
     await client.until(() => client.frames.length === 100, '100 replies');
     ticking.on = false;
 
-    assert.deepEqual(started.map((s) => s.id), Array.from({ length: 100 }, (_, i) => i + 1));
+    assert.deepEqual(
+      started.map((s) => s.id),
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
     const perTurn = new Map<number, number>();
     for (const s of started) perTurn.set(s.turn, (perTurn.get(s.turn) ?? 0) + 1);
     assert.ok(Math.max(...perTurn.values()) <= CALLS_PER_TURN, `calls started per turn: ${[...perTurn.values()].join(', ')}`);
@@ -122,7 +131,10 @@ describe('carotene-rpc/1 server session', () => {
     await client.until(() => client.frames.length === flood, `${flood} replies`);
     assert.ok(pauses >= 1, 'the server stopped reading while the calls waited');
     assert.equal(session!.socket.isPaused(), false, 'and reads again once they started');
-    assert.deepEqual(started.map((s) => s.id), Array.from({ length: flood }, (_, i) => i + 1));
+    assert.deepEqual(
+      started.map((s) => s.id),
+      Array.from({ length: flood }, (_, i) => i + 1),
+    );
     client.socket.destroy();
   });
 
@@ -139,9 +151,15 @@ describe('carotene-rpc/1 server session', () => {
     const replied = client.frames.filter((f) => f.type === FRAME.REPLY).map((f) => f.id);
     const refused = client.frames.filter((f) => f.type === FRAME.REFUSED).map((f) => f.id);
     // the first call started before the server went away; the rest, of its turn and waiting, were not run
-    assert.deepEqual(started.map((s) => s.id), [1]);
+    assert.deepEqual(
+      started.map((s) => s.id),
+      [1],
+    );
     assert.deepEqual(replied, [1]);
-    assert.deepEqual(refused.sort((a, b) => a - b), Array.from({ length: count - 1 }, (_, i) => i + 2));
+    assert.deepEqual(
+      refused.sort((a, b) => a - b),
+      Array.from({ length: count - 1 }, (_, i) => i + 2),
+    );
     assert.ok(client.frames.some((f) => f.type === FRAME.GOAWAY));
     client.socket.destroy();
   });

@@ -4,10 +4,6 @@
 import type { Migration } from 'carotene';
 
 export const migration: Migration = {
-  sqlite: [
-    `ALTER TABLE "products" ADD COLUMN "sold" INTEGER NOT NULL DEFAULT 0`,
-  ],
-  postgres: [
-    `ALTER TABLE "products" ADD COLUMN "sold" BIGINT NOT NULL DEFAULT 0`,
-  ],
+  sqlite: [`ALTER TABLE "products" ADD COLUMN "sold" INTEGER NOT NULL DEFAULT 0`],
+  postgres: [`ALTER TABLE "products" ADD COLUMN "sold" BIGINT NOT NULL DEFAULT 0`],
 };

@@ -39,7 +39,10 @@ export function gatewayDeployment(app: string, env: Environment, layout: ImageLa
 export function gatewayIngress(app: string, env: Environment): Ingress {
   const { tls, ingressClass } = env.gateway;
   const domain = env.gateway.domain!;
-  const issuer = tls.source === 'cert-manager' ? { [tls.issuerKind === 'ClusterIssuer' ? 'cert-manager.io/cluster-issuer' : 'cert-manager.io/issuer']: tls.issuer } : undefined;
+  const issuer =
+    tls.source === 'cert-manager'
+      ? { [tls.issuerKind === 'ClusterIssuer' ? 'cert-manager.io/cluster-issuer' : 'cert-manager.io/issuer']: tls.issuer }
+      : undefined;
   return new Ingress({
     metadata: { name: GATEWAY, namespace: env.namespace, labels: labels(app, GATEWAY, 'gateway'), ...(issuer ? { annotations: issuer } : {}) },
     spec: {

@@ -82,7 +82,9 @@ export function kubernetesManifests(input: ManifestInput): Manifest[] {
         m.validate();
       } catch (err) {
         const json = m.toJSON() as Manifest;
-        throw platformError('INVALID_CONFIG', `generated ${json.kind} '${json.metadata.name}' is not valid Kubernetes: ${(err as Error).message}`, { cause: err });
+        throw platformError('INVALID_CONFIG', `generated ${json.kind} '${json.metadata.name}' is not valid Kubernetes: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       return m.toJSON() as Manifest;
     }

@@ -71,7 +71,7 @@ export function tlsProbeCommand(path: '/health' | '/ready'): string[] {
     `require('https').get({host:'127.0.0.1',port:e.CAROTENE_PORT,path:'${path}',timeout:2000,`,
     'ca:f.readFileSync(e.CAROTENE_TLS_CA),cert:f.readFileSync(e.CAROTENE_TLS_CERT),key:f.readFileSync(e.CAROTENE_TLS_KEY),',
     'checkServerIdentity:()=>undefined},',
-    'r=>process.exit(r.statusCode===200?0:1)).on(\'error\',()=>process.exit(1))',
+    "r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))",
   ].join('');
   return ['node', '-e', script];
 }

@@ -94,9 +94,17 @@ export function podDeployment(
  * which the scrape job reaches with a client certificate from the app's CA (docs/observability.md).
  */
 function scrapeAnnotations(component: Component): { annotations?: Record<string, string> } {
-  if (component === 'gateway') return { annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(GATEWAY_PORT), 'prometheus.io/path': '/metrics' } };
+  if (component === 'gateway')
+    return { annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(GATEWAY_PORT), 'prometheus.io/path': '/metrics' } };
   if (component !== 'service') return {};
-  return { annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/scheme': 'https', 'prometheus.io/port': String(SERVICE_PORT), 'prometheus.io/path': '/metrics' } };
+  return {
+    annotations: {
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/scheme': 'https',
+      'prometheus.io/port': String(SERVICE_PORT),
+      'prometheus.io/path': '/metrics',
+    },
+  };
 }
 
 export function clusterService(input: WorkloadInput, component: Component, port: { name: string; port: number }): Service {
@@ -120,7 +128,12 @@ export function serviceAccount(input: WorkloadInput, component: Component): Serv
 }
 
 /** A disruption budget and an autoscaler, for a workload with more than one replica. */
-export function scaling(input: WorkloadInput, component: Component, replicas: number, maxReplicas: number): [PodDisruptionBudget, HorizontalPodAutoscaler] | [] {
+export function scaling(
+  input: WorkloadInput,
+  component: Component,
+  replicas: number,
+  maxReplicas: number,
+): [PodDisruptionBudget, HorizontalPodAutoscaler] | [] {
   if (replicas <= 1) return [];
   const { app, name, env } = input;
   const meta = { name, namespace: env.namespace, labels: labels(app, name, component) };

@@ -18,7 +18,8 @@ export function sagaPermissions({ app }: RuleInput): BuildProblem[] {
     for (const saga of sagas) {
       const p = saga.permissions;
       for (const c of p.calls ?? []) {
-        if (!integrations.has(c.name)) refuse(saga.name, `calls '${c.name}', which the service does not declare; add its contract to implement(..., { integrations: [...] })`);
+        if (!integrations.has(c.name))
+          refuse(saga.name, `calls '${c.name}', which the service does not declare; add its contract to implement(..., { integrations: [...] })`);
       }
       for (const t of [...(p.reads ?? []), ...(p.updates ?? [])]) {
         if (!stores.has(t.name)) refuse(saga.name, `uses table '${t.name}', which is not in the service's stores`);

@@ -14,12 +14,22 @@ export function unknownIntegration({ app }: RuleInput): BuildProblem[] {
       const where = `service '${s.name}', integration '${c.name}'`;
       if (!provider) {
         const known = [...byName.keys()].sort().join(', ');
-        problems.push({ source: s.source, rule: 'unknown-integration', where, message: `names service '${c.name}', which is not part of the app (services: ${known})` });
+        problems.push({
+          source: s.source,
+          rule: 'unknown-integration',
+          where,
+          message: `names service '${c.name}', which is not part of the app (services: ${known})`,
+        });
         continue;
       }
       for (const fn of Object.keys(c.functions).sort()) {
         if (!(fn in provider.contract.functions)) {
-          problems.push({ source: s.source, rule: 'unknown-integration', where, message: `names function '${fn}', which service '${c.name}' does not offer; import the provider's contract.ts instead of a copy` });
+          problems.push({
+            source: s.source,
+            rule: 'unknown-integration',
+            where,
+            message: `names function '${fn}', which service '${c.name}' does not offer; import the provider's contract.ts instead of a copy`,
+          });
         }
       }
     }
@@ -28,7 +38,11 @@ export function unknownIntegration({ app }: RuleInput): BuildProblem[] {
   if (jwks) {
     const provider = byName.get(jwks.service);
     if (!provider || !(jwks.function in provider.contract.functions)) {
-      problems.push({ rule: 'unknown-integration', where: 'gateway auth', message: `reads keys from '${jwks.service}.${jwks.function}', which is not a function of the app` });
+      problems.push({
+        rule: 'unknown-integration',
+        where: 'gateway auth',
+        message: `reads keys from '${jwks.service}.${jwks.function}', which is not a function of the app`,
+      });
     }
   }
   return problems;

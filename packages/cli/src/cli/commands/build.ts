@@ -58,7 +58,14 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
     parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { env: { type: 'string' }, out: { type: 'string' }, 'data-dir': { type: 'string' }, snapshot: { type: 'string' }, 'image-tag': { type: 'string' }, 'no-typecheck': { type: 'boolean' } },
+      options: {
+        env: { type: 'string' },
+        out: { type: 'string' },
+        'data-dir': { type: 'string' },
+        snapshot: { type: 'string' },
+        'image-tag': { type: 'string' },
+        'no-typecheck': { type: 'boolean' },
+      },
     }),
   );
   if (positionals.length > 1) throw new UsageError(`expected one app folder, got ${positionals.length}: ${positionals.join(' ')}`);
@@ -87,7 +94,8 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   }
 
   const snapshotFile = resolve(values.snapshot ?? join(appDir, SNAPSHOT_FILE));
-  if (values.snapshot !== undefined && !existsSync(snapshotFile)) throw new CliError(`no contract snapshot at ${snapshotFile}; write one with 'carrot contracts snapshot'`);
+  if (values.snapshot !== undefined && !existsSync(snapshotFile))
+    throw new CliError(`no contract snapshot at ${snapshotFile}; write one with 'carrot contracts snapshot'`);
   const snapshot = existsSync(snapshotFile) ? await readSnapshot(snapshotFile) : undefined;
   const problems = validateApp(app, snapshot);
   if (problems.length > 0) {
@@ -103,14 +111,16 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   // the generators load the Kubernetes schemas: only when something is built, not for --help
   const { buildArtifacts } = await import('../../build/build-artifacts.ts');
   const context = workspaceRoot(appDir);
-  const files = configured(() => buildArtifacts({
-    app,
-    environments,
-    layout: { appDir: relative(context, appDir) || '.', appModule: basename(appFile), outDir: relative(context, outDir) || '.' },
-    paths: { context: relative(outDir, context) || '.', certsDir: relative(outDir, certsDir(dataDir)) || '.' },
-    pems,
-    facts,
-  }));
+  const files = configured(() =>
+    buildArtifacts({
+      app,
+      environments,
+      layout: { appDir: relative(context, appDir) || '.', appModule: basename(appFile), outDir: relative(context, outDir) || '.' },
+      paths: { context: relative(outDir, context) || '.', certsDir: relative(outDir, certsDir(dataDir)) || '.' },
+      pems,
+      facts,
+    }),
+  );
   for (const env of environments) await rm(join(outDir, 'kubernetes', env), { recursive: true, force: true });
   for (const [path, text] of files) {
     const file = join(outDir, path);
@@ -155,7 +165,8 @@ async function certificates(app: AppDef, environments: readonly EnvironmentName[
   const { ensureCertificates } = await import('@carotene/runtime/security');
   const names = identities(app);
   const { createdCa, issued } = await ensureCertificates(dataDir, app.name, names);
-  if (createdCa || issued.length > 0) io.out(`  certs       issued for ${issued.join(', ')} under ${shownPath(certsDir(dataDir))}${createdCa ? ' (new CA)' : ''}`);
+  if (createdCa || issued.length > 0)
+    io.out(`  certs       issued for ${issued.join(', ')} under ${shownPath(certsDir(dataDir))}${createdCa ? ' (new CA)' : ''}`);
   const pems: Record<string, IdentityPem> = {};
   for (const name of names) {
     const files = tlsFiles(dataDir, name);

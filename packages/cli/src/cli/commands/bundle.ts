@@ -61,6 +61,10 @@ async function runBundle(argv: readonly string[], io: CliIo): Promise<number> {
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });
   }
-  io.out(`carrot bundle: wrote ${Object.keys(ENTRIES).map((name) => `${name}.mjs`).join(', ')} of '${app.name}' to ${shownPath(out)}`);
+  io.out(
+    `carrot bundle: wrote ${Object.keys(ENTRIES)
+      .map((name) => `${name}.mjs`)
+      .join(', ')} of '${app.name}' to ${shownPath(out)}`,
+  );
   return 0;
 }

@@ -31,7 +31,8 @@ export const contracts: Command = {
 async function runContracts(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseOrUsage(() => parseArgs({ args: [...argv], allowPositionals: true, options: { out: { type: 'string' } } }));
   const [action, target, ...rest] = positionals;
-  if (action !== 'snapshot') throw new UsageError(action === undefined ? 'expected a sub-command: snapshot' : `unknown sub-command '${action}'; expected snapshot`);
+  if (action !== 'snapshot')
+    throw new UsageError(action === undefined ? 'expected a sub-command: snapshot' : `unknown sub-command '${action}'; expected snapshot`);
   if (rest.length > 0) throw new UsageError(`expected one app folder, got ${rest.length + 1}`);
   const appFile = findAppFile(target ?? '.');
   const app = await loadApp(appFile);

@@ -101,7 +101,9 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
   const entries = [RUNTIME_MAIN, GROUP_MAIN, GATEWAY_MAIN];
   const bundle = bundleEntries(appFile, entries);
   const app = await loadApp(appFile);
-  const groups = processGroups(() => resolveGroups(app, { monolith: values.monolith, separate: values.separate, groupFlags: values.group, environment: process.env.CAROTENE_ENVIRONMENT }));
+  const groups = processGroups(() =>
+    resolveGroups(app, { monolith: values.monolith, separate: values.separate, groupFlags: values.group, environment: process.env.CAROTENE_ENVIRONMENT }),
+  );
   const host = values.host ?? app.gateway.host ?? '127.0.0.1';
   let scale: Map<string, number>;
   try {
@@ -124,7 +126,19 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
   // closed however this ends, so a failed start leaves no listener behind
   try {
     const otlpEndpoint = dashboard?.url;
-    const planned = applyGroups(planDev({ app, appFile, dataDir, gateway: { host, port: ports.gateway }, servicePorts: ports.services, scale, env: process.env, ...(otlpEndpoint ? { otlpEndpoint } : {}) }), groups);
+    const planned = applyGroups(
+      planDev({
+        app,
+        appFile,
+        dataDir,
+        gateway: { host, port: ports.gateway },
+        servicePorts: ports.services,
+        scale,
+        env: process.env,
+        ...(otlpEndpoint ? { otlpEndpoint } : {}),
+      }),
+      groups,
+    );
     const [certs] = await Promise.all([
       certificates,
       mkdir(planned.logsDir, { recursive: true }),
@@ -148,22 +162,23 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
       throw err;
     }
     if (!supervisor.stopping) printWhere(plan, io, dashboard?.url);
-    const watching = values.watch && !supervisor.stopping
-      ? await DevWatch.start({
-          app,
-          appFile,
-          supervisor,
-          processesOf: (service) => processesOf(plan, groups, service),
-          // a start that fell back to tsx goes on with tsx; otherwise a failed bundle keeps the old code
-          rebuild: async () => {
-            const rebuilt = bundledPlan(planned, await bundleEntries(appFile, entries));
-            return rebuilt.fallback !== undefined && !fallback ? { failed: rebuilt.fallback } : { specs: rebuilt.plan.specs };
-          },
-          ...(check ? { typecheck: check } : {}),
-          print: io.out,
-          printError: io.err,
-        })
-      : undefined;
+    const watching =
+      values.watch && !supervisor.stopping
+        ? await DevWatch.start({
+            app,
+            appFile,
+            supervisor,
+            processesOf: (service) => processesOf(plan, groups, service),
+            // a start that fell back to tsx goes on with tsx; otherwise a failed bundle keeps the old code
+            rebuild: async () => {
+              const rebuilt = bundledPlan(planned, await bundleEntries(appFile, entries));
+              return rebuilt.fallback !== undefined && !fallback ? { failed: rebuilt.fallback } : { specs: rebuilt.plan.specs };
+            },
+            ...(check ? { typecheck: check } : {}),
+            print: io.out,
+            printError: io.err,
+          })
+        : undefined;
     try {
       return await stopped.code;
     } finally {
@@ -264,8 +279,22 @@ const DASHBOARD_PORT = 9400;
  * The dashboard on the asked port, or on 9400; when 9400 is taken (another app's `carrot
  * dev`), on a free one: the URL is printed either way. A port asked for explicitly must be free.
  */
-async function openDashboard(o: { app: AppDef; dataDir: string; registryFile: string; gatewayUrl: string; port: number | undefined }): Promise<RunningDashboard> {
-  const start = (port: number) => startDashboard({ app: o.app, dataDir: o.dataDir, registryFile: o.registryFile, gatewayUrl: o.gatewayUrl, port, databaseUrlOf: (s) => process.env[databaseEnvName(s)] || undefined });
+async function openDashboard(o: {
+  app: AppDef;
+  dataDir: string;
+  registryFile: string;
+  gatewayUrl: string;
+  port: number | undefined;
+}): Promise<RunningDashboard> {
+  const start = (port: number) =>
+    startDashboard({
+      app: o.app,
+      dataDir: o.dataDir,
+      registryFile: o.registryFile,
+      gatewayUrl: o.gatewayUrl,
+      port,
+      databaseUrlOf: (s) => process.env[databaseEnvName(s)] || undefined,
+    });
   try {
     return await start(o.port ?? DASHBOARD_PORT);
   } catch (err) {

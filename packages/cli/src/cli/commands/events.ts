@@ -72,7 +72,18 @@ async function runEvents(argv: readonly string[], io: CliIo): Promise<number> {
         const dead = await listDeadLetters(store.db);
         total += dead.length;
         for (const d of dead) {
-          if (values.json) io.out(JSON.stringify({ service, id: d.id, type: d.type, key: d.key, attempts: d.attempts, failedAt: new Date(d.failed_at).toISOString(), error: d.error }));
+          if (values.json)
+            io.out(
+              JSON.stringify({
+                service,
+                id: d.id,
+                type: d.type,
+                key: d.key,
+                attempts: d.attempts,
+                failedAt: new Date(d.failed_at).toISOString(),
+                error: d.error,
+              }),
+            );
           else io.out(`${service}  ${d.id}  ${d.type}  key=${d.key}  attempts=${d.attempts}  ${new Date(d.failed_at).toISOString()}\n    ${d.error}`);
         }
       } else {
@@ -93,7 +104,8 @@ async function runEvents(argv: readonly string[], io: CliIo): Promise<number> {
 
 function pickServices(app: AppDef, name: string | undefined): string[] {
   if (name !== undefined) {
-    if (!app.services.some((s) => s.name === name)) throw new CliError(`app '${app.name}' has no service '${name}' (it has: ${app.services.map((s) => s.name).join(', ')})`);
+    if (!app.services.some((s) => s.name === name))
+      throw new CliError(`app '${app.name}' has no service '${name}' (it has: ${app.services.map((s) => s.name).join(', ')})`);
     return [name];
   }
   return app.services.filter((s) => s.subscribes.length > 0).map((s) => s.name);

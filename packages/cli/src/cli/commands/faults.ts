@@ -85,7 +85,9 @@ async function runFaults(argv: readonly string[], io: CliIo): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(action === undefined ? 'expected a sub-command: add, list or clear' : `unknown sub-command '${action}'; expected add, list or clear`);
+      throw new UsageError(
+        action === undefined ? 'expected a sub-command: add, list or clear' : `unknown sub-command '${action}'; expected add, list or clear`,
+      );
   }
 }
 

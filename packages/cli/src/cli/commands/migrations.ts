@@ -32,7 +32,7 @@ Options:
 
 export const migrations: Command = {
   name: 'migrations',
-  summary: "Write the next migration of a service from its declared tables: make",
+  summary: 'Write the next migration of a service from its declared tables: make',
   usage: USAGE,
   run: runMigrations,
 };
@@ -78,7 +78,9 @@ async function runMigrations(argv: readonly string[], io: CliIo): Promise<number
   for (const file of written) io.out(`  wrote ${shownPath(file)}`);
   const declared = Object.keys(def.migrations);
   if (declared.join(',') !== folder.names.join(',')) {
-    io.out(`note: service '${service}' does not take its migrations from ${shownPath(written[2]!)} yet; pass them to implement(): import { migrations } from './migrations/index.ts'`);
+    io.out(
+      `note: service '${service}' does not take its migrations from ${shownPath(written[2]!)} yet; pass them to implement(): import { migrations } from './migrations/index.ts'`,
+    );
   }
   return 0;
 }

@@ -40,8 +40,14 @@ async function runNew(argv: readonly string[], io: CliIo): Promise<number> {
   if (rest.length > 0) throw new UsageError(`expected one folder, got ${rest.length + 1}`);
   const dir = resolve(target);
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new CliError(`${dir} is not empty: carrot new writes a new app into an empty or new folder`);
-  const name = values.name ?? basename(dir).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
-  if (!/^[a-z][a-z0-9-]{0,62}$/.test(name)) throw new UsageError(`app name '${name}' must be lowercase letters, digits and dashes, starting with a letter (--name)`);
+  const name =
+    values.name ??
+    basename(dir)
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '');
+  if (!/^[a-z][a-z0-9-]{0,62}$/.test(name))
+    throw new UsageError(`app name '${name}' must be lowercase letters, digits and dashes, starting with a letter (--name)`);
 
   const vendored = values.packages === undefined ? undefined : vendor(resolve(values.packages), dir);
   mkdirSync(dir, { recursive: true });

@@ -47,11 +47,18 @@ async function runSagas(argv: readonly string[], io: CliIo): Promise<number> {
     parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { service: { type: 'string' }, status: { type: 'string' }, limit: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean' } },
+      options: {
+        service: { type: 'string' },
+        status: { type: 'string' },
+        limit: { type: 'string' },
+        'data-dir': { type: 'string' },
+        json: { type: 'boolean' },
+      },
     }),
   );
   const [action, ...rest] = positionals;
-  if (action !== 'list' && action !== 'show') throw new UsageError(action === undefined ? 'missing sub-command: list or show' : `unknown sub-command '${action}'; expected list or show`);
+  if (action !== 'list' && action !== 'show')
+    throw new UsageError(action === undefined ? 'missing sub-command: list or show' : `unknown sub-command '${action}'; expected list or show`);
   const id = action === 'show' ? rest.shift() : undefined;
   if (action === 'show' && id === undefined) throw new UsageError('show needs a saga instance id');
   if (rest.length > 1) throw new UsageError(`unexpected arguments: ${rest.slice(1).join(' ')}`);
@@ -87,7 +94,8 @@ async function runSagas(argv: readonly string[], io: CliIo): Promise<number> {
 
 function pickServices(app: AppDef, name: string | undefined): string[] {
   if (name !== undefined) {
-    if (!app.services.some((s) => s.name === name)) throw new CliError(`app '${app.name}' has no service '${name}' (it has: ${app.services.map((s) => s.name).join(', ')})`);
+    if (!app.services.some((s) => s.name === name))
+      throw new CliError(`app '${app.name}' has no service '${name}' (it has: ${app.services.map((s) => s.name).join(', ')})`);
     return [name];
   }
   const orchestrators = app.services.filter((s) => (s.sagas ?? []).length > 0).map((s) => s.name);
@@ -127,7 +135,9 @@ function detailLines(service: string, d: SagaDetail): string[] {
   for (const t of d.steps) {
     const took = t.endedAt === undefined ? 'no outcome recorded' : `${t.endedAt - t.startedAt} ms`;
     const detail = t.error ? `${t.error.code} ${t.error.message}` : t.output === undefined ? '' : JSON.stringify(t.output);
-    lines.push(`    ${String(t.seq).padStart(4)}  ${(t.phase === 'run' ? t.step : `undo ${t.step}`).padEnd(16)} #${t.attempt}  ${t.status.padEnd(7)}  ${took.padEnd(20)} key=${t.idempotencyKey}  ${detail}`);
+    lines.push(
+      `    ${String(t.seq).padStart(4)}  ${(t.phase === 'run' ? t.step : `undo ${t.step}`).padEnd(16)} #${t.attempt}  ${t.status.padEnd(7)}  ${took.padEnd(20)} key=${t.idempotencyKey}  ${detail}`,
+    );
   }
   return lines;
 }

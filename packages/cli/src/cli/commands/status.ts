@@ -45,7 +45,11 @@ export const status: Command = {
 
 async function runStatus(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseOrUsage(() =>
-    parseArgs({ args: [...argv], allowPositionals: true, options: { env: { type: 'string' }, source: { type: 'string' }, 'data-dir': { type: 'string' }, window: { type: 'string' } } }),
+    parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { env: { type: 'string' }, source: { type: 'string' }, 'data-dir': { type: 'string' }, window: { type: 'string' } },
+    }),
   );
   if (positionals.length > 1) throw new UsageError(`expected one app folder, got ${positionals.length}`);
   const envName = values.env ?? 'development';
@@ -54,7 +58,8 @@ async function runStatus(argv: readonly string[], io: CliIo): Promise<number> {
     throw new UsageError(`--source must be local or kubernetes, got '${values.source}'`);
   }
   const windowMs = Number(values.window ?? 1_000);
-  if (!/^\d+$/.test(values.window ?? '1000') || windowMs > 60_000) throw new UsageError(`--window must be a number of milliseconds up to 60000, got '${values.window}'`);
+  if (!/^\d+$/.test(values.window ?? '1000') || windowMs > 60_000)
+    throw new UsageError(`--window must be a number of milliseconds up to 60000, got '${values.window}'`);
   const appFile = findAppFile(positionals[0] ?? '.');
   const app = await loadApp(appFile);
   const dataDir = resolve(values['data-dir'] ?? join(dirname(appFile), '.carotene'));
@@ -62,7 +67,9 @@ async function runStatus(argv: readonly string[], io: CliIo): Promise<number> {
   const workloads = source === 'kubernetes' ? await fromKubernetes(app, envName) : await fromLocal(app, dataDir, windowMs);
 
   const report = assessApp(workloads);
-  io.out(`${app.name} (${envName}, ${source === 'kubernetes' ? `namespace ${resolveEnvironment(app, envName).namespace}` : 'local processes'}): ${report.health}`);
+  io.out(
+    `${app.name} (${envName}, ${source === 'kubernetes' ? `namespace ${resolveEnvironment(app, envName).namespace}` : 'local processes'}): ${report.health}`,
+  );
   const width = Math.max(...workloads.map((w) => w.name.length));
   workloads.forEach((w, i) => {
     const r = report.workloads[i]!;
@@ -93,7 +100,12 @@ async function fromLocal(app: AppDef, dataDir: string, windowMs: number): Promis
   } catch {
     throw new CliError(`no registry at ${file}: is 'carrot dev' running for this app?`);
   }
-  const collector = new HealthCollector({ services: app.services.map((s) => s.name), registryFile: file, tls: tlsFiles(dataDir, SUPERVISOR_IDENTITY), windowMs: windowMs + 10_000 });
+  const collector = new HealthCollector({
+    services: app.services.map((s) => s.name),
+    registryFile: file,
+    tls: tlsFiles(dataDir, SUPERVISOR_IDENTITY),
+    windowMs: windowMs + 10_000,
+  });
   const first = await collector.sample();
   if (windowMs === 0 || !first.some((w) => w.instances.some((i) => i.metrics))) return first;
   await new Promise((resolve) => setTimeout(resolve, windowMs));
@@ -105,7 +117,10 @@ async function fromKubernetes(app: AppDef, envName: EnvironmentName): Promise<Wo
   const namespace = resolveEnvironment(app, envName).namespace;
   let stdout: string;
   try {
-    ({ stdout } = await promisify(execFile)('kubectl', ['get', 'deployments', '-n', namespace, '-o', 'json'], { timeout: 15_000, maxBuffer: 16 * 1024 * 1024 }));
+    ({ stdout } = await promisify(execFile)('kubectl', ['get', 'deployments', '-n', namespace, '-o', 'json'], {
+      timeout: 15_000,
+      maxBuffer: 16 * 1024 * 1024,
+    }));
   } catch (err) {
     throw new CliError(`kubectl could not list the Deployments of ${namespace}: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
   }
