@@ -32,6 +32,17 @@ export default app({
     },
     cors: { origins: (process.env.SHOP_CORS_ORIGINS ?? 'http://localhost:5173').split(',') },
   },
+  environments: {
+    production: {
+      // the Ingress: its host, the controller that serves it, TLS from the Secret shop-gateway-tls
+      gateway: {
+        domain: 'api.shop.example',
+        ingressClass: 'nginx',
+        // three gateway replicas share the sign-in limits, or each would allow 20 a client
+        rateLimit: { redis: { url: 'redis://redis:6379', prefix: 'shop:rl:' } },
+      },
+    },
+  },
   config: {
     users: {
       issuer,

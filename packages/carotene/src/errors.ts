@@ -33,6 +33,11 @@ export const ERROR_CATALOG = {
   HEADERS_TOO_LARGE: 431,
   /** The client sent its request too slowly. */
   REQUEST_TIMEOUT: 408,
+  /**
+   * The client closed its connection before its request arrived in full, so there is no one
+   * to answer; 499 as nginx logs it. Its own doing, not a failure of the server.
+   */
+  CLIENT_DISCONNECTED: 499,
   /** The client used up its request budget on a route; retry after the `Retry-After` seconds. */
   RATE_LIMITED: 429,
   /** No such public route. */

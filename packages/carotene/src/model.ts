@@ -9,9 +9,12 @@ export {
   type EnvironmentInput,
   type EnvironmentName,
   type EventTransport,
+  type IngressTls,
   parseEnvironments,
   type Resources,
 } from './declare/environments.ts';
+export { GATEWAY_SETTINGS_ENV, type GatewaySettings, gatewaySettingsSchema, parseGatewaySettings } from './declare/gateway-settings.ts';
+export { withGatewaySettings } from './declare/with-gateway-settings.ts';
 export type { EventDef, EventMessage, PayloadOf, PublishOptions } from './declare/event.ts';
 export type { AuthClaims, Log, Permissions, ReadHandle, StoreOf, WriteHandle } from './declare/handler.ts';
 export { type FaultRule, faultSchema, type PolicyLayer, type ResilienceSettings } from './declare/resilience-settings.ts';

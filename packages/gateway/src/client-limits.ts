@@ -3,6 +3,7 @@ import type { ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { GatewayLimits } from 'carotene/model';
 import { platformError, type CarotenePlatformCode } from 'carotene/model';
+import type { ConnectionAnswers } from './connection-answers.ts';
 
 export const DEFAULT_LIMITS = {
   maxUrlLength: 8_192,
@@ -24,6 +25,8 @@ export function serverOptions(limits: Required<GatewayLimits>): ServerOptions {
     maxHeaderSize: limits.maxHeaderBytes,
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
+    // a missing Host is refused by checkRequestHead, with a JSON body like every other answer
+    requireHostHeader: false,
     // how often node looks for expired requests: often enough that a timeout is honoured within a quarter of it
     connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4))),
   };
@@ -40,18 +43,31 @@ const REASONS: Readonly<Record<number, string>> = { 400: 'Bad Request', 408: 'Re
 /**
  * Answers a request that node refused before any route ran (headers too large, too slow,
  * unparsable) with the same JSON error body as every other answer, then closes the socket.
+ * A connection whose request was answered already is closed without a word: one answer
+ * per request (see {@link ConnectionAnswers}).
+ *
+ * ```ts
+ * Fastify({ clientErrorHandler: clientErrorHandler(answers) });
+ * ```
  */
-export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const [status, code, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'MALFORMED_REQUEST', 'The request is not valid HTTP'];
-  // no request was parsed, so the id is fresh; it is in the body and the socket closes
-  const body = JSON.stringify({ error: { code, message, requestId: randomUUID() } });
-  socket.end(
-    `HTTP/1.1 ${status} ${REASONS[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+export function clientErrorHandler(answers: ConnectionAnswers): (err: NodeJS.ErrnoException, socket: Socket) => void {
+  return (err, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    if (answers.verdict(socket) === 'close') {
+      // what was written already still reaches the client; nothing more is read
+      socket.destroySoon();
+      return;
+    }
+    const [status, code, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'MALFORMED_REQUEST', 'The request is not valid HTTP'];
+    // no request was parsed, so the id is fresh; it is in the body and the socket closes
+    const body = JSON.stringify({ error: { code, message, requestId: randomUUID() } });
+    socket.end(
+      `HTTP/1.1 ${status} ${REASONS[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  };
 }
 
 /** 414 for a URL over the limit: checked before routing, so a long URL does no work. */

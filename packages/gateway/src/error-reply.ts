@@ -26,7 +26,8 @@ const GENERIC_5XX = 'Internal error; quote the request id when reporting it';
 /**
  * Converts anything thrown while serving a public request into a `CaroteneError`: Carotene
  * errors pass unchanged, the HTTP layer's own rejections (bad JSON, body too large, wrong
- * content type) become catalog errors, and anything else becomes INTERNAL. The second
+ * content type, a client gone before its body arrived) become catalog errors, and anything
+ * else becomes INTERNAL. The second
  * element says whether the error was unexpected, so the caller logs its stack.
  *
  * ```ts
@@ -56,6 +57,10 @@ export function toCaroteneError(thrown: unknown, facts: RequestFacts): [Carotene
         }),
         false,
       ];
+  }
+  if (code === 'ECONNRESET') {
+    // node's 'aborted': the connection closed while the body was being read
+    return [platformError('CLIENT_DISCONNECTED', 'The client closed the connection before its request body arrived in full', own), false];
   }
   if (typeof code === 'string' && code.startsWith('FST_') && typeof status === 'number' && status >= 400 && status < 500) {
     // the HTTP layer refused the request itself (bad Content-Length, ...): the client's fault

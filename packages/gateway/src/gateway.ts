@@ -5,10 +5,12 @@ import { loadEngine, platformError, type CaroteneError } from 'carotene/model';
 import { createLogger, type Logger } from '@carotene/runtime/service';
 import type { CallMeta, Transport } from '@carotene/runtime/transport';
 import { checkUrlLength, clientErrorHandler, resolveLimits, serverOptions } from './client-limits.ts';
+import { ConnectionAnswers } from './connection-answers.ts';
 import { corsHandler } from './cors.ts';
 import { errorBody, retryAfterSeconds, toCaroteneError } from './error-reply.ts';
 import { createTokenVerifier, type TokenVerifier } from './jwt.ts';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
+import { checkRequestHead } from './request-head.ts';
 import { assertAuthConfigured, authenticate } from './route-auth.ts';
 import { rateLimitHeaders, ruleFor, type RateDecision, type RateLimiter, type RedisEngine } from './rate-limit.ts';
 import { MemoryRateLimiter } from './rate-limit-memory.ts';
@@ -104,6 +106,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
   const failures = new WeakMap<FastifyRequest, CaroteneError>();
   /** The request's span and the trace headers that continue it, made once per request. */
   const traced = new WeakMap<FastifyRequest, { span: Span; trace: TraceHeaders }>();
+  const answers = new ConnectionAnswers();
 
   const server = Fastify({
     logger: false,
@@ -116,8 +119,9 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     // slow and oversized clients: node enforces these, and clientErrorHandler answers in JSON
     http: serverOptions(limits),
     requestTimeout: limits.requestTimeoutMs,
-    clientErrorHandler,
+    clientErrorHandler: clientErrorHandler(answers),
   });
+  answers.watch(server.server);
   // JSON bodies only; anything else is answered 415
   server.removeContentTypeParser('text/plain');
 
@@ -145,6 +149,7 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     }
     try {
       if (state === 'closing' && !probe) throw platformError('UNAVAILABLE', 'The gateway is shutting down; retry the request', { service: 'gateway' });
+      checkRequestHead(request.raw, reply);
       checkUrlLength(request.url, limits.maxUrlLength);
       // a preflight was answered: the request goes no further (done is not called)
       if (cors?.(request, reply)) return;
@@ -198,6 +203,9 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     const [err, unexpected] = toCaroteneError(thrown, { bodyLimit, contentType: request.headers['content-type'] });
     if (unexpected) {
       log.error({ err: thrown, requestId: request.id }, 'unexpected error while serving a request');
+    } else if (err.code === 'CLIENT_DISCONNECTED') {
+      // the client's doing, and common (a closed tab, a cancelled upload): not an error of ours
+      log.info({ requestId: request.id, code: err.code, method: request.method, path: pathOf(request.url) }, 'client gone before its request body arrived');
     } else if (err.status >= 500) {
       log.warn({ requestId: request.id, code: err.code, callee: err.service, message: err.message, cause: causeOf(err) }, 'request failed');
     }

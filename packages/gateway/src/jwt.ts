@@ -6,6 +6,15 @@ import { CaroteneError, platformError } from 'carotene/model';
 /** Asymmetric only: `none` and HMAC (where a public key could double as the secret) are refused. */
 export const ACCEPTED_ALGORITHMS = ['ES256', 'EdDSA', 'RS256'] as const;
 
+/** `typ` values accepted by default: a plain JWT, or an OAuth access token (RFC 9068). */
+export const DEFAULT_TOKEN_TYPES = ['JWT', 'at+jwt'] as const;
+
+/** Seconds the issuer's clock may be off by default. */
+const DEFAULT_CLOCK_SKEW_SECONDS = 5;
+
+/** The claims that are times: a token whose value of one is not a number is malformed. */
+const TIME_CLAIMS = ['exp', 'nbf', 'iat'];
+
 /** Longest token (in characters) the verified-token cache holds. */
 const MAX_CACHED_TOKEN = 4096;
 
@@ -69,6 +78,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const ttl = options.keysTtlMs ?? 5 * 60_000;
   const cooldown = options.unknownKeyCooldownMs ?? 30_000;
   const cacheSize = options.cacheSize ?? 10_000;
+  const skew = auth.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
+  const requiredClaims = auth.requireExpiry === false ? [] : ['exp'];
+  const types = auth.tokenTypes ?? DEFAULT_TOKEN_TYPES;
+  if (!Number.isFinite(skew) || skew < 0) throw invalidAuth(`clockSkewSeconds must be a number of seconds, 0 or more; got ${skew}`);
+  if (types.length === 0) throw invalidAuth("tokenTypes is empty, so no token with a typ would verify; list the accepted types (e.g. ['JWT', 'at+jwt'])");
   let current: KeySet | undefined;
   let nextRefresh = 0;
   let lastAttempt = Number.NEGATIVE_INFINITY;
@@ -117,13 +131,19 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 
   const check = async (token: string, set: KeySet): Promise<AuthClaims> => {
     const at = now();
-    const { payload } = await jwtVerify(token, set.keys, {
+    const { payload, protectedHeader } = await jwtVerify(token, set.keys, {
       issuer: auth.issuer,
       audience: auth.audience,
       algorithms: [...ACCEPTED_ALGORITHMS],
       currentDate: new Date(at),
-      clockTolerance: 5,
+      clockTolerance: skew,
+      requiredClaims,
     });
+    checkType(protectedHeader.typ, types);
+    // jose checks a future iat only together with a maximum age, which the gateway does not set
+    if (typeof payload.iat === 'number' && payload.iat > at / 1000 + skew) {
+      throw unauthenticated(`Token was issued in the future (its iat is more than ${skew} s ahead of the gateway's clock)`);
+    }
     const claims = toClaims(payload);
     remember(set.verified, token, claims, at);
     return claims;
@@ -172,6 +192,20 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   };
 }
 
+/** Refuses a token whose `typ` says it is something other than an access token. */
+function checkType(typ: unknown, accepted: readonly string[]): void {
+  if (typ === undefined) return;
+  if (typeof typ !== 'string' || !accepted.some((a) => normalType(a) === normalType(typ))) {
+    throw unauthenticated(`Token type${quoted(typ)} is not accepted; expected a typ header of ${accepted.join(' or ')}, or none`);
+  }
+}
+
+/** RFC 7515 §4.1.9: media types compare without case, and `application/` may be left out. */
+function normalType(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
+}
+
 function toClaims(payload: JWTPayload): AuthClaims {
   if (typeof payload.sub !== 'string' || payload.sub === '') {
     throw unauthenticated("Token has no 'sub' claim naming the user");
@@ -193,6 +227,9 @@ function rejection(err: unknown, token: string): CaroteneError {
   if (err instanceof errors.JWTExpired) return unauthenticated('Token has expired; sign in again', err);
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.reason === 'missing') return unauthenticated(`Token has no '${err.claim}' claim`, err);
+    if (err.reason === 'invalid' && TIME_CLAIMS.includes(err.claim)) {
+      return unauthenticated(`Token has a malformed claim: '${err.claim}' must be a number (seconds since 1970)`, err);
+    }
     const what: Readonly<Record<string, string>> = {
       nbf: 'Token is not valid yet (its nbf is in the future)',
       aud: 'Token has the wrong audience: it was not issued for this API',
@@ -230,6 +267,10 @@ function quoted(value: unknown): string {
 
 function isKeySet(body: unknown): body is JSONWebKeySet {
   return typeof body === 'object' && body !== null && Array.isArray((body as { keys?: unknown }).keys);
+}
+
+function invalidAuth(message: string): CaroteneError {
+  return platformError('INVALID_CONFIG', `gateway.auth: ${message}`, { service: 'gateway' });
 }
 
 function unauthenticated(message: string, cause?: unknown): CaroteneError {

@@ -7,6 +7,7 @@ import { watchCredentials, type CredentialSource } from '@carotene/runtime/secur
 import { HttpTransport, logInstanceChanges } from '@carotene/runtime/transport';
 import type { Registry } from '@carotene/runtime/transport';
 import { startTelemetry } from '@carotene/runtime/telemetry';
+import { withEnvironmentGateway } from './environment-gateway.ts';
 import { createGateway, type Gateway } from './gateway.ts';
 import { servicesReady } from './services-ready.ts';
 
@@ -44,7 +45,8 @@ log = createLogger('gateway', env.logLevel);
 let app: AppDef;
 let registry: Registry;
 try {
-  app = await loadApp(env.appFile);
+  // the environment's gateway settings over the app's (docs/deploy.md)
+  app = withEnvironmentGateway(await loadApp(env.appFile), process.env);
   registry = await readRegistry(env.registryFile);
 } catch (err) {
   fatal(`gateway failed to start: ${(err as Error).message}`, err);

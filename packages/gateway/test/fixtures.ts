@@ -105,9 +105,14 @@ export async function signingKey(kid: string, alg: SigningKey['alg'] = 'ES256'):
 }
 
 /** Signs a token valid for an hour from `nowMs` unless `claims` says otherwise. */
-export async function signToken(key: SigningKey, nowMs: number, claims: JWTPayload = {}, header: { kid?: string } = {}): Promise<string> {
+export async function signToken(key: SigningKey, nowMs: number, claims: JWTPayload = {}, header: { kid?: string; typ?: string | null } = {}): Promise<string> {
   const seconds = Math.floor(nowMs / 1000);
-  return new SignJWT({ sub: 'user_1', roles: ['admin'], iss: ISSUER, aud: AUDIENCE, iat: seconds, exp: seconds + 3600, ...claims })
-    .setProtectedHeader({ alg: key.alg, kid: header.kid ?? key.kid, typ: 'JWT' })
-    .sign(key.privateKey);
+  // a claim given as undefined is left out of the token
+  const payload = Object.fromEntries(
+    Object.entries({ sub: 'user_1', roles: ['admin'], iss: ISSUER, aud: AUDIENCE, iat: seconds, exp: seconds + 3600, ...claims }).filter(
+      ([, v]) => v !== undefined,
+    ),
+  );
+  const typ = header.typ === undefined ? 'JWT' : header.typ;
+  return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: header.kid ?? key.kid, ...(typ === null ? {} : { typ }) }).sign(key.privateKey);
 }

@@ -169,6 +169,70 @@ describe('gateway tokens', () => {
   });
 });
 
+describe('gateway token claims, as docs/gateway.md lists them', () => {
+  /** A gateway like setup()'s whose auth options differ by `auth`. */
+  function withAuth(auth: Partial<typeof authOptions> & Record<string, unknown>) {
+    const transport = new FakeTransport({ 'users.jwks': () => ({ keys: [k1.jwk] }), 'things.getThing': (input) => ({ thing: input }) });
+    const gateway = createGateway({ app: testApp({ auth: { ...authOptions, ...auth } }), transport, logger: captureLogger().logger, now: () => START });
+    return (token: string) => gateway.server.inject({ method: 'GET', url: '/api/things/p1', headers: { authorization: `Bearer ${token}` } });
+  }
+  const s = Math.floor(START / 1000);
+
+  it('refuses a correctly signed token without exp, unless the config says requireExpiry: false', async () => {
+    const { get } = setup();
+    const forever = await signToken(k1, START, { exp: undefined });
+    await expect401(await get('/api/things/p1', forever), /no 'exp' claim/);
+    assert.equal((await withAuth({ requireExpiry: false })(forever)).statusCode, 200);
+    assert.equal((await withAuth({ requireExpiry: true })(forever)).statusCode, 401);
+  });
+
+  it('refuses an iat in the future beyond the clock skew, and accepts one within it', async () => {
+    const { get } = setup();
+    await expect401(await get('/api/things/p1', await signToken(k1, START, { iat: s + 60 })), /issued in the future/);
+    assert.equal((await get('/api/things/p1', await signToken(k1, START, { iat: s + 4 }))).statusCode, 200, 'within the default 5 s');
+    const lenient = withAuth({ clockSkewSeconds: 120 });
+    assert.equal((await lenient(await signToken(k1, START, { iat: s + 60 }))).statusCode, 200);
+    // the skew applies to exp and nbf too
+    assert.equal((await lenient(await signToken(k1, START, { exp: s - 60 }))).statusCode, 200);
+    assert.equal((await lenient(await signToken(k1, START, { nbf: s + 60 }))).statusCode, 200);
+    assert.equal((await withAuth({})(await signToken(k1, START, { exp: s - 60 }))).statusCode, 401);
+  });
+
+  it('checks typ when the token has one: JWT and at+jwt (any case, application/ or not) pass, others are 401', async () => {
+    const { get } = setup();
+    for (const typ of ['JWT', 'jwt', 'at+jwt', 'application/at+jwt', 'AT+JWT', null]) {
+      assert.equal((await get('/api/things/p1', await signToken(k1, START, {}, { typ }))).statusCode, 200, `typ ${typ}`);
+    }
+    for (const typ of ['JOSE', 'dpop+jwt', 'logout+jwt', 'secevent+jwt', '']) {
+      await expect401(
+        await get('/api/things/p1', await signToken(k1, START, {}, { typ })),
+        /Token type '.*' is not accepted; expected a typ header of JWT or at\+jwt/,
+      );
+    }
+    const strict = withAuth({ tokenTypes: ['at+jwt'] });
+    assert.equal((await strict(await signToken(k1, START, {}, { typ: 'at+jwt' }))).statusCode, 200);
+    assert.equal((await strict(await signToken(k1, START, {}, { typ: 'JWT' }))).statusCode, 401);
+  });
+
+  it('refuses a negative clock skew and an empty list of token types when the gateway is built', () => {
+    assert.throws(() => withAuth({ clockSkewSeconds: -1 }), { code: 'INVALID_CONFIG', message: /gateway\.auth: clockSkewSeconds must be/ });
+    assert.throws(() => withAuth({ tokenTypes: [] }), { code: 'INVALID_CONFIG', message: /gateway\.auth: tokenTypes is empty/ });
+  });
+
+  it('refuses nbf, exp and iat that are not numbers as a malformed claim', async () => {
+    const { get, transport } = setup();
+    for (const claim of ['nbf', 'exp', 'iat']) {
+      for (const value of [String(s), '1e12', null, true, [s], { s }]) {
+        await expect401(
+          await get('/api/things/p1', await signToken(k1, START, { [claim]: value })),
+          new RegExp(`^Token has a malformed claim: '${claim}' must be a number`),
+        );
+      }
+    }
+    assert.equal(transport.routed().length, 0);
+  });
+});
+
 describe('gateway key set', () => {
   it('fetches the keys once through the transport with empty input, then caches them', async () => {
     const { get, transport } = setup();

@@ -14,6 +14,18 @@ export interface GatewayAuth {
    * the keys again, at most this often (default 30 000 ms).
    */
   readonly unknownKeyCooldownMs?: number;
+  /**
+   * Tokens must carry `exp` (default true). `false` accepts tokens that never expire, each
+   * then trusted until the key set is next fetched; say so only for an issuer that signs none.
+   */
+  readonly requireExpiry?: boolean;
+  /** How far the issuer's clock may be off, for `exp`, `nbf` and `iat` (default 5 s). */
+  readonly clockSkewSeconds?: number;
+  /**
+   * `typ` header values accepted when a token has one (default `JWT` and `at+jwt`, RFC 9068;
+   * compared without case and without an `application/` prefix). A token without `typ` passes.
+   */
+  readonly tokenTypes?: readonly string[];
 }
 
 /** A token bucket: `capacity` requests in a burst, then `refillPerSecond` a second. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { gatewaySettingsSchema } from './gateway-settings.ts';
 import { faultSchema, resilienceSchema } from './resilience-settings.ts';
 
 /** The environments `carrot build` generates a deployment for. */
@@ -63,18 +64,48 @@ const certificates = z.discriminatedUnion('source', [
   z.strictObject({ source: z.literal('cert-manager'), issuer: z.string().min(1), issuerKind: z.enum(['Issuer', 'ClusterIssuer']).optional() }),
 ]);
 
-const gateway = z.strictObject({
-  /** Public host name of the Ingress, e.g. `api.shop.example`. */
+/**
+ * TLS at the Ingress. `secret`: a `kubernetes.io/tls` Secret you create (default
+ * `<app>-gateway-tls`). `cert-manager`: a Certificate for the domain from `issuer`, into that
+ * Secret. `none`: plain HTTP at the Ingress (TLS ends before it, or nowhere).
+ */
+const ingressTls = z.discriminatedUnion('source', [
+  z.strictObject({
+    source: z.literal('secret'),
+    secretName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{0,252}$/)
+      .optional(),
+  }),
+  z.strictObject({
+    source: z.literal('cert-manager'),
+    issuer: z.string().min(1),
+    issuerKind: z.enum(['Issuer', 'ClusterIssuer']).optional(),
+    secretName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{0,252}$/)
+      .optional(),
+  }),
+  z.strictObject({ source: z.literal('none') }),
+]);
+
+/** The gateway's deployment, and the settings of {@link gatewaySettingsSchema} for this environment. */
+const gateway = gatewaySettingsSchema.extend({
+  /** Public host name of the Ingress, e.g. `api.shop.example` (required in production). */
   domain: z
     .string()
     .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be a lower-case host name')
     .optional(),
-  /** Secret holding the Ingress TLS certificate; none means plain HTTP at the Ingress. */
-  tlsSecret: z.string().optional(),
-  ingressClass: z.string().optional(),
-  /** Requests per minute per client, and the burst above it. */
-  rateLimit: z.strictObject({ perMinute: z.number().int().min(1), burst: z.number().int().min(0) }).optional(),
+  /** TLS at the Ingress (default: none in development, Secret `<app>-gateway-tls` otherwise). */
+  tls: ingressTls.optional(),
+  /** The IngressClass whose controller serves the Ingress, e.g. `nginx` (required in production). */
+  ingressClass: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be the name of an IngressClass')
+    .optional(),
   replicas: replicas.optional(),
+  /** Upper bound of the gateway's autoscaler (default: twice `replicas`). */
+  maxReplicas: replicas.optional(),
   resources: resources.optional(),
 });
 
@@ -86,7 +117,16 @@ export const environmentSchema = z.strictObject({
     .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS label')
     .optional(),
   /** Container image of the app: `<repository>/<service>:<tag>`. */
-  image: z.strictObject({ repository: z.string().min(1).optional(), tag: z.string().min(1).optional() }).optional(),
+  image: z
+    .strictObject({
+      repository: z.string().min(1).optional(),
+      /** Default: `carrot build --image-tag`, else the app's package version; `latest` is refused. */
+      tag: z
+        .string()
+        .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'must be a container image tag such as 1.4.0')
+        .optional(),
+    })
+    .optional(),
   /** Default replicas of every service. */
   replicas: replicas.optional(),
   /** Default resources of every service. */
@@ -142,6 +182,7 @@ export type Resources = z.output<typeof resources>;
 export type EventTransport = z.output<typeof eventTransport>;
 export type DatabaseSource = z.output<typeof database>;
 export type CertificateSource = z.output<typeof certificates>;
+export type IngressTls = z.output<typeof ingressTls>;
 
 /**
  * Checks `environments` of an app and reports the first problems with their path, e.g.

@@ -3,7 +3,7 @@ import type { EnvironmentName } from 'carotene/model';
 import { sortedServices } from './app-graph.ts';
 import { composeFile, composeRegistry, initDatabasesSql } from './compose.ts';
 import { DOCKERIGNORE, dockerfile, imageAppFile, type ContainerLayout } from './dockerfile.ts';
-import { resolveEnvironment } from './environment.ts';
+import { resolveEnvironment, type BuildFacts } from './environment.ts';
 import { kubernetesManifests, type Manifest } from './manifests/kubernetes-manifests.ts';
 import { toYaml, toYamlStream } from './manifests/render-yaml.ts';
 import type { IdentityPem } from './manifests/tls.ts';
@@ -18,6 +18,8 @@ export interface ArtifactInput {
   readonly paths: { readonly context: string; readonly certsDir: string };
   /** mTLS files per identity, for environments whose certificates come from files. */
   readonly pems: Readonly<Record<string, IdentityPem>>;
+  /** `--image-tag` and the app's package version, for the image tags. */
+  readonly facts?: BuildFacts;
 }
 
 /** Every generated file, by path relative to the output folder, in path order. */
@@ -25,7 +27,12 @@ export type Artifacts = ReadonlyMap<string, string>;
 
 /** Kubernetes resources of one environment (see {@link kubernetesManifests}). */
 export function environmentManifests(input: ArtifactInput, name: EnvironmentName): Manifest[] {
-  return kubernetesManifests({ app: input.app, env: resolveEnvironment(input.app, name), layout: { appFile: imageAppFile(input.layout) }, pems: input.pems });
+  return kubernetesManifests({
+    app: input.app,
+    env: resolveEnvironment(input.app, name, input.facts),
+    layout: { appFile: imageAppFile(input.layout) },
+    pems: input.pems,
+  });
 }
 
 /**
@@ -52,10 +59,15 @@ export function buildArtifacts(input: ArtifactInput): Artifacts {
     files.set(`docker/${name}.Dockerfile`, dockerfile(app.name, name, layout));
     files.set(`docker/${name}.Dockerfile.dockerignore`, DOCKERIGNORE);
   }
-  files.set('compose.yaml', composeFile(app, layout, input.paths));
+  files.set('compose.yaml', composeFile(app, layout, input.paths, buildTag(input.facts)));
   files.set('compose/registry.json', composeRegistry(app));
   files.set('compose/init-databases.sql', initDatabasesSql(app));
   files.set('openapi.json', `${JSON.stringify(openApiDocument(app), null, 2)}\n`);
   files.set('topology.mmd', topologyDiagram(app));
   return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The tag of this build's images outside any environment (compose): the flag, else the app's version. */
+function buildTag(facts: BuildFacts | undefined): string | undefined {
+  return facts?.imageTag ?? facts?.appVersion;
 }

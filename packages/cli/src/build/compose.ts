@@ -9,9 +9,10 @@ export const NATS_IMAGE = 'nats:2.11-alpine';
 /**
  * A one-machine deployment: every service and the gateway in its own container, one
  * PostgreSQL with a database per service, NATS with JetStream. `certsDir` is the app's
- * certificate folder relative to this file (the files `carrot` issued).
+ * certificate folder relative to this file (the files `carrot` issued); `tag` is the
+ * images' tag (`--image-tag` or the app's version).
  */
-export function composeFile(app: AppDef, layout: ContainerLayout, paths: { context: string; certsDir: string }): string {
+export function composeFile(app: AppDef, layout: ContainerLayout, paths: { context: string; certsDir: string }, tag?: string): string {
   const services: Record<string, unknown> = {
     postgres: {
       image: POSTGRES_IMAGE,
@@ -23,7 +24,8 @@ export function composeFile(app: AppDef, layout: ContainerLayout, paths: { conte
   };
   const common = (name: string) => ({
     build: { context: paths.context, dockerfile: `${layout.outDir}/docker/${name}.Dockerfile` },
-    image: `${app.name}/${name}:latest`,
+    // built here: with no release tag, compose names the image itself
+    ...(tag ? { image: `${app.name}/${name}:${tag}` } : {}),
     read_only: true,
     tmpfs: ['/tmp', '/data'],
     environment: {

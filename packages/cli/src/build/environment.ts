@@ -8,6 +8,8 @@ import {
   type EnvironmentInput,
   type EnvironmentName,
   type EventTransport,
+  type GatewaySettings,
+  type IngressTls,
   type Resources,
 } from 'carotene/model';
 
@@ -22,21 +24,37 @@ export interface ServiceSettings {
 export interface Environment {
   readonly name: EnvironmentName;
   readonly namespace: string;
-  readonly image: { readonly repository: string; readonly tag: string };
+  /** `tag` is undefined when neither `--image-tag`, the environment nor the app's package version gives one. */
+  readonly image: { readonly repository: string; readonly tag: string | undefined };
   readonly services: Readonly<Record<string, ServiceSettings>>;
   readonly database: DatabaseSource & { readonly secretName?: string };
   readonly events: EventTransport;
   readonly certificates: CertificateSource;
   readonly gateway: {
-    readonly domain: string;
-    readonly tlsSecret: string | undefined;
+    /** Public host name of the Ingress; undefined in production until the app names one. */
+    readonly domain: string | undefined;
+    readonly tls: ResolvedIngressTls;
     readonly ingressClass: string | undefined;
-    readonly rateLimit: { readonly perMinute: number; readonly burst: number };
+    /** What this environment sets over the app's `gateway`: the ConfigMap's `CAROTENE_GATEWAY`. */
+    readonly settings: GatewaySettings;
     readonly replicas: number;
+    readonly maxReplicas: number;
     readonly resources: Resources;
   };
   readonly logLevel: string;
   readonly metricsNamespace: string;
+}
+
+/** Ingress TLS with its Secret named: what the Ingress generator reads. */
+export type ResolvedIngressTls =
+  | { readonly source: 'none' }
+  | { readonly source: 'secret'; readonly secretName: string }
+  | { readonly source: 'cert-manager'; readonly issuer: string; readonly issuerKind: 'Issuer' | 'ClusterIssuer'; readonly secretName: string };
+
+/** What `carrot build` knows beyond the app: the `--image-tag` flag and the app's package version. */
+export interface BuildFacts {
+  readonly imageTag?: string | undefined;
+  readonly appVersion?: string | undefined;
 }
 
 const SMALL: Resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } };
@@ -94,7 +112,7 @@ export function isEnvironmentName(name: string): name is EnvironmentName {
  * that environment (development: 1 replica, SQLite, direct events; staging: 2 replicas,
  * PostgreSQL, NATS; production: 3 replicas, PostgreSQL, NATS with 3 stream copies).
  */
-export function resolveEnvironment(app: AppDef, name: EnvironmentName): Environment {
+export function resolveEnvironment(app: AppDef, name: EnvironmentName, facts: BuildFacts = {}): Environment {
   const given: EnvironmentInput = parseEnvironments(app.environments, `app '${app.name}'`)[name] ?? {};
   const base = defaults(app.name, name);
   const replicas = given.replicas ?? base.replicas;
@@ -116,25 +134,39 @@ export function resolveEnvironment(app: AppDef, name: EnvironmentName): Environm
       );
     }
   }
-  const gw = given.gateway ?? {};
-  const gatewayReplicas = gw.replicas ?? replicas;
+  const { domain, tls, ingressClass, replicas: gwReplicas, maxReplicas: gwMax, resources: gwResources, ...settings } = given.gateway ?? {};
+  const gatewayReplicas = gwReplicas ?? replicas;
   return {
     name,
     namespace: given.namespace ?? base.namespace,
-    image: { repository: given.image?.repository ?? app.name, tag: given.image?.tag ?? 'latest' },
+    // the flag wins: one build, one tag; then the environment's own, then the app's version
+    image: { repository: given.image?.repository ?? app.name, tag: facts.imageTag ?? given.image?.tag ?? facts.appVersion },
     services,
     database: database.source === 'secret' ? { ...database, secretName: database.secretName ?? `${app.name}-databases` } : database,
     events: given.events ?? base.events,
     certificates: given.certificates ?? base.certificates,
     gateway: {
-      domain: gw.domain ?? `${app.name}.localhost`,
-      tlsSecret: gw.tlsSecret,
-      ingressClass: gw.ingressClass,
-      rateLimit: gw.rateLimit ?? { perMinute: 600, burst: 100 },
+      domain: domain ?? (name === 'production' ? undefined : `${app.name}.localhost`),
+      tls: ingressTls(tls ?? (name === 'development' ? { source: 'none' } : { source: 'secret' }), app.name),
+      ingressClass,
+      settings,
       replicas: gatewayReplicas,
-      resources: gw.resources ?? resources,
+      maxReplicas: Math.max(gatewayReplicas, gwMax ?? gatewayReplicas * 2),
+      resources: gwResources ?? resources,
     },
     logLevel: given.logLevel ?? base.logLevel,
     metricsNamespace: given.metricsNamespace ?? base.metricsNamespace,
   };
+}
+
+function ingressTls(tls: IngressTls, app: string): ResolvedIngressTls {
+  const secretName = `${app}-gateway-tls`;
+  switch (tls.source) {
+    case 'none':
+      return tls;
+    case 'secret':
+      return { source: 'secret', secretName: tls.secretName ?? secretName };
+    case 'cert-manager':
+      return { source: 'cert-manager', issuer: tls.issuer, issuerKind: tls.issuerKind ?? 'Issuer', secretName: tls.secretName ?? secretName };
+  }
 }

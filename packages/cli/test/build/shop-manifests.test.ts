@@ -19,6 +19,7 @@ const input: ArtifactInput = {
   layout: { appDir: 'examples/shop', appModule: 'app.ts', outDir: 'examples/shop/deploy' },
   paths: { context: '../../..', certsDir: '../.carotene/certs' },
   pems: Object.fromEntries([...shop.services.map((s) => s.name), 'gateway'].map((n) => [n, pem])),
+  facts: { appVersion: '1.0.0' },
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: reading generated YAML
@@ -150,7 +151,9 @@ describe('the shop on Kubernetes', () => {
       name: shop.name,
       services: shop.services,
       gateway: shop.gateway,
-      environments: { production: { certificates: { source: 'cert-manager', issuer: 'shop-ca', issuerKind: 'ClusterIssuer' } } },
+      environments: {
+        production: { ...shop.environments?.production, certificates: { source: 'cert-manager', issuer: 'shop-ca', issuerKind: 'ClusterIssuer' } },
+      },
     });
     const ms = environmentManifests({ ...input, app: withIssuer, pems: {} }, 'production');
     assert.deepEqual(ofKind(ms, 'Secret'), []);

@@ -21,7 +21,7 @@ function mistyped(options: { tsconfig?: boolean } = {}): TempApp {
 describe('type check before building and running', { timeout: 120_000 }, () => {
   it("carrot build refuses an app with a type error, printing tsc's diagnostic, and writes nothing", async () => {
     const a = mistyped();
-    const r = await carrot(['build', a.dir, '--env', 'development']);
+    const r = await carrot(['build', a.dir, '--env', 'development', '--image-tag', '1.0.0']);
     assert.equal(r.code, 1, r.out.join('\n'));
     const err = r.err.join('\n');
     assert.match(err, /services\/greeter\/service\.ts\(5,\d+\): error TS2322: Type 'Promise<number>' is not assignable/);
@@ -31,7 +31,7 @@ describe('type check before building and running', { timeout: 120_000 }, () => {
 
   it('carrot build --no-typecheck builds the same app', async () => {
     const a = mistyped();
-    const r = await carrot(['build', a.dir, '--env', 'development', '--no-typecheck']);
+    const r = await carrot(['build', a.dir, '--env', 'development', '--image-tag', '1.0.0', '--no-typecheck']);
     assert.equal(r.code, 0, r.err.join('\n'));
     assert.doesNotMatch(r.out.join('\n'), /type/);
     assert.ok(existsSync(join(a.dir, 'deploy', 'kubernetes', 'development.yaml')));
@@ -40,7 +40,7 @@ describe('type check before building and running', { timeout: 120_000 }, () => {
   it("carrot build type-checks a correct app, keeping tsc's incremental state in the data folder", async () => {
     const a = tempApp();
     apps.push(a);
-    const r = await carrot(['build', a.dir, '--env', 'development']);
+    const r = await carrot(['build', a.dir, '--env', 'development', '--image-tag', '1.0.0']);
     assert.equal(r.code, 0, r.err.join('\n'));
     assert.match(r.out[0] ?? '', /^carrot build: type-checked in [\d.]+ s$/);
     assert.ok(existsSync(join(a.dir, '.carotene', 'typecheck.tsbuildinfo')));
@@ -48,7 +48,7 @@ describe('type check before building and running', { timeout: 120_000 }, () => {
 
   it('an app without a tsconfig.json is built with one line saying the check was skipped', async () => {
     const a = mistyped({ tsconfig: false });
-    const r = await carrot(['build', a.dir, '--env', 'development']);
+    const r = await carrot(['build', a.dir, '--env', 'development', '--image-tag', '1.0.0']);
     assert.equal(r.code, 0, r.err.join('\n'));
     assert.match(r.out[0] ?? '', /^carrot build: type check skipped: no tsconfig\.json in /);
   });

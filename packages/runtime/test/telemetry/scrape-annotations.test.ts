@@ -10,7 +10,7 @@ interface PodTemplate {
 }
 
 describe('scrape annotations', () => {
-  const env = resolveEnvironment(shop, 'production');
+  const env = resolveEnvironment(shop, 'production', { imageTag: '1.0.0' });
   const manifests = kubernetesManifests({
     app: shop,
     env: { ...env, certificates: { source: 'cert-manager', issuer: 'shop-ca', issuerKind: 'Issuer' } },

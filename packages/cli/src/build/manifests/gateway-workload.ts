@@ -31,14 +31,23 @@ export function gatewayDeployment(app: string, env: Environment, layout: ImageLa
   });
 }
 
-/** The only way in from outside: every path of the gateway's domain goes to the gateway. */
+/**
+ * The only way in from outside: every path of the gateway's domain goes to the gateway,
+ * through the environment's ingress class, over TLS from a named Secret or from a
+ * certificate cert-manager issues for the domain (its ingress-shim reads the annotation).
+ */
 export function gatewayIngress(app: string, env: Environment): Ingress {
-  const { domain, tlsSecret, ingressClass } = env.gateway;
+  const { tls, ingressClass } = env.gateway;
+  const domain = env.gateway.domain!;
+  const issuer =
+    tls.source === 'cert-manager'
+      ? { [tls.issuerKind === 'ClusterIssuer' ? 'cert-manager.io/cluster-issuer' : 'cert-manager.io/issuer']: tls.issuer }
+      : undefined;
   return new Ingress({
-    metadata: { name: GATEWAY, namespace: env.namespace, labels: labels(app, GATEWAY, 'gateway') },
+    metadata: { name: GATEWAY, namespace: env.namespace, labels: labels(app, GATEWAY, 'gateway'), ...(issuer ? { annotations: issuer } : {}) },
     spec: {
       ...(ingressClass ? { ingressClassName: ingressClass } : {}),
-      ...(tlsSecret ? { tls: [{ hosts: [domain], secretName: tlsSecret }] } : {}),
+      ...(tls.source === 'none' ? {} : { tls: [{ hosts: [domain], secretName: tls.secretName }] }),
       rules: [
         {
           host: domain,

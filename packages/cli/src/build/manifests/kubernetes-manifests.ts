@@ -2,6 +2,7 @@ import { Namespace } from 'kubernetes-models/v1/Namespace';
 import type { AppDef } from 'carotene/model';
 import { platformError } from 'carotene/model';
 import { sortedServices } from '../app-graph.ts';
+import { checkDeployable } from '../deploy-checks.ts';
 import type { Environment } from '../environment.ts';
 import { sharedConfigMap } from './config-map.ts';
 import { gatewayDeployment, gatewayIngress } from './gateway-workload.ts';
@@ -56,6 +57,7 @@ interface Model {
  */
 export function kubernetesManifests(input: ManifestInput): Manifest[] {
   const { app, env, layout } = input;
+  checkDeployable(app, env);
   const models: Array<Model | CertificateResource> = [
     new Namespace({ metadata: { name: env.namespace, labels: { [PART_OF_LABEL]: app.name } } }),
     sharedConfigMap(app, env),
@@ -72,7 +74,7 @@ export function kubernetesManifests(input: ManifestInput): Manifest[] {
   }
   const gw: WorkloadInput = { app: app.name, name: GATEWAY, env, layout };
   models.push(serviceAccount(gw, 'gateway'), gatewayDeployment(app.name, env, layout), clusterService(gw, 'gateway', { name: 'http', port: GATEWAY_PORT }));
-  models.push(...scaling(gw, 'gateway', env.gateway.replicas, env.gateway.replicas * 2), gatewayIngress(app.name, env));
+  models.push(...scaling(gw, 'gateway', env.gateway.replicas, env.gateway.maxReplicas), gatewayIngress(app.name, env));
 
   const manifests = models.map((m) => {
     if ('validate' in m) {

@@ -9,8 +9,9 @@ export interface ImageLayout {
   readonly appFile: string;
 }
 
+/** `<repository>/<name>:<tag>`; the tag was checked by checkDeployable. */
 export function imageOf(env: Environment, name: string): string {
-  return `${env.image.repository}/${name}:${env.image.tag}`;
+  return `${env.image.repository}/${name}:${env.image.tag!}`;
 }
 
 /** Runs as the image's unprivileged user, with nothing to escalate to and nothing writable but its volumes. */

@@ -138,7 +138,8 @@ export function scaling(
   const { app, name, env } = input;
   const meta = { name, namespace: env.namespace, labels: labels(app, name, component) };
   return [
-    new PodDisruptionBudget({ metadata: meta, spec: { minAvailable: Math.max(1, replicas - 1), selector: { matchLabels: selector(app, name) } } }),
+    // at most one pod down in a drain, however far the autoscaler has scaled (a minAvailable would not follow it)
+    new PodDisruptionBudget({ metadata: meta, spec: { maxUnavailable: 1, selector: { matchLabels: selector(app, name) } } }),
     new HorizontalPodAutoscaler({
       metadata: meta,
       spec: {

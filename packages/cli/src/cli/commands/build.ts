@@ -3,7 +3,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseSnapshot, SNAPSHOT_FILE, type ContractSnapshot } from '../../build/contract-snapshot.ts';
-import { isEnvironmentName, resolveEnvironment } from '../../build/environment.ts';
+import { checkDeployable } from '../../build/deploy-checks.ts';
+import { isEnvironmentName, resolveEnvironment, type BuildFacts } from '../../build/environment.ts';
 import type { IdentityPem } from '../../build/manifests/tls.ts';
 import { formatProblem } from '../../build/rules/build-problem.ts';
 import { validateApp } from '../../build/validate-app.ts';
@@ -37,8 +38,13 @@ Options:
   --out <dir>        Output folder (default <appDir>/deploy; it ignores itself in git)
   --data-dir <d>     The app's data folder with its certificates (default <appDir>/.carotene)
   --snapshot <file>  Contract snapshot to compare with (default <appDir>/${SNAPSHOT_FILE}, if present)
+  --image-tag <tag>  Tag of every image (default: environments.<env>.image.tag, else the
+                     version in the app's package.json; 'latest' is refused)
   --no-typecheck     Skip the type check
   -h, --help         Show this help`;
+
+/** What a container image tag may be (the OCI distribution spec's grammar). */
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 export const build: Command = {
   name: 'build',
@@ -57,6 +63,7 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
         out: { type: 'string' },
         'data-dir': { type: 'string' },
         snapshot: { type: 'string' },
+        'image-tag': { type: 'string' },
         'no-typecheck': { type: 'boolean' },
       },
     }),
@@ -64,6 +71,10 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   if (positionals.length > 1) throw new UsageError(`expected one app folder, got ${positionals.length}: ${positionals.join(' ')}`);
   if (values.env !== undefined && !isEnvironmentName(values.env)) {
     throw new UsageError(`--env must be one of ${ENVIRONMENT_NAMES.join(', ')}, got '${values.env}'`);
+  }
+  const imageTag = values['image-tag'];
+  if (imageTag !== undefined && !IMAGE_TAG.test(imageTag)) {
+    throw new UsageError(`--image-tag must be a container image tag (letters, digits, '_', '.', '-'; at most 128), got '${imageTag}'`);
   }
   const environments: EnvironmentName[] = values.env ? [values.env as EnvironmentName] : [...ENVIRONMENT_NAMES];
   const appFile = findAppFile(positionals[0] ?? '.');
@@ -93,7 +104,8 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   }
   io.out(`carrot build: '${app.name}' is valid (${app.services.length} services${snapshot ? `, contracts compatible with ${shownPath(snapshotFile)}` : ''})`);
 
-  for (const env of environments) configured(() => resolveEnvironment(app, env));
+  const facts: BuildFacts = { imageTag, appVersion: await packageVersion(appDir) };
+  for (const env of environments) configured(() => checkDeployable(app, resolveEnvironment(app, env, facts)));
   const pems = await certificates(app, environments, dataDir, io);
   const outDir = resolve(values.out ?? join(appDir, 'deploy'));
   // the generators load the Kubernetes schemas: only when something is built, not for --help
@@ -106,6 +118,7 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
       layout: { appDir: relative(context, appDir) || '.', appModule: basename(appFile), outDir: relative(context, outDir) || '.' },
       paths: { context: relative(outDir, context) || '.', certsDir: relative(outDir, certsDir(dataDir)) || '.' },
       pems,
+      facts,
     }),
   );
   for (const env of environments) await rm(join(outDir, 'kubernetes', env), { recursive: true, force: true });
@@ -115,9 +128,9 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
     await writeFile(file, text, path.startsWith('kubernetes/') ? { mode: 0o600 } : undefined);
   }
   for (const env of environments) {
-    const resolved = resolveEnvironment(app, env);
+    const resolved = resolveEnvironment(app, env, facts);
     io.out(
-      `  ${env.padEnd(11)} ${shownPath(join(outDir, 'kubernetes', `${env}.yaml`))}  namespace ${resolved.namespace}, events ${resolved.events.transport}, database ${resolved.database.source}`,
+      `  ${env.padEnd(11)} ${shownPath(join(outDir, 'kubernetes', `${env}.yaml`))}  namespace ${resolved.namespace}, images :${resolved.image.tag}, events ${resolved.events.transport}, database ${resolved.database.source}`,
     );
   }
   io.out(`  containers  ${shownPath(join(outDir, 'docker'))}/<service>.Dockerfile, ${shownPath(join(outDir, 'compose.yaml'))}`);
@@ -160,6 +173,18 @@ async function certificates(app: AppDef, environments: readonly EnvironmentName[
     pems[name] = { ca: await readFile(files.ca, 'utf8'), cert: await readFile(files.cert, 'utf8'), key: await readFile(files.key, 'utf8') };
   }
   return pems;
+}
+
+/** The `version` of the app's own package.json (the nearest one up from the app), if it has one. */
+async function packageVersion(appDir: string): Promise<string | undefined> {
+  for (let dir = appDir; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const version = (JSON.parse(await readFile(file, 'utf8')) as { version?: unknown }).version;
+      return typeof version === 'string' && IMAGE_TAG.test(version) ? version : undefined;
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
 }
 
 /** The build context of the images: the nearest folder up from the app with a package-lock.json. */
