@@ -25,3 +25,4 @@ export type { KeyOf, RowOf, Table } from './declare/table.ts';
 export { CaroteneError, type CarotenePlatformCode, errorFromWire, isCaroteneError, missingPermission, permissionDenied, platformError } from './errors.ts';
 export { loadEngine, type EnginePackage } from './load-engine.ts';
 export type { AnyDb, AnyTables } from './declare/any-db.ts';
+export { permittedCalls } from './permitted-calls.ts';

@@ -1,7 +1,7 @@
 import type { CallOptions, Contract } from 'carotene/model';
 import { stepFailed, type StepContext } from 'carotene/model';
 import type { SagaFailure } from 'carotene/model';
-import { permissionDenied } from 'carotene/model';
+import { permittedCalls } from 'carotene/model';
 import type { TraceHeaders } from '../telemetry/trace-context.ts';
 import type { SagaBinding } from './saga-binding.ts';
 import type { SagaRow } from './saga-store.ts';
@@ -41,21 +41,7 @@ export function stepContext(o: {
     return client;
   }
   const owner = `${o.service}.saga(${row.saga})`;
-  const call = new Proxy(Object.create(null) as object, {
-    get(_target, prop) {
-      if (typeof prop !== 'string' || prop === 'then' || prop === 'toJSON') return undefined;
-      const client = clients.get(prop);
-      if (client) return client;
-      throw permissionDenied(
-        { owner, permission: 'calls', name: prop },
-        `${owner} may not call '${prop}': add its contract to the saga's calls (and the service's integrations)`,
-      );
-    },
-    has: (_target, prop) => typeof prop === 'string' && clients.has(prop),
-    ownKeys: () => [...clients.keys()],
-    getOwnPropertyDescriptor: (_target, prop) =>
-      typeof prop === 'string' && clients.has(prop) ? { enumerable: true, configurable: true, value: clients.get(prop) } : undefined,
-  });
+  const call = permittedCalls(clients, owner, "saga's");
   const ctx = {
     call,
     store: tools.store,

@@ -1,5 +1,5 @@
 import type { CallOptions, Contract } from 'carotene/model';
-import { permissionDenied, platformError } from 'carotene/model';
+import { permittedCalls, platformError } from 'carotene/model';
 import { installedCallPolicies } from '../resilience/call-policies.ts';
 import { observedCall } from '../telemetry/observed-call.ts';
 import type { CallMeta, Transport } from '../transport/transport.ts';
@@ -84,19 +84,5 @@ export function createCallAccess(contracts: readonly Contract[], transport: Tran
     }
     clients.set(contract.name, client);
   }
-  return new Proxy(Object.create(null) as object, {
-    get(_target, prop) {
-      if (typeof prop !== 'string' || prop === 'then' || prop === 'toJSON') return undefined;
-      const client = clients.get(prop);
-      if (client) return client;
-      throw permissionDenied(
-        { owner, permission: 'calls', name: prop },
-        `${owner} may not call '${prop}': add its contract to the handler's calls (and the service's integrations)`,
-      );
-    },
-    has: (_target, prop) => typeof prop === 'string' && clients.has(prop),
-    ownKeys: () => [...clients.keys()],
-    getOwnPropertyDescriptor: (_target, prop) =>
-      typeof prop === 'string' && clients.has(prop) ? { enumerable: true, configurable: true, value: clients.get(prop) } : undefined,
-  });
+  return permittedCalls(clients, owner, "handler's");
 }

@@ -1,0 +1,28 @@
+import { permissionDenied } from './errors.ts';
+
+/**
+ * `ctx.call` as an object with exactly the declared clients: any other name is refused with
+ * PERMISSION_DENIED naming `owner` and what to declare, so code that escapes the types still
+ * cannot reach an undeclared service. Shared by handlers and saga steps.
+ *
+ * ```ts
+ * const call = permittedCalls(clients, 'orders.checkout', "handler's");
+ * ```
+ */
+export function permittedCalls(clients: ReadonlyMap<string, object>, owner: string, declarer: "handler's" | "saga's"): object {
+  return new Proxy(Object.create(null) as object, {
+    get(_target, prop) {
+      if (typeof prop !== 'string' || prop === 'then' || prop === 'toJSON') return undefined;
+      const client = clients.get(prop);
+      if (client) return client;
+      throw permissionDenied(
+        { owner, permission: 'calls', name: prop },
+        `${owner} may not call '${prop}': add its contract to the ${declarer} calls (and the service's integrations)`,
+      );
+    },
+    has: (_target, prop) => typeof prop === 'string' && clients.has(prop),
+    ownKeys: () => [...clients.keys()],
+    getOwnPropertyDescriptor: (_target, prop) =>
+      typeof prop === 'string' && clients.has(prop) ? { enumerable: true, configurable: true, value: clients.get(prop) } : undefined,
+  });
+}
