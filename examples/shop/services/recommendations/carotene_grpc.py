@@ -103,13 +103,13 @@ def generate_stubs(proto_dir: Path, files: list[str]) -> Path:
     if not protoc or not plugin:
         fail("protoc and grpc_python_plugin are needed to generate the stubs (Debian: apt-get install protobuf-compiler protobuf-compiler-grpc)")
     out = Path(tempfile.mkdtemp(prefix="carotene-stubs-"))
-    own = ["google/rpc/status.proto", "grpc/health/v1/health.proto"]
+    # google.rpc.Status and grpc.health.v1 under a folder of their own: a `google` or `grpc` folder would hide the installed packages
+    own = ["carotene_std/google_rpc_status.proto", "carotene_std/grpc_health_v1.proto"]
     args = [protoc, f"--plugin=protoc-gen-grpc_python={plugin}", f"-I{proto_dir}", f"-I{HERE / 'protos'}", "-I/usr/include", f"--python_out={out}", f"--grpc_python_out={out}", *files, *own]
     done = subprocess.run(args, capture_output=True, text=True)
     if done.returncode != 0:
         fail(f"protoc failed on {', '.join(files)}: {done.stderr.strip()}")
-    for folder in ("google", "google/rpc", "grpc", "grpc/health", "grpc/health/v1"):
-        (out / folder / "__init__.py").touch()
+    (out / "carotene_std" / "__init__.py").touch()
     return out
 
 
@@ -135,9 +135,9 @@ class Member:
         out = generate_stubs(proto_dir, [f"{c}.proto" for c in contracts])
         sys.path.insert(0, str(out))
         self._stubs = {c: Stubs(importlib.import_module(f"{module(c)}_pb2"), importlib.import_module(f"{module(c)}_pb2_grpc")) for c in contracts}
-        self.status_pb2 = importlib.import_module("google.rpc.status_pb2")
-        self.health_pb2 = importlib.import_module("grpc.health.v1.health_pb2")
-        self.health_grpc = importlib.import_module("grpc.health.v1.health_pb2_grpc")
+        self.status_pb2 = importlib.import_module("carotene_std.google_rpc_status_pb2")
+        self.health_pb2 = importlib.import_module("carotene_std.grpc_health_v1_pb2")
+        self.health_grpc = importlib.import_module("carotene_std.grpc_health_v1_pb2_grpc")
         self._channels: dict[str, grpc.Channel] = {}
         self._lock = threading.Lock()
 
