@@ -6,6 +6,7 @@ import { migrate, pendingMigrations } from '../store/migrations.ts';
 import { checkSchema } from '../store/schema-check.ts';
 import { openStore } from '../store/driver.ts';
 import { migrateEventTables } from '../events/platform-tables.ts';
+import type { GrpcContract } from '../transport/grpc-server.ts';
 import { RpcServer } from '../transport/http-server.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { CredentialSource } from '../security/credentials.ts';
@@ -28,6 +29,8 @@ export interface HostOptions {
   /** The service's certificate and key, and the CAs it trusts (mutual TLS on its listener). */
   readonly tls: CredentialSource;
   readonly log: Logger;
+  /** The contract's protobuf descriptors, to serve it as gRPC on the same port. */
+  readonly grpc?: GrpcContract | undefined;
 }
 
 export interface ServiceHost {
@@ -72,7 +75,7 @@ export async function startServiceHost(options: HostOptions): Promise<ServiceHos
       authorizeCaller: callerCheck(app, def.name),
     });
     await def.onStart?.({ store: runtime.fullStore as never, config, log });
-    server = new RpcServer({ service: def.name, handler: runtime, ready: readiness(store, def), tls: options.tls, app: app.name });
+    server = new RpcServer({ service: def.name, handler: runtime, ready: readiness(store, def), tls: options.tls, app: app.name, grpc: options.grpc });
     const url = await server.listen(options.host, options.port);
     await events.start(runtime);
     runtime.sagas?.resume();

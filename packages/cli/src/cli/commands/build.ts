@@ -162,9 +162,11 @@ async function readSnapshot(file: string): Promise<ContractSnapshot> {
 async function certificates(app: AppDef, environments: readonly EnvironmentName[], dataDir: string, io: CliIo): Promise<Record<string, IdentityPem>> {
   if (!environments.some((env) => resolveEnvironment(app, env).certificates.source === 'files')) return {};
   const { identities } = await import('../../build/manifests/tls.ts');
-  const { ensureCertificates } = await import('@carotene/runtime/security');
+  const { ensureCertificates, hostNames } = await import('@carotene/runtime/security');
   const names = identities(app);
-  const { createdCa, issued } = await ensureCertificates(dataDir, app.name, names);
+  // each server answers to its Kubernetes names in every namespace built for (and keeps localhost for carrot dev)
+  const namespaces = environments.map((env) => resolveEnvironment(app, env).namespace);
+  const { createdCa, issued } = await ensureCertificates(dataDir, app.name, names, { names: (identity) => hostNames(identity, { namespaces, local: true }) });
   if (createdCa || issued.length > 0)
     io.out(`  certs       issued for ${issued.join(', ')} under ${shownPath(certsDir(dataDir))}${createdCa ? ' (new CA)' : ''}`);
   const pems: Record<string, IdentityPem> = {};

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import type { AppDef } from 'carotene/model';
 import { findAppFile, loadApp } from '../app-module.ts';
 import { CliError, parseOrUsage, UsageError, type CliIo, type Command } from '../command.ts';
-import { ensureCertificates } from '@carotene/runtime/security';
+import { ensureCertificates, hostNames } from '@carotene/runtime/security';
 import { certsDir } from '@carotene/runtime/security';
 import { startDashboard, type RunningDashboard } from '../../dashboard/start-dashboard.ts';
 import { databaseEnvName, GATEWAY, GATEWAY_MAIN, identitiesOf, planDev, reachableHost, RUNTIME_MAIN, type DevPlan } from '../dev-plan.ts';
@@ -114,8 +114,8 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
   const instances = app.services.reduce((sum, s) => sum + (scale.get(s.name) ?? 1), 0);
   const ports = await reservePorts({ host, port: portFlag ?? app.gateway.port ?? 8080 }, instances);
 
-  // issued while the dashboard starts (key generation runs on libuv's threads)
-  const certificates = ensureCertificates(dataDir, app.name, identitiesOf(app));
+  // issued while the dashboard starts (key generation runs on libuv's threads); servers answer to localhost for standard clients
+  const certificates = ensureCertificates(dataDir, app.name, identitiesOf(app), { names: (identity) => hostNames(identity, { local: true }) });
   certificates.catch(() => undefined); // awaited below; a failure before that is not unhandled
 
   const registryFile = join(dataDir, 'registry.json');
