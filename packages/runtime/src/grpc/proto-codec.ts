@@ -57,7 +57,7 @@ class Codec {
   }
 
   #encodeSlot(desc: DescMessage, slot: Slot, value: unknown, path: string, init: Rec): void {
-    if (value === undefined || value === null) {
+    if (value === undefined || (value === null && !(slot.kind === 'field' && slot.nullInside))) {
       if (slot.absent === 'required') this.#fail(path, `is required, got ${kindOf(value)}`);
       if (value === null && slot.absent === 'undefined') this.#fail(path, 'may be left out but not null');
       return;

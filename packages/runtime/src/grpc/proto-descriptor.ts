@@ -63,7 +63,8 @@ export function descFile(proto: FileDescriptorProto): DescFile {
 
 function messageProto(model: FileModel, msg: MessageModel): DescriptorProto {
   const fields: FieldDescriptorProto[] = [];
-  const nested: DescriptorProto[] = msg.messages.map((m) => messageProto(model, m));
+  // protoc adds a map's entry type when it reads the field, and the text has fields first
+  const entries: DescriptorProto[] = [];
   const oneofs: string[] = [];
   const synthetic: { field: FieldDescriptorProto; name: string }[] = [];
   const typeRef = (t: FieldType): { type: FieldDescriptorProto_Type; typeName?: string } =>
@@ -82,7 +83,7 @@ function messageProto(model: FileModel, msg: MessageModel): DescriptorProto {
     };
     if (f.label === 'map') {
       const entry = `${typeNameOf(f.name)}Entry`;
-      nested.push(
+      entries.push(
         create(DescriptorProtoSchema, {
           name: entry,
           field: [
@@ -118,7 +119,7 @@ function messageProto(model: FileModel, msg: MessageModel): DescriptorProto {
   return create(DescriptorProtoSchema, {
     name: msg.name,
     field: fields,
-    nestedType: nested,
+    nestedType: [...entries, ...msg.messages.map((m) => messageProto(model, m))],
     enumType: msg.enums.map((e) => enumProto(model, e)),
     oneofDecl: oneofs.map((name) => ({ name })),
     reservedRange: ranges(reserved.numbers).map(([start, end]) => ({ start, end: end + 1 })),

@@ -30,7 +30,14 @@ export type Absent = 'required' | 'undefined' | 'null';
 
 /** One zod key (or the wrapped value) of a message: a field, or a oneof of objects. */
 export type Slot =
-  | { readonly kind: 'field'; readonly key: string | null; readonly field: FieldModel; readonly absent: Absent }
+  | {
+      readonly kind: 'field';
+      readonly key: string | null;
+      readonly field: FieldModel;
+      readonly absent: Absent;
+      /** a wrapper message that carries null inside (nullish values): null is encoded, not left out */
+      readonly nullInside?: true;
+    }
   | {
       readonly kind: 'oneof';
       readonly key: string | null;
@@ -215,21 +222,19 @@ export class ModelBuilder {
     const presence = u.optional || u.nullable || u.defaulted;
     const absent: Absent = !presence ? 'required' : u.nullable && !u.optional && !u.defaulted ? 'null' : 'undefined';
     const typeName = typeNameOf(fieldName);
-    const field = (type: FieldType, label: FieldModel['label']): FieldModel => ({
-      name: fieldName,
-      number: this.#number(msg.fullName, fieldName, path),
-      jsonName,
-      type,
-      label,
-    });
     const def = defOf(u.core);
     // null and absent are two answers here, so the presence of a wrapper message tells them apart
     const nullish = u.nullable && (u.optional || u.defaulted);
     const repeatedLike = def.type === 'array' || def.type === 'record';
+    const oneof = !nullish && def.type === 'union' && this.#isObjectUnion(u.core);
+    // numbered before its type is mapped, so that a frozen lock names the outermost missing field
+    const number = oneof ? 0 : this.#number(msg.fullName, fieldName, path);
+    const field = (type: FieldType, label: FieldModel['label']): FieldModel => ({ name: fieldName, number, jsonName, type, label });
     if (nullish || (presence && repeatedLike)) {
       const wrapper = this.#valueMessage(typeName, msg.fullName, { ...u, optional: false, defaulted: false, nullable: nullish }, path);
       msg.messages.push(wrapper);
-      msg.slots.push({ kind: 'field', key, field: field({ kind: 'message', message: wrapper }, 'plain'), absent });
+      const slot: Slot = { kind: 'field', key, field: field({ kind: 'message', message: wrapper }, 'plain'), absent };
+      msg.slots.push(nullish ? { ...slot, nullInside: true } : slot);
       return;
     }
     switch (def.type) {
@@ -249,11 +254,10 @@ export class ModelBuilder {
         msg.slots.push({ kind: 'field', key, field: field(type, isMap ? 'map' : 'repeated'), absent: 'required' });
         return;
       }
-      case 'union': {
-        if (!this.#isObjectUnion(u.core)) break;
-        msg.slots.push(this.#oneof(msg, key, fieldName, u.core, absent, path));
-        return;
-      }
+    }
+    if (oneof) {
+      msg.slots.push(this.#oneof(msg, key, fieldName, u.core, absent, path));
+      return;
     }
     const type = this.#singularType(msg, typeName, u.core, path);
     msg.slots.push({ kind: 'field', key, field: field(type, presence ? 'optional' : 'plain'), absent });
@@ -351,11 +355,12 @@ export class ModelBuilder {
       const suffix = tags.size === 1 && typeof tag === 'string' && snakeCase(tag) ? snakeCase(tag)! : String(i + 1);
       const fieldName = `${name}_${suffix}`;
       const optionPath = `${path}(${discriminator ? `${discriminator}=${String(tag)}` : i + 1})`;
+      const number = this.#number(msg.fullName, fieldName, optionPath);
       const nested = this.#objectMessage(typeNameOf(fieldName), msg.fullName, this.#unwrap(option, optionPath).core, optionPath);
       msg.messages.push(nested);
       const field: FieldModel = {
         name: fieldName,
-        number: this.#number(msg.fullName, fieldName, optionPath),
+        number,
         jsonName: undefined,
         type: { kind: 'message', message: nested },
         label: 'plain',
