@@ -13,7 +13,7 @@ import { startServiceHost, type ServiceHost } from '../../src/service/service-ho
 import { HttpTransport } from '../../src/transport/http-transport.ts';
 import type { Registry, ServiceAddress } from '../../src/transport/transport.ts';
 import { testPki, type TestPki } from '../fixtures/certs.ts';
-import grpcApp, { CATALOG_PROTO, catalogGrpc, observed } from './grpc-app.ts';
+import grpcApp, { catalogProto, observed } from './grpc-app.ts';
 import { PYTHON, pythonGrpcMissing, pythonStubs } from './standard-protos.ts';
 
 const here = new URL('.', import.meta.url).pathname;
@@ -59,13 +59,12 @@ describe('a Python grpcio client calls a Carotene service', { skip: missing ? `s
         transport: new HttpTransport({ caller: name, registry, tls: pki.credentials(name) }),
         tls: pki.credentials(name),
         log,
-        grpc: name === 'catalog' ? catalogGrpc : undefined,
       });
       hosts.push(host);
       services[name] = { url: host.url };
     }
     port = Number(new URL(services.catalog!.url).port);
-    pythonStubs(join(dir, 'stubs'), { 'catalog.proto': CATALOG_PROTO });
+    pythonStubs(join(dir, 'stubs'), { 'catalog.proto': catalogProto.text });
   });
 
   after(async () => {
