@@ -20,6 +20,8 @@ export interface ArtifactInput {
   readonly pems: Readonly<Record<string, IdentityPem>>;
   /** `--image-tag` and the app's package version, for the image tags. */
   readonly facts?: BuildFacts;
+  /** The proto folder's files by name (see `protoFiles`), written under `proto/`. */
+  readonly protos?: ReadonlyMap<string, string>;
 }
 
 /** Every generated file, by path relative to the output folder, in path order. */
@@ -38,7 +40,7 @@ export function environmentManifests(input: ArtifactInput, name: EnvironmentName
 /**
  * Everything `carrot build` writes: per environment one YAML stream and a kustomize folder
  * with one file per resource; a Dockerfile per service and the gateway; a compose file;
- * the OpenAPI document; the topology diagram. Pure and deterministic: no clock, no randomness.
+ * the OpenAPI document; the topology diagram; the contracts' protobuf files. Pure and deterministic: no clock, no randomness.
  */
 export function buildArtifacts(input: ArtifactInput): Artifacts {
   const { app, layout } = input;
@@ -64,6 +66,7 @@ export function buildArtifacts(input: ArtifactInput): Artifacts {
   files.set('compose/init-databases.sql', initDatabasesSql(app));
   files.set('openapi.json', `${JSON.stringify(openApiDocument(app), null, 2)}\n`);
   files.set('topology.mmd', topologyDiagram(app));
+  for (const [name, text] of input.protos ?? []) files.set(`proto/${name}`, text);
   return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 

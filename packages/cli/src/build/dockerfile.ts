@@ -26,6 +26,11 @@ export function imageAppFile(layout: ContainerLayout): string {
   return layout.appDir === '.' ? `/app/${layout.appModule}` : `/app/${layout.appDir}/${layout.appModule}`;
 }
 
+/** The app's proto folder inside the image (the build copies the app with it): `CAROTENE_PROTO_DIR`. */
+export function imageProtoDir(layout: ContainerLayout): string {
+  return layout.appDir === '.' ? '/app/proto' : `/app/${layout.appDir}/proto`;
+}
+
 /**
  * One service's Dockerfile: a build stage that installs production dependencies (with the
  * compilers native modules may need), and a small runtime stage with only the result,
@@ -51,6 +56,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \\
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \\
     CAROTENE_APP_FILE=${imageAppFile(layout)} \\
+    CAROTENE_PROTO_DIR=${imageProtoDir(layout)} \\
     CAROTENE_SERVICE=${name} \\
     CAROTENE_HOST=0.0.0.0 \\
     CAROTENE_PORT=${name === 'gateway' ? 8080 : 8443} \\

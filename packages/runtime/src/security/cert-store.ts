@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { chmod, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createCertificateAuthority, issueCertificate, type KeyPairPem } from './certificate-authority.ts';
+import { createCertificateAuthority, issueCertificate, type HostNames, type KeyPairPem } from './certificate-authority.ts';
 import { bundleFile, caFiles, certsDir, tlsFiles } from './cert-paths.ts';
 import { identityFromSan } from './identity.ts';
 
@@ -16,12 +16,22 @@ export interface EnsureResult {
   readonly issued: readonly string[];
 }
 
+export interface EnsureOptions {
+  /**
+   * The DNS names and IPs each identity's certificate must carry (default: its name alone;
+   * see `hostNames`). A certificate missing one is issued again, keeping the names it had, so
+   * `carrot dev` (localhost) and `carrot build` (Kubernetes names) do not undo each other.
+   */
+  readonly names?: (identity: string) => HostNames;
+}
+
 /**
  * Makes sure the app has a CA and each identity a current certificate from it: creates
  * what is missing, and issues again a certificate that is expiring, names another
- * identity, or was not signed by the current CA. Idempotent; `carrot dev` runs it first.
+ * identity, lacks a host name asked for, or was not signed by the current CA. Idempotent;
+ * `carrot dev` runs it first.
  */
-export async function ensureCertificates(dataDir: string, app: string, identities: readonly string[]): Promise<EnsureResult> {
+export async function ensureCertificates(dataDir: string, app: string, identities: readonly string[], options: EnsureOptions = {}): Promise<EnsureResult> {
   await prepareDir(dataDir);
   let ca = await readPair(caFiles(dataDir));
   let createdCa = false;
@@ -36,8 +46,12 @@ export async function ensureCertificates(dataDir: string, app: string, identitie
   for (const identity of identities) {
     const files = tlsFiles(dataDir, identity);
     const leaf = await readPair(files);
-    if (leaf && isCurrent(leaf.cert, ca.cert, app, identity)) continue;
-    await writePair(files, await issueCertificate(ca, app, identity));
+    const wanted = options.names?.(identity) ?? { dns: [identity] };
+    const had = leaf ? certificateNames(leaf.cert) : { dns: [], ips: [] };
+    const names = { dns: union(had.dns, wanted.dns), ips: union(had.ips, wanted.ips) };
+    const complete = names.dns.length === had.dns.length && names.ips.length === had.ips.length;
+    if (leaf && complete && isCurrent(leaf.cert, ca.cert, app, identity)) continue;
+    await writePair(files, await issueCertificate(ca, app, identity, {}, names));
     issued.push(identity);
   }
   return { createdCa, issued };
@@ -71,7 +85,10 @@ export async function rotateCertificates(dataDir: string, app: string, options: 
   print(`trust bundle: new CA ${fingerprint(ca.cert)} and previous CA ${fingerprint(old.cert)}`);
   await sleep(options.settleMs ?? 2_000);
   for (const identity of identities) {
-    await writePair(tlsFiles(dataDir, identity), await issueCertificate(ca, app, identity));
+    const files = tlsFiles(dataDir, identity);
+    // the host names the previous certificate answered to
+    const names = certificateNames(await readFile(files.cert, 'utf8'));
+    await writePair(files, await issueCertificate(ca, app, identity, {}, names));
     print(`issued ${identity}`);
   }
   return { identities };
@@ -102,6 +119,23 @@ function isCurrent(certPem: string, caPem: string, app: string, identity: string
   } catch {
     return false;
   }
+}
+
+/** The DNS names and IPs in a certificate's subjectAltName (its SPIFFE URI aside). */
+export function certificateNames(certPem: string): { dns: string[]; ips: string[] } {
+  let san: string | undefined;
+  try {
+    san = new X509Certificate(certPem).subjectAltName;
+  } catch {
+    return { dns: [], ips: [] };
+  }
+  const entries = (san ?? '').split(', ');
+  const pick = (prefix: string) => entries.filter((e) => e.startsWith(prefix)).map((e) => e.slice(prefix.length));
+  return { dns: pick('DNS:'), ips: pick('IP Address:') };
+}
+
+function union(a: readonly string[], b: readonly string[] = []): string[] {
+  return [...new Set([...a, ...b])];
 }
 
 function fingerprint(pem: string): string {

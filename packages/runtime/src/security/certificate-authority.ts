@@ -52,11 +52,31 @@ export async function createCertificateAuthority(app: string, validity: Validity
   return { cert: cert.toString('pem'), key: await privateKeyPem(keys.privateKey) };
 }
 
+/** The host names a server certificate answers to, beside its SPIFFE identity (see {@link hostNames}). */
+export interface HostNames {
+  readonly dns?: readonly string[];
+  readonly ips?: readonly string[];
+}
+
+/**
+ * The names standard clients (gRPC in any language, curl) check a service's certificate
+ * against: the service's name; with `namespaces`, its Kubernetes names in each (`<svc>.<ns>`,
+ * `<svc>.<ns>.svc`, `<svc>.<ns>.svc.cluster.local`); with `local` (`carrot dev`),
+ * `localhost` and 127.0.0.1.
+ */
+export function hostNames(identity: string, options: { namespaces?: readonly string[]; local?: boolean } = {}): Required<HostNames> {
+  const dns = [identity, ...(options.namespaces ?? []).flatMap((ns) => [`${identity}.${ns}`, `${identity}.${ns}.svc`, `${identity}.${ns}.svc.cluster.local`])];
+  if (options.local) dns.push('localhost');
+  return { dns: [...new Set(dns)], ips: options.local ? ['127.0.0.1'] : [] };
+}
+
 /**
  * Issues the certificate of one identity (a service, `gateway` or `carrot`), valid for both
- * ends of a connection: its only name is the URI `spiffe://<app>/<identity>`.
+ * ends of a connection: its identity is the URI `spiffe://<app>/<identity>` (what Carotene
+ * checks), and `names` are the DNS names and IP addresses it answers to as a server (what
+ * standard TLS clients check).
  */
-export async function issueCertificate(ca: KeyPairPem, app: string, identity: string, validity: Validity = {}): Promise<KeyPairPem> {
+export async function issueCertificate(ca: KeyPairPem, app: string, identity: string, validity: Validity = {}, names: HostNames = {}): Promise<KeyPairPem> {
   const caCert = new x509.X509Certificate(ca.cert);
   const caKey = await importPrivateKey(ca.key);
   const keys = await webcrypto.subtle.generateKey(EC_KEY, true, ['sign', 'verify']);
@@ -74,7 +94,15 @@ export async function issueCertificate(ca: KeyPairPem, app: string, identity: st
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId(app, identity) }], true),
+      new x509.SubjectAlternativeNameExtension(
+        [
+          { type: 'url', value: spiffeId(app, identity) },
+          ...(names.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
+          ...(names.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
+        ],
+        // no subject names to speak of: the SANs are the certificate's names, so critical
+        true,
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
     ],

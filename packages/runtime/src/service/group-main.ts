@@ -9,6 +9,7 @@ import { loadApp, readRegistry } from './load-app.ts';
 import { stopOnSignals } from './stop-on-signals.ts';
 import { setupResilience } from '../resilience/setup-resilience.ts';
 import { ENVIRONMENT_ENV } from './event-host.ts';
+import { grpcContracts, PROTO_DIR_ENV } from './grpc-contracts.ts';
 import { createLogger } from './logger.ts';
 import { startTelemetry } from '../telemetry/start-telemetry.ts';
 import { readProcessEnv, sqliteFile, tlsOf } from './process-env.ts';
@@ -20,6 +21,8 @@ try {
   const members = readGroupEnv();
   if (!members) throw new Error(`${GROUP_ENV.services} is not set: this entry runs a group of services`);
   const app = await loadApp(env.appFile);
+  // the protobuf form of the contracts, for callees that speak only gRPC (each member serves its own)
+  const protos = grpcContracts(app, { dir: process.env[PROTO_DIR_ENV], log });
   const registry = await readRegistry(env.registryFile);
   // one tracer for the process; each span names its service (docs/observability.md)
   const telemetry = startTelemetry(env.service, app);
@@ -40,7 +43,8 @@ try {
   const group = await startGroupHost({
     app,
     services: members.map((m) => m.service),
-    remote: (service) => new HttpTransport({ caller: service, registry, tls: credentials.get(service)!, onInstanceChange: logInstanceChanges(log) }),
+    remote: (service) =>
+      new HttpTransport({ caller: service, registry, tls: credentials.get(service)!, onInstanceChange: logInstanceChanges(log), grpcContract: protos }),
     hostOptions: (service, transport) => {
       const m = members.find((x) => x.service === service)!;
       return {

@@ -4,6 +4,7 @@ import { loadApp, readRegistry } from './load-app.ts';
 import { stopOnSignals } from './stop-on-signals.ts';
 import { setupResilience } from '../resilience/setup-resilience.ts';
 import { ENVIRONMENT_ENV } from './event-host.ts';
+import { grpcContracts, PROTO_DIR_ENV } from './grpc-contracts.ts';
 import { createLogger } from './logger.ts';
 import { startTelemetry } from '../telemetry/start-telemetry.ts';
 import { watchCredentials } from '../security/credentials.ts';
@@ -24,15 +25,18 @@ try {
   const tls = watchCredentials(tlsOf(env), { onError: (err) => log.warn({ err }, 'new TLS credentials could not be loaded; the current ones stay in force') });
   tls.onChange(() => log.info({}, 'TLS credentials reloaded'));
   process.on('SIGHUP', () => tls.reload());
+  // the protobuf form of the contracts: served as gRPC, and for callees that speak only gRPC
+  const protos = grpcContracts(app, { dir: process.env[PROTO_DIR_ENV], log });
   const host = await startServiceHost({
     app,
     service: env.service,
     host: env.host,
     port: env.port,
     database: env.databaseUrl ? { url: env.databaseUrl } : { file: sqliteFile(env.dataDir, env.service), synchronous: env.sqliteSynchronous },
-    transport: new HttpTransport({ caller: env.service, registry, tls, onInstanceChange: logInstanceChanges(log) }),
+    transport: new HttpTransport({ caller: env.service, registry, tls, onInstanceChange: logInstanceChanges(log), grpcContract: protos }),
     tls,
     log,
+    grpc: protos(env.service),
   });
   stopOnSignals(log, () => host.close().finally(() => telemetry.shutdown()));
 } catch (err) {

@@ -6,11 +6,13 @@ import { migrate, pendingMigrations } from '../store/migrations.ts';
 import { checkSchema } from '../store/schema-check.ts';
 import { openStore } from '../store/driver.ts';
 import { migrateEventTables } from '../events/platform-tables.ts';
+import type { GrpcContract } from '../transport/grpc-server.ts';
 import { RpcServer } from '../transport/http-server.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { CredentialSource } from '../security/credentials.ts';
 import { callerCheck } from './caller-policy.ts';
 import { EventHost, eventSettings, type EventSettings } from './event-host.ts';
+import { grpcContracts, PROTO_DIR_ENV } from './grpc-contracts.ts';
 import type { Logger } from './logger.ts';
 import { serviceConfig } from './service-config.ts';
 import { ServiceRuntime } from './service-runtime.ts';
@@ -28,6 +30,11 @@ export interface HostOptions {
   /** The service's certificate and key, and the CAs it trusts (mutual TLS on its listener). */
   readonly tls: CredentialSource;
   readonly log: Logger;
+  /**
+   * The contract's protobuf descriptors, served as gRPC on the same port; default: from the
+   * contract, with the locks of `CAROTENE_PROTO_DIR` (see `grpcContracts`).
+   */
+  readonly grpc?: GrpcContract | undefined;
 }
 
 export interface ServiceHost {
@@ -72,7 +79,14 @@ export async function startServiceHost(options: HostOptions): Promise<ServiceHos
       authorizeCaller: callerCheck(app, def.name),
     });
     await def.onStart?.({ store: runtime.fullStore as never, config, log });
-    server = new RpcServer({ service: def.name, handler: runtime, ready: readiness(store, def), tls: options.tls, app: app.name });
+    server = new RpcServer({
+      service: def.name,
+      handler: runtime,
+      ready: readiness(store, def),
+      tls: options.tls,
+      app: app.name,
+      grpc: options.grpc ?? grpcContracts(app, { dir: process.env[PROTO_DIR_ENV], log })(def.name),
+    });
     const url = await server.listen(options.host, options.port);
     await events.start(runtime);
     runtime.sagas?.resume();

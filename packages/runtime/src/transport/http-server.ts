@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { TLSSocket } from 'node:tls';
@@ -10,8 +10,12 @@ import { installedFaults, withFaults } from '../resilience/fault-injector.ts';
 import { METRICS_CONTENT_TYPE, renderMetrics } from '../telemetry/metrics.ts';
 import type { CallMeta } from './transport.ts';
 import { RPC_ALPN } from './frames.ts';
+import { grpcHandler, peerOf, type GrpcContract } from './grpc-server.ts';
 import { RpcSession, type IncomingCall } from './rpc-session.ts';
-import { callBudget, checkAuth, decodeAuth, HEADER, RPC_PREFIX } from './wire.ts';
+import { callBudget, checkAuth, decodeAuth, HEADER, REQUEST_ID, RPC_PREFIX } from './wire.ts';
+
+type Request = IncomingMessage | Http2ServerRequest;
+type Response = ServerResponse | Http2ServerResponse;
 
 export interface RpcHandler {
   invoke(fn: string, input: unknown, meta: CallMeta): Promise<unknown>;
@@ -30,27 +34,34 @@ export interface RpcServerOptions {
   readonly tls: CredentialSource;
   /** The app whose identities (`spiffe://<app>/<name>`) callers must present. */
   readonly app: string;
+  /** The contract's protobuf descriptors, served as gRPC (`@carotene/runtime/grpc`); without, only the health service. */
+  readonly grpc?: GrpcContract | undefined;
 }
+
+/** Protocols of the one port, in the server's order of preference. */
+export const ALPN_PROTOCOLS = [RPC_ALPN, 'h2', 'http/1.1'] as const;
 
 /** The caller seen when a certificate from the app's CA names no identity of the app. */
 export const NO_IDENTITY = '(no identity)';
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /**
- * The service's one listener, TLS 1.3 with mutual authentication, speaking two protocols
+ * The service's one listener, TLS 1.3 with mutual authentication, speaking three protocols
  * chosen by ALPN: `carotene-rpc/1` (internal calls multiplexed as frames on long-lived
- * connections, what {@link HttpTransport} uses) and `http/1.1` (`POST /rpc/<fn>`, `/health`,
- * `/ready`, `/metrics`, for curl, probes and older callers). A connection is accepted only
- * with a certificate from the app's CA; the caller of every call is the identity in that
- * certificate (never a header or a frame). Credentials reload in place when they rotate. It
- * counts calls in flight on both protocols so that shutdown can wait for them.
+ * connections, what {@link HttpTransport} uses), `h2` (standard gRPC, gRPC-Web and Connect
+ * for clients in any language, and the HTTP routes too) and `http/1.1` (`POST /rpc/<fn>`,
+ * `/health`, `/ready`, `/metrics`, for curl, probes and older callers). A connection is
+ * accepted only with a certificate from the app's CA; the caller of every call is the
+ * identity in that certificate (never a header, a frame or metadata). Credentials reload in
+ * place when they rotate. It counts calls in flight on every protocol so that shutdown can
+ * wait for them.
  */
 export class RpcServer {
-  readonly server: Server;
+  readonly server: Http2SecureServer;
   readonly #options: RpcServerOptions;
   readonly #identities = new WeakMap<TLSSocket, string>();
   readonly #sessions = new Set<RpcSession>();
+  readonly #h2 = new Set<ServerHttp2Session>();
+  readonly #sockets = new Set<TLSSocket>();
   readonly #unsubscribe: () => void;
   readonly #bodyLimit: number;
   #inFlight = 0;
@@ -61,19 +72,55 @@ export class RpcServer {
     this.#options = options;
     this.#bodyLimit = options.bodyLimit ?? 4 * 1024 * 1024;
     const { ca, cert, key } = options.tls.current();
-    this.server = createServer(
-      { ca, cert, key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', keepAliveTimeout: 65_000, ALPNProtocols: [RPC_ALPN, 'http/1.1'] },
-      (req, res) => {
-        this.#route(req, res).catch((err: unknown) => send(res, 500, { error: platformError('INTERNAL', 'request failed', { cause: err }).toJSON() }));
+    const grpc = grpcHandler({
+      service: options.service,
+      contract: options.grpc,
+      bodyLimit: this.#bodyLimit,
+      ready: options.ready,
+      caller: (socket) => this.#caller(socket),
+      run: (fn, drop, meta, input) => this.#run(fn, drop, meta, input),
+      fallback: (req: Request, res: Response) => {
+        req.resume();
+        send(res as Response, 404, {
+          error: platformError('UNKNOWN_FUNCTION', `no ${req.method} ${req.url} here; internal calls are POST ${RPC_PREFIX}<function>`).toJSON(),
+        });
+      },
+    });
+    this.server = createSecureServer(
+      {
+        ca,
+        cert,
+        key,
+        requestCert: true,
+        rejectUnauthorized: true,
+        minVersion: 'TLSv1.3',
+        allowHTTP1: true,
+        // the first protocol of ours the client offers (node:http2 would otherwise offer only h2 and http/1.1)
+        ALPNCallback: ({ protocols }) => ALPN_PROTOCOLS.find((p) => protocols.includes(p)),
+      },
+      (req: Request, res: Response) => {
+        if (this.#closing && !('stream' in req)) res.setHeader('connection', 'close');
+        this.#route(req, res, grpc).catch((err: unknown) => send(res, 500, { error: platformError('INTERNAL', 'request failed', { cause: err }).toJSON() }));
       },
     );
-    // the HTTPS server hands every secured socket to its HTTP parser; ours go to a session
+    // HTTP/1.1 keeps idle connections a while (node:http2 leaves it unset for them)
+    (this.server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = 65_000;
+    // the HTTP/2 server hands every secured socket to its HTTP/2 or HTTP/1.1 parser; ours go to a session
     const [http, ...others] = this.server.listeners('secureConnection') as Array<(socket: TLSSocket) => void>;
-    if (!http || others.length > 0) throw new Error(`node:https changed: expected one 'secureConnection' listener, found ${others.length + (http ? 1 : 0)}`);
+    if (!http || others.length > 0) throw new Error(`node:http2 changed: expected one 'secureConnection' listener, found ${others.length + (http ? 1 : 0)}`);
     this.server.removeAllListeners('secureConnection');
     this.server.on('secureConnection', (socket: TLSSocket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
       if (socket.alpnProtocol !== RPC_ALPN) return http.call(this.server, socket);
       this.#session(socket);
+    });
+    this.server.on('session', (session: ServerHttp2Session) => {
+      this.#h2.add(session);
+      session.once('close', () => this.#h2.delete(session));
+      // a peer that vanished is not an error of the server
+      session.on('error', () => undefined);
+      if (this.#closing) session.close();
     });
     // new handshakes use the new credentials; open connections keep theirs
     this.#unsubscribe = options.tls.onChange((next) => this.server.setSecureContext({ ca: next.ca, cert: next.cert, key: next.key }));
@@ -95,15 +142,18 @@ export class RpcServer {
     this.#unsubscribe();
     this.#closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
+    // HTTP/1.1 connections between requests (node:http2 tracks them when it serves HTTP/1.1)
+    (this.server as unknown as { closeIdleConnections(): void }).closeIdleConnections();
     for (const session of this.#sessions) session.goAway();
+    // HTTP/2: GOAWAY, streams in flight finish, then the session closes by itself
+    for (const session of this.#h2) session.close();
     if (this.#inFlight > 0) {
       await Promise.race([new Promise<void>((resolve) => (this.#drained = resolve)), sleep(graceMs)]);
     }
     // clients close their connections once told to go away and answered; a moment for that
     if (this.#sessions.size > 0) await Promise.race([Promise.all([...this.#sessions].map((s) => once(s.socket, 'close'))), sleep(200)]);
-    this.server.closeAllConnections();
-    for (const session of this.#sessions) session.socket.destroy();
+    for (const session of this.#h2) session.destroy();
+    for (const socket of this.#sockets) socket.destroy();
     await closed;
   }
 
@@ -140,7 +190,7 @@ export class RpcServer {
     });
   }
 
-  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #route(req: Request, res: Response, grpc: (req: Request, res: Response) => void): Promise<void> {
     const url = req.url ?? '/';
     if (req.method === 'POST' && url.startsWith(RPC_PREFIX)) return this.#rpc(req, res, url.slice(RPC_PREFIX.length));
     if (req.method === 'GET' && url === '/health') return send(res, 200, { status: 'ok', service: this.#options.service });
@@ -154,71 +204,87 @@ export class RpcServer {
       const probe = await this.#options.ready();
       return send(res, probe.ok ? 200 : 503, { status: probe.ok ? 'ready' : 'not ready', service: this.#options.service, checks: probe.checks });
     }
-    req.resume();
-    send(res, 404, { error: platformError('UNKNOWN_FUNCTION', `no ${req.method} ${url} here; internal calls are POST ${RPC_PREFIX}<function>`).toJSON() });
+    // gRPC, gRPC-Web and Connect (`POST /<package>.<Service>/<Method>`); anything else is its 404
+    grpc(req, res);
   }
 
-  async #rpc(req: IncomingMessage, res: ServerResponse, fn: string): Promise<void> {
+  async #rpc(req: Request, res: Response, fn: string): Promise<void> {
     const requestId = headerValue(req, HEADER.requestId);
     const id = requestId && REQUEST_ID.test(requestId) ? requestId : randomUUID();
     res.setHeader(HEADER.requestId, id);
-    const [status, body] = await this.#serve(
-      safeDecode(fn),
-      () => void req.socket.destroy(),
-      async () => {
-        const meta = this.#meta(req, id);
-        const text = await readBody(req, this.#bodyLimit);
-        try {
-          return { meta, input: text.length === 0 ? undefined : JSON.parse(text) };
-        } catch {
-          throw platformError('MALFORMED_REQUEST', 'the request body is not valid JSON');
-        }
-      },
-    );
+    const [status, body] = await this.#serve(safeDecode(fn), peerOf(req).drop, async () => {
+      const meta = this.#meta(req, id);
+      const text = await readBody(req, this.#bodyLimit);
+      try {
+        return { meta, input: text.length === 0 ? undefined : JSON.parse(text) };
+      } catch {
+        throw platformError('MALFORMED_REQUEST', 'the request body is not valid JSON');
+      }
+    });
     if (res.headersSent || req.socket.destroyed) return;
     if (status === 204) return void res.writeHead(204).end();
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   }
 
-  /** Runs one call of either protocol; the answer as status and JSON body text (empty: no output). */
+  /** Runs one call of the frame or HTTP/1.1 protocol; the answer as status and JSON body text (empty: no output). */
   async #serve(
     name: string,
     drop: () => void,
     request: () => { meta: CallMeta; input: unknown } | Promise<{ meta: CallMeta; input: unknown }>,
   ): Promise<readonly [number, string]> {
     this.#inFlight++;
-    const service = this.#options.service;
     try {
       const requested = request();
       const { meta, input } = requested instanceof Promise ? await requested : requested;
-      const plan = installedFaults()?.plan(service, name);
-      // no closures per call unless a fault is planned (docs/resilience.md): a drop cuts the connection without an answer
-      const output = plan
-        ? await withFaults(
-            plan,
-            service,
-            name,
-            () => {
-              drop();
-              throw platformError('UNAVAILABLE', `fault injected: connection to ${service}.${name} dropped`);
-            },
-            () => this.#options.handler.invoke(name, input, meta),
-          )
-        : await this.#options.handler.invoke(name, input, meta);
+      const output = await this.#invoke(name, drop, meta, input);
       return output === undefined ? [204, ''] : [200, JSON.stringify(output)];
     } catch (err) {
-      const error = isCaroteneError(err) ? err : platformError('INTERNAL', `${service} failed`, { cause: err });
-      return [error.status, JSON.stringify({ error: withOrigin(error, service).toJSON() })];
+      const error = this.#failure(err);
+      return [error.status, JSON.stringify({ error: error.toJSON() })];
     } finally {
       if (--this.#inFlight === 0) this.#drained?.();
     }
   }
 
-  #meta(req: IncomingMessage, requestId: string): CallMeta {
+  /** Runs one gRPC call (counted in flight like the others); rejects with a CaroteneError naming its origin. */
+  async #run(name: string, drop: () => void, meta: CallMeta, input: unknown): Promise<unknown> {
+    this.#inFlight++;
+    try {
+      return await this.#invoke(name, drop, meta, input);
+    } catch (err) {
+      throw this.#failure(err);
+    } finally {
+      if (--this.#inFlight === 0) this.#drained?.();
+    }
+  }
+
+  #invoke(name: string, drop: () => void, meta: CallMeta, input: unknown): Promise<unknown> {
+    const service = this.#options.service;
+    const plan = installedFaults()?.plan(service, name);
+    // no closures per call unless a fault is planned (docs/resilience.md): a drop cuts the connection without an answer
+    if (!plan) return this.#options.handler.invoke(name, input, meta);
+    return withFaults(
+      plan,
+      service,
+      name,
+      () => {
+        drop();
+        throw platformError('UNAVAILABLE', `fault injected: connection to ${service}.${name} dropped`);
+      },
+      () => this.#options.handler.invoke(name, input, meta),
+    );
+  }
+
+  #failure(err: unknown): CaroteneError {
+    const service = this.#options.service;
+    return withOrigin(isCaroteneError(err) ? err : platformError('INTERNAL', `${service} failed`, { cause: err }), service);
+  }
+
+  #meta(req: Request, requestId: string): CallMeta {
     const auth = headerValue(req, HEADER.auth);
     return {
-      caller: this.#caller(req.socket as TLSSocket),
+      caller: this.#caller(peerOf(req).socket),
       requestId,
       deadline: Date.now() + callBudget(headerValue(req, HEADER.timeout)),
       auth: auth ? decodeAuth(auth) : undefined,
@@ -256,12 +322,12 @@ function safeDecode(fn: string): string {
   }
 }
 
-function headerValue(req: IncomingMessage, name: string): string | undefined {
+function headerValue(req: Request, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
+function readBody(req: Request, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) {
@@ -283,7 +349,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: Response, status: number, body: unknown): void {
   if (res.headersSent) return;
   const json = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });

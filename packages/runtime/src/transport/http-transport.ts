@@ -5,6 +5,8 @@ import { identityFromSan, spiffeId } from '../security/identity.ts';
 import type { CallHead } from './frames.ts';
 import { InstanceSet, type Instance } from './instance-set.ts';
 import { DeadlineSweep } from './deadline-sweep.ts';
+import { GrpcClient } from './grpc-client.ts';
+import type { GrpcContract } from './grpc-server.ts';
 import { ConnectionError, DeadlineError, type Reply } from './rpc-connection.ts';
 import { RpcPeer } from './rpc-peer.ts';
 import { instanceUrls, type CallMeta, type Registry, type Transport } from './transport.ts';
@@ -19,6 +21,8 @@ export interface HttpTransportOptions {
   readonly tls: CredentialSource;
   /** Told when an instance leaves the rotation after a failure, or rejoins it. */
   readonly onInstanceChange?: (event: { service: string; url: string; ejected: boolean; reason?: string }) => void;
+  /** The protobuf descriptors of a callee's contract, for callees registered with `protocol: 'grpc'`. */
+  readonly grpcContract?: (service: string) => GrpcContract | undefined;
 }
 
 /**
@@ -31,13 +35,17 @@ export interface HttpTransportOptions {
  * call. When the credentials rotate, new connections are made: calls in flight finish on the
  * old ones. A service with several instances (`instances` in the registry) gets connections
  * per instance; each call goes to the one with the fewest calls outstanding, and one that
- * fails is ejected until it answers a ping again (see {@link InstanceSet}).
+ * fails is ejected until it answers a ping again (see {@link InstanceSet}). A callee
+ * registered with `protocol: 'grpc'` is called over standard gRPC instead ({@link GrpcClient}),
+ * its instances in turn.
  */
 export class HttpTransport implements Transport {
   readonly #options: HttpTransportOptions;
   readonly #sets = new Map<string, InstanceSet<RpcPeer>>();
   readonly #sweep = new DeadlineSweep();
   readonly #unsubscribe: () => void;
+  #grpc: GrpcClient | undefined;
+  #turn = 0;
 
   constructor(options: HttpTransportOptions) {
     this.#options = options;
@@ -47,6 +55,7 @@ export class HttpTransport implements Transport {
   }
 
   async call(service: string, fn: string, input: unknown, meta: CallMeta): Promise<unknown> {
+    if (this.#options.registry.services[service]?.protocol === 'grpc') return this.#callGrpc(service, fn, input, meta);
     const set = this.#instances(service);
     const remaining = meta.deadline - Date.now();
     if (remaining <= 0) throw platformError('DEADLINE_EXCEEDED', `no time left to call ${service}.${fn}`, { service });
@@ -88,8 +97,15 @@ export class HttpTransport implements Transport {
     }
   }
 
+  #callGrpc(service: string, fn: string, input: unknown, meta: CallMeta): Promise<unknown> {
+    const urls = instanceUrls(this.#options.registry.services[service]!);
+    this.#grpc ??= new GrpcClient({ app: this.#options.registry.app, tls: this.#options.tls, contract: (s) => this.#options.grpcContract?.(s) });
+    return this.#grpc.call(service, urls[this.#turn++ % urls.length]!, fn, input, meta);
+  }
+
   async close(): Promise<void> {
     this.#unsubscribe();
+    await this.#grpc?.close();
     await Promise.all([...this.#sets.values()].flatMap((set) => set.close().map((peer) => peer.drain())));
     this.#sets.clear();
     this.#sweep.stop();

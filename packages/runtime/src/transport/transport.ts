@@ -44,6 +44,11 @@ export interface Registry {
 export interface ServiceAddress {
   readonly url: string;
   readonly instances?: ReadonlyArray<{ readonly url: string }>;
+  /**
+   * What the callee speaks: `carotene` (default: carotene-rpc/1, the internal fast path) or
+   * `grpc` (a service that speaks only standard gRPC, e.g. one written in another language).
+   */
+  readonly protocol?: 'carotene' | 'grpc' | undefined;
 }
 
 /** Every instance URL of a service: its `instances`, else its one `url`. */

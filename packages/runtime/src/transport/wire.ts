@@ -17,6 +17,9 @@ export const HEADER = {
 
 export const RPC_PREFIX = '/rpc/';
 
+/** A request id a caller may choose; any other gets a fresh one. */
+export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 /** Internal calls without a deadline header get this much time. */
 export const DEFAULT_DEADLINE_MS = 10_000;
 /** An incoming deadline is never honoured beyond this. */

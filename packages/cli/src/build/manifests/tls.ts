@@ -54,7 +54,7 @@ export function tlsResources(app: AppDef, env: Environment, pems: Readonly<Recor
             secretName: tlsSecretName(name),
             commonName: name,
             uris: [`spiffe://${app.name}/${name}`],
-            dnsNames: [name, `${name}.${env.namespace}.svc`, `${name}.${env.namespace}.svc.cluster.local`],
+            dnsNames: [name, `${name}.${env.namespace}`, `${name}.${env.namespace}.svc`, `${name}.${env.namespace}.svc.cluster.local`],
             duration: '2160h',
             renewBefore: '360h',
             privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },

@@ -3,6 +3,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseSnapshot, SNAPSHOT_FILE, type ContractSnapshot } from '../../build/contract-snapshot.ts';
+import { PROTO_DIR, protoFiles } from '../../build/contract-protos.ts';
+import { readProtoLock } from '@carotene/runtime/grpc';
 import { checkDeployable } from '../../build/deploy-checks.ts';
 import { isEnvironmentName, resolveEnvironment, type BuildFacts } from '../../build/environment.ts';
 import type { IdentityPem } from '../../build/manifests/tls.ts';
@@ -23,12 +25,16 @@ Type-checks the app (tsc --noEmit -p <appDir>, when it has a tsconfig.json), val
 its architecture, then writes what it takes to run it elsewhere:
 Kubernetes manifests per environment (one YAML file and a kustomize folder each), a
 Dockerfile per service and the gateway, a compose file (PostgreSQL and NATS on one
-machine), the OpenAPI document of the public API and a topology diagram (Mermaid).
+machine), the OpenAPI document of the public API, a topology diagram (Mermaid) and each
+contract's .proto, lock and JSON Schema (from the locks in <appDir>/proto, which
+'carrot contracts proto' writes: a field they have no number for is refused; without
+that folder the numbers are assigned afresh, with a warning).
 
 Refuses, with the file, service and handler, a call to an undeclared integration, an
 integration naming an unknown service or function, a cycle of synchronous calls, a store
 declared by two services, a subscription nobody publishes, a public route declared twice,
-and breaking contract changes against the snapshot 'carrot contracts snapshot' saved.
+breaking contract changes against the snapshot 'carrot contracts snapshot' saved, and a
+contract construct that protobuf cannot carry (naming contract, function and field).
 
 Arguments:
   appDir             Folder with app.ts or carotene.app.ts, or the app module (default .)
@@ -104,6 +110,15 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   }
   io.out(`carrot build: '${app.name}' is valid (${app.services.length} services${snapshot ? `, contracts compatible with ${shownPath(snapshotFile)}` : ''})`);
 
+  // from the checked-in locks, frozen: a field without a number is refused, never numbered here.
+  // An app without a proto folder has not adopted protobuf yet: its numbers are fresh, and it is told so.
+  const protoDir = join(appDir, PROTO_DIR);
+  const adopted = existsSync(protoDir);
+  const protos = configured(() => protoFiles(app, (name) => readProtoLock(protoDir, name), adopted));
+  if (!adopted)
+    io.err(
+      `carrot build: no ${shownPath(protoDir)}: protobuf field numbers were assigned afresh; run 'carrot contracts proto' and commit the folder so they stay stable`,
+    );
   const facts: BuildFacts = { imageTag, appVersion: await packageVersion(appDir) };
   for (const env of environments) configured(() => checkDeployable(app, resolveEnvironment(app, env, facts)));
   const pems = await certificates(app, environments, dataDir, io);
@@ -119,6 +134,7 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
       paths: { context: relative(outDir, context) || '.', certsDir: relative(outDir, certsDir(dataDir)) || '.' },
       pems,
       facts,
+      protos,
     }),
   );
   for (const env of environments) await rm(join(outDir, 'kubernetes', env), { recursive: true, force: true });
@@ -136,6 +152,7 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   io.out(`  containers  ${shownPath(join(outDir, 'docker'))}/<service>.Dockerfile, ${shownPath(join(outDir, 'compose.yaml'))}`);
   io.out(`  public API  ${shownPath(join(outDir, 'openapi.json'))}`);
   io.out(`  topology    ${shownPath(join(outDir, 'topology.mmd'))}`);
+  io.out(`  protobuf    ${shownPath(join(outDir, PROTO_DIR))}/<contract>.proto, from the locks in ${shownPath(protoDir)}`);
   io.out(`wrote ${files.size} files; next: docs/deploy.md`);
   return 0;
 }
@@ -162,9 +179,11 @@ async function readSnapshot(file: string): Promise<ContractSnapshot> {
 async function certificates(app: AppDef, environments: readonly EnvironmentName[], dataDir: string, io: CliIo): Promise<Record<string, IdentityPem>> {
   if (!environments.some((env) => resolveEnvironment(app, env).certificates.source === 'files')) return {};
   const { identities } = await import('../../build/manifests/tls.ts');
-  const { ensureCertificates } = await import('@carotene/runtime/security');
+  const { ensureCertificates, hostNames } = await import('@carotene/runtime/security');
   const names = identities(app);
-  const { createdCa, issued } = await ensureCertificates(dataDir, app.name, names);
+  // each server answers to its Kubernetes names in every namespace built for (and keeps localhost for carrot dev)
+  const namespaces = environments.map((env) => resolveEnvironment(app, env).namespace);
+  const { createdCa, issued } = await ensureCertificates(dataDir, app.name, names, { names: (identity) => hostNames(identity, { namespaces, local: true }) });
   if (createdCa || issued.length > 0)
     io.out(`  certs       issued for ${issued.join(', ')} under ${shownPath(certsDir(dataDir))}${createdCa ? ' (new CA)' : ''}`);
   const pems: Record<string, IdentityPem> = {};

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { certsDir } from '@carotene/runtime/security';
-import { ensureCertificates, rotateCertificates } from '@carotene/runtime/security';
+import { ensureCertificates, hostNames, rotateCertificates } from '@carotene/runtime/security';
 import { findAppFile, loadApp } from '../app-module.ts';
 import { CliError, parseOrUsage, UsageError, type CliIo, type Command } from '../command.ts';
 import { identitiesOf } from '../dev-plan.ts';
@@ -47,7 +47,7 @@ async function runCerts(argv: readonly string[], io: CliIo): Promise<number> {
   io.out(`carrot certs: rotating the certificates of '${app.name}' in ${certsDir(dataDir)}`);
   const { identities } = await rotateCertificates(dataDir, app.name, { settleMs, print: (line) => io.out(`  ${line}`) });
   // identities the app gained since the last run get theirs too
-  const added = (await ensureCertificates(dataDir, app.name, identitiesOf(app))).issued;
+  const added = (await ensureCertificates(dataDir, app.name, identitiesOf(app), { names: (identity) => hostNames(identity, { local: true }) })).issued;
   for (const identity of added) io.out(`  issued ${identity}`);
   io.out(`carrot certs: done (${identities.length + added.length} certificates); running processes reload them on their own`);
   return 0;

@@ -1,10 +1,11 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { AppDef } from 'carotene/model';
+import { type AppDef, isCaroteneError } from 'carotene/model';
+import { PROTO_DIR } from '../../build/contract-protos.ts';
 import { findAppFile, loadApp } from '../app-module.ts';
 import { CliError, parseOrUsage, UsageError, type CliIo, type Command } from '../command.ts';
-import { ensureCertificates } from '@carotene/runtime/security';
+import { ensureCertificates, hostNames } from '@carotene/runtime/security';
 import { certsDir } from '@carotene/runtime/security';
 import { startDashboard, type RunningDashboard } from '../../dashboard/start-dashboard.ts';
 import { databaseEnvName, GATEWAY, GATEWAY_MAIN, identitiesOf, planDev, reachableHost, RUNTIME_MAIN, type DevPlan } from '../dev-plan.ts';
@@ -15,6 +16,8 @@ import { resolveScale } from '../scale-plan.ts';
 import { StartupError, Supervisor } from '../supervisor.ts';
 import { describeTypecheck, TYPECHECK_STATE, typecheck, type TypecheckResult } from '../typecheck.ts';
 import { DevWatch } from '../watch.ts';
+import { shownPath } from '../shown-path.ts';
+import { refreshProtoDir, refreshProtoDirInChild } from '../proto-dir.ts';
 
 const USAGE = `Usage: carrot dev [appDir] [options]
 
@@ -101,6 +104,12 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
   const entries = [RUNTIME_MAIN, GROUP_MAIN, GATEWAY_MAIN];
   const bundle = bundleEntries(appFile, entries);
   const app = await loadApp(appFile);
+  // the services read their field numbers from here: never a lock older than the contracts
+  const protoDir = join(appDir, PROTO_DIR);
+  const protos = await refreshProtoDir(app, protoDir).catch((err: unknown) => {
+    throw isCaroteneError(err, 'INVALID_CONFIG') ? new CliError(`${err.message}; nothing was started`) : err;
+  });
+  if (protos.outdated.length > 0) io.out(`carrot dev: updated ${protos.outdated.join(', ')} in ${shownPath(protoDir)} (commit them)`);
   const groups = processGroups(() =>
     resolveGroups(app, { monolith: values.monolith, separate: values.separate, groupFlags: values.group, environment: process.env.CAROTENE_ENVIRONMENT }),
   );
@@ -114,8 +123,8 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
   const instances = app.services.reduce((sum, s) => sum + (scale.get(s.name) ?? 1), 0);
   const ports = await reservePorts({ host, port: portFlag ?? app.gateway.port ?? 8080 }, instances);
 
-  // issued while the dashboard starts (key generation runs on libuv's threads)
-  const certificates = ensureCertificates(dataDir, app.name, identitiesOf(app));
+  // issued while the dashboard starts (key generation runs on libuv's threads); servers answer to localhost for standard clients
+  const certificates = ensureCertificates(dataDir, app.name, identitiesOf(app), { names: (identity) => hostNames(identity, { local: true }) });
   certificates.catch(() => undefined); // awaited below; a failure before that is not unhandled
 
   const registryFile = join(dataDir, 'registry.json');
@@ -134,7 +143,7 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
         gateway: { host, port: ports.gateway },
         servicePorts: ports.services,
         scale,
-        env: process.env,
+        env: { ...process.env, CAROTENE_PROTO_DIR: protoDir },
         ...(otlpEndpoint ? { otlpEndpoint } : {}),
       }),
       groups,
@@ -171,6 +180,8 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
             processesOf: (service) => processesOf(plan, groups, service),
             // a start that fell back to tsx goes on with tsx; otherwise a failed bundle keeps the old code
             rebuild: async () => {
+              const refreshed = await refreshProtoDirInChild(appDir);
+              if (!refreshed.ok) return { failed: `the proto folder could not be refreshed: ${refreshed.output}` };
               const rebuilt = bundledPlan(planned, await bundleEntries(appFile, entries));
               return rebuilt.fallback !== undefined && !fallback ? { failed: rebuilt.fallback } : { specs: rebuilt.plan.specs };
             },
