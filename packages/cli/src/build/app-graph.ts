@@ -1,6 +1,6 @@
 import type { AppDef } from 'carotene/model';
 import type { EventDef } from 'carotene/model';
-import type { PublicRoute, ServiceDef } from 'carotene/model';
+import type { AppService, PublicRoute, Table } from 'carotene/model';
 
 /** An event as the build sees it. */
 export type DeclaredEvent = EventDef;
@@ -12,10 +12,23 @@ export interface CallEdge {
 }
 
 /** Events a service publishes and subscribes to (empty lists for a service that declares none). */
-export function eventsOf(service: ServiceDef): { publishes: readonly DeclaredEvent[]; subscribes: readonly DeclaredEvent[] } {
+export function eventsOf(service: AppService): { publishes: readonly DeclaredEvent[]; subscribes: readonly DeclaredEvent[] } {
   // a service object made by hand (plain JavaScript) may leave them out
   return { publishes: service.publishes ?? [], subscribes: service.subscribes ?? [] };
 }
+
+/** The tables a service owns (none for an external one: its storage is its own business). */
+export function storesOf(service: AppService): readonly Table[] {
+  return service.kind === 'service' ? service.stores : [];
+}
+
+/** How the graph, the dashboard and `carrot status` label a service: `external · gRPC` for an external one. */
+export function kindLabel(service: AppService): string | undefined {
+  return service.kind === 'external' ? EXTERNAL_LABEL : undefined;
+}
+
+/** The language-neutral label of an external service. */
+export const EXTERNAL_LABEL = 'external · gRPC';
 
 /** Every declared service-to-service dependency, sorted. */
 export function callEdges(app: AppDef): CallEdge[] {
@@ -40,7 +53,7 @@ export function publicRoutes(app: AppDef): PublicRoute[] {
 }
 
 /** True when the gateway must reach `service`: it serves a public route or the gateway's keys. */
-export function gatewayReaches(app: AppDef, service: ServiceDef): boolean {
+export function gatewayReaches(app: AppDef, service: AppService): boolean {
   return service.routes.length > 0 || app.gateway.auth?.jwks.service === service.name;
 }
 
@@ -54,7 +67,7 @@ export function appEvents(app: AppDef): DeclaredEvent[] {
   return [...byType.values()].sort((a, b) => a.type.localeCompare(b.type));
 }
 
-/** Services sorted by name: every generator walks them in this order. */
-export function sortedServices(app: AppDef): ServiceDef[] {
+/** Services sorted by name, external ones among them: every generator walks them in this order. */
+export function sortedServices(app: AppDef): AppService[] {
   return [...app.services].sort((a, b) => a.name.localeCompare(b.name));
 }

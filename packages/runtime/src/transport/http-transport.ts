@@ -7,7 +7,7 @@ import { InstanceSet, type Instance } from './instance-set.ts';
 import { DeadlineSweep } from './deadline-sweep.ts';
 import { ConnectionError, DeadlineError, type Reply } from './rpc-connection.ts';
 import { RpcPeer } from './rpc-peer.ts';
-import { instanceUrls, type CallMeta, type Registry, type Transport } from './transport.ts';
+import { instanceUrls, protocolOf, type CallMeta, type Registry, type Transport } from './transport.ts';
 
 export interface HttpTransportOptions {
   /** Name this process calls as. */
@@ -101,6 +101,11 @@ export class HttpTransport implements Transport {
     if (!set) {
       const entry = this.#options.registry.services[service];
       if (!entry) throw platformError('UNAVAILABLE', `no address is registered for service '${service}'`, { service });
+      // the gRPC client plugs in here: a service registered with protocol 'grpc' (an external
+      // one) is called with gRPC generated from its contract, not with Carotene's RPC
+      if (protocolOf(entry) === 'grpc') {
+        throw platformError('UNAVAILABLE', `service '${service}' speaks gRPC (an external service), and this transport has no gRPC client yet`, { service });
+      }
       set = new InstanceSet<RpcPeer>({
         urls: instanceUrls(entry),
         connect: (url) => this.#connect(service, url),

@@ -43,7 +43,17 @@ export interface Registry {
  */
 export interface ServiceAddress {
   readonly url: string;
+  /**
+   * What it speaks: `carotene` (the default, Carotene's RPC over mutual TLS) or `grpc` (an
+   * `external` service: gRPC generated from its contract, and `grpc.health.v1`, over mutual TLS).
+   */
+  readonly protocol?: 'carotene' | 'grpc';
   readonly instances?: ReadonlyArray<{ readonly url: string }>;
+}
+
+/** The protocol an address speaks (`carotene` when it does not say). */
+export function protocolOf(address: ServiceAddress): 'carotene' | 'grpc' {
+  return address.protocol ?? 'carotene';
 }
 
 /** Every instance URL of a service: its `instances`, else its one `url`. */
