@@ -124,7 +124,10 @@ export function implementedService(app: AppDef, name: string): ServiceDef {
   const def = app.services.find((s) => s.name === name);
   if (!def) throw platformError('INVALID_CONFIG', `app '${app.name}' has no service '${name}' (it has: ${app.services.map((s) => s.name).join(', ')})`);
   if (def.kind === 'external') {
-    throw platformError('INVALID_CONFIG', `'${name}' of app '${app.name}' is an external service: it runs its own command (dev.command) or image, not Carotene's runtime`);
+    throw platformError(
+      'INVALID_CONFIG',
+      `'${name}' of app '${app.name}' is an external service: it runs its own command (dev.command) or image, not Carotene's runtime`,
+    );
   }
   return def;
 }
@@ -153,7 +156,9 @@ export function app(def: {
   if (!Array.isArray(def.services)) throw new TypeError(`${where}: services must be a list`);
   for (const s of def.services) {
     if (s?.kind !== 'service' && s?.kind !== 'external') {
-      throw new TypeError(`${where}: services must be declared with implement(...) or external(...), got ${s === null || typeof s !== 'object' ? String(s) : `a ${String((s as { kind?: unknown }).kind ?? typeof s)}`}`);
+      throw new TypeError(
+        `${where}: services must be declared with implement(...) or external(...), got ${s === null || typeof s !== 'object' ? String(s) : `a ${String((s as { kind?: unknown }).kind ?? typeof s)}`}`,
+      );
     }
     if (s.name === 'gateway') throw new TypeError(`${where}: 'gateway' is reserved for the gateway`);
     if (s.name === 'carrot') throw new TypeError(`${where}: 'carrot' is reserved for the identity of 'carrot dev' itself`);

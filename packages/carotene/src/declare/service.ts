@@ -111,7 +111,8 @@ export function publicRoute(options: RouteOptions & { route: string }, service: 
   const roles = options.roles ?? [];
   if (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string' || r === '')) throw new TypeError(`${where}: roles must be a list of role names`);
   const auth = roles.length > 0 ? 'required' : (options.auth ?? 'none');
-  if (auth !== 'required' && auth !== 'optional' && auth !== 'none') throw new TypeError(`${where}: auth must be 'required', 'optional' or 'none', got '${String(auth)}'`);
+  if (auth !== 'required' && auth !== 'optional' && auth !== 'none')
+    throw new TypeError(`${where}: auth must be 'required', 'optional' or 'none', got '${String(auth)}'`);
   const status = options.status ?? 200;
   if (![200, 201, 202, 204].includes(status)) throw new TypeError(`${where}: status must be 200, 201, 202 or 204, got ${String(status)}`);
   return { ...route, service, function: fn, auth, roles, status };

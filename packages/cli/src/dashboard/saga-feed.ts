@@ -26,7 +26,9 @@ export class SagaFeed {
   }
 
   static of(app: AppDef, open: StoreOpener): SagaFeed | undefined {
-    const services = implementedServices(app).filter((s) => (s.sagas ?? []).length > 0).map((s) => s.name);
+    const services = implementedServices(app)
+      .filter((s) => (s.sagas ?? []).length > 0)
+      .map((s) => s.name);
     return services.length > 0 ? new SagaFeed(services, open) : undefined;
   }
 

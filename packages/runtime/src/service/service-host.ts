@@ -1,6 +1,6 @@
 import type { AppDef } from 'carotene/model';
 import type { ServiceDef } from 'carotene/model';
-import { implementedService, platformError } from 'carotene/model';
+import { implementedService } from 'carotene/model';
 import type { StoreDriver } from '../store/driver.ts';
 import { migrate, pendingMigrations } from '../store/migrations.ts';
 import { checkSchema } from '../store/schema-check.ts';
