@@ -1,6 +1,7 @@
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { AppDef } from 'carotene/model';
 import { GATEWAY_SETTINGS_ENV } from 'carotene/model';
+import type { ServiceAddress } from '@carotene/runtime/transport';
 import { sortedServices } from '../app-graph.ts';
 import type { Environment } from '../environment.ts';
 import { configMapName, GATEWAY, GATEWAY_PORT, PART_OF_LABEL, SERVICE_PORT } from './labels.ts';
@@ -9,9 +10,11 @@ import { configMapName, GATEWAY, GATEWAY_PORT, PART_OF_LABEL, SERVICE_PORT } fro
  * Where each process finds the others in the cluster: the registry `carrot dev` writes
  * locally, with DNS names in place of loopback ports.
  */
-export function clusterRegistry(app: AppDef, env: Environment): { app: string; gateway: { url: string }; services: Record<string, { url: string }> } {
-  const services: Record<string, { url: string }> = {};
-  for (const s of sortedServices(app)) services[s.name] = { url: `https://${s.name}.${env.namespace}.svc:${SERVICE_PORT}` };
+export function clusterRegistry(app: AppDef, env: Environment): { app: string; gateway: { url: string }; services: Record<string, ServiceAddress> } {
+  const services: Record<string, ServiceAddress> = {};
+  for (const s of sortedServices(app)) {
+    services[s.name] = { url: `https://${s.name}.${env.namespace}.svc:${SERVICE_PORT}`, ...(s.kind === 'external' ? { protocol: 'grpc' as const } : {}) };
+  }
   return { app: app.name, gateway: { url: `http://${GATEWAY}.${env.namespace}.svc:${GATEWAY_PORT}` }, services };
 }
 
