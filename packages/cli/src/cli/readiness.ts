@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { TlsFiles } from '@carotene/runtime/security';
 import type { RunSpec } from './child-run.ts';
-import { describeHealth, grpcHealthCheck } from './grpc-health.ts';
+import { describeHealth, grpcHealthCheck } from '../dashboard/grpc-health.ts';
 
 /**
  * One GET of `url`. An `https:` URL is a service's mutual-TLS listener: `tls` names the

@@ -1,7 +1,7 @@
 import { readRegistry } from '@carotene/runtime/service';
 import type { TlsFiles } from '@carotene/runtime/security';
 import { instanceUrls, protocolOf, type ServiceAddress } from '@carotene/runtime/transport';
-import { describeHealth, grpcHealthCheck } from '../cli/grpc-health.ts';
+import { describeHealth, grpcHealthCheck } from './grpc-health.ts';
 import { describeAnswer, instanceGet } from './instance-get.ts';
 import { parsePrometheus, requestTotals, type RequestTotals } from './request-metrics.ts';
 import type { Traffic, WorkloadSignals } from './service-health.ts';

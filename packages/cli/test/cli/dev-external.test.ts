@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { tlsFiles } from '../../../runtime/src/security/cert-paths.ts';
 import { ensureCertificates } from '../../../runtime/src/security/cert-store.ts';
-import { grpcHealthCheck } from '../../src/cli/grpc-health.ts';
+import { grpcHealthCheck } from '../../src/dashboard/grpc-health.ts';
 import { alive, CARROT, tempDir } from './helpers.ts';
 
 // End to end: `carrot dev` runs an external service (a standalone @grpc/grpc-js server,

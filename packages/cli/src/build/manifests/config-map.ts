@@ -1,10 +1,12 @@
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { AppDef } from 'carotene/model';
 import { GATEWAY_SETTINGS_ENV } from 'carotene/model';
-import type { ServiceAddress } from '@carotene/runtime/transport';
 import { sortedServices } from '../app-graph.ts';
 import type { Environment } from '../environment.ts';
 import { configMapName, GATEWAY, GATEWAY_PORT, PART_OF_LABEL, SERVICE_PORT } from './labels.ts';
+
+/** One entry of the registry (the runtime's `ServiceAddress`): `protocol: 'grpc'` for an external service. */
+type ServiceAddress = { url: string; protocol?: 'grpc' };
 
 /**
  * Where each process finds the others in the cluster: the registry `carrot dev` writes
