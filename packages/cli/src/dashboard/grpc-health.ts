@@ -70,7 +70,8 @@ export function grpcHealthCheck(url: string, tls: TlsFiles, timeoutMs = 1_000, s
       trailerStatus = trailers['grpc-status'] as string | undefined;
       if (trailerStatus !== undefined && trailerStatus !== '0') done({ error: grpcError(trailerStatus, trailers['grpc-message']) });
     });
-    stream.on('error', (err: NodeJS.ErrnoException) => done({ error: err.code ?? err.message }));
+    // a stream cancelled because its connection failed says why through its cause
+    stream.on('error', (err: NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException }) => done({ error: err.cause?.code ?? err.code ?? err.message }));
     stream.on('end', () => {
       if ((trailerStatus ?? headerStatus) !== '0') return done({ error: 'the answer carried no grpc-status' });
       done(decodeResponse(Buffer.concat(chunks)));
