@@ -47,6 +47,15 @@ export function callersOf(app: AppDef, service: string): string[] {
   ].sort();
 }
 
+/**
+ * Every identity that may call `service`, sorted: the services that list it in their
+ * integrations, and the gateway when it serves its routes or reads its token keys. What an
+ * external service is told to admit (`CAROTENE_ALLOWED_CALLERS`).
+ */
+export function declaredCallers(app: AppDef, service: AppService): string[] {
+  return [...callersOf(app, service.name), ...(gatewayReaches(app, service) ? ['gateway'] : [])].sort();
+}
+
 /** Every public route of the app, sorted by path then method. */
 export function publicRoutes(app: AppDef): PublicRoute[] {
   return app.services.flatMap((s) => s.routes).sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));

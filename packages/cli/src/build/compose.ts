@@ -1,5 +1,5 @@
 import type { AppDef } from 'carotene/model';
-import { sortedServices } from './app-graph.ts';
+import { declaredCallers, sortedServices } from './app-graph.ts';
 import type { ContainerLayout } from './dockerfile.ts';
 import { toYaml } from './manifests/render-yaml.ts';
 
@@ -54,6 +54,7 @@ export function composeFile(app: AppDef, layout: ContainerLayout, paths: { conte
         image: s.deploy.image,
         environment: {
           ...c.environment,
+          CAROTENE_ALLOWED_CALLERS: declaredCallers(app, s).join(','),
           CAROTENE_APP: app.name,
           CAROTENE_HOST: '0.0.0.0',
           CAROTENE_PORT: '8443',

@@ -4,6 +4,7 @@ import { ENV, sqliteFile, toEnv } from '@carotene/runtime/service';
 import type { Registry, ServiceAddress } from '@carotene/runtime/transport';
 import { tlsFiles } from '@carotene/runtime/security';
 import { GATEWAY_IDENTITY, SUPERVISOR_IDENTITY } from '@carotene/runtime/security';
+import { declaredCallers } from '../build/app-graph.ts';
 import type { ProcessSpec } from './supervisor.ts';
 import { GATEWAY_MAIN, MIGRATE_MAIN, RUNTIME_MAIN } from './entries.ts';
 
@@ -45,6 +46,8 @@ export interface PlannedExternal {
  */
 export const EXTERNAL_ENV = {
   app: 'CAROTENE_APP',
+  /** Comma-separated identities it may admit: its declared callers, and `gateway` when it has routes. */
+  allowedCallers: 'CAROTENE_ALLOWED_CALLERS',
   protoDir: 'CAROTENE_PROTO_DIR',
   /** `CAROTENE_PEER_<NAME>_URL`, see {@link peerEnvName}. */
   peerPrefix: 'CAROTENE_PEER_',
@@ -149,6 +152,7 @@ export function planDev(input: DevPlanInput): DevPlan {
         logLevel,
         base,
         appName: app.name,
+        callers: declaredCallers(app, service),
         ports: ports.get(service.name)!,
         services,
       });
@@ -229,6 +233,7 @@ function externalSpecs(
     logLevel: string;
     base: Readonly<Record<string, string | undefined>>;
     appName: string;
+    callers: readonly string[];
     ports: readonly number[];
     services: Readonly<Record<string, ServiceAddress>>;
   },
@@ -263,6 +268,7 @@ function externalSpecs(
         [ENV.tlsCert]: tls.cert,
         [ENV.tlsKey]: tls.key,
         [EXTERNAL_ENV.app]: o.appName,
+        [EXTERNAL_ENV.allowedCallers]: o.callers.join(','),
         [EXTERNAL_ENV.protoDir]: join(o.appDir, 'proto'),
         ...peers,
       },

@@ -53,6 +53,7 @@ describe('carrot build with an external service', () => {
     assert.equal(c.image, 'registry.example/recommendations:2.1.0');
     assert.equal(c.command, undefined, "the image's own entrypoint");
     assert.deepEqual(Object.fromEntries((c.env as Json[]).map((e) => [e.name, e.value])), {
+      CAROTENE_ALLOWED_CALLERS: 'gateway,orders',
       CAROTENE_APP: 'shop',
       CAROTENE_DATA_DIR: '/data',
       CAROTENE_HOST: '0.0.0.0',
@@ -157,6 +158,7 @@ describe('carrot build with an external service', () => {
     assert.equal(compose.services.recommendations.image, 'registry.example/recommendations:2.1.0');
     assert.equal(compose.services.recommendations.build, undefined);
     assert.equal(compose.services.recommendations.environment.CAROTENE_PEER_CATALOG_URL, 'https://catalog:8443');
+    assert.equal(compose.services.recommendations.environment.CAROTENE_ALLOWED_CALLERS, 'gateway,orders');
     assert.doesNotMatch(readFileSync(join(out, 'compose', 'init-databases.sql'), 'utf8'), /recommendations/);
   });
 });

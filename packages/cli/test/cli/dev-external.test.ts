@@ -87,6 +87,7 @@ for (const layout of [[], ['--monolith']]) {
       RANKER_GREETING: 'hello',
       CAROTENE_SERVICE: 'ranker',
       CAROTENE_APP: 'external-app',
+      CAROTENE_ALLOWED_CALLERS: 'echo,gateway',
       CAROTENE_HOST: '127.0.0.1',
       CAROTENE_PORT: new URL(ranker.url).port,
       CAROTENE_DATA_DIR: dataDir,

@@ -1,6 +1,7 @@
 import type { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { AppDef, ExternalDef } from 'carotene/model';
+import { declaredCallers } from '../app-graph.ts';
 import type { Environment, ServiceSettings } from '../environment.ts';
 import { configMapName, SERVICE_PORT, TLS_DIR } from './labels.ts';
 import { SECURITY_CONTEXT, VOLUME_MOUNTS } from './pod-spec.ts';
@@ -19,6 +20,7 @@ export const IMAGE_PROTO_DIR = '/app/proto';
  */
 export function externalEnv(app: AppDef, def: ExternalDef, env: Environment): NonNullable<IContainer['env']> {
   const vars = [
+    { name: 'CAROTENE_ALLOWED_CALLERS', value: declaredCallers(app, def).join(',') },
     { name: 'CAROTENE_APP', value: app.name },
     { name: 'CAROTENE_DATA_DIR', value: '/data' },
     { name: 'CAROTENE_HOST', value: '0.0.0.0' },
