@@ -2,6 +2,7 @@
 export {
   app,
   type AppDef,
+  type AppService,
   type CorsOptions,
   type GatewayAuth,
   type GatewayLimits,
@@ -30,6 +31,7 @@ export {
   type PayloadOf,
   type PublishOptions,
 } from './declare/event.ts';
+export { external, type ExternalDef, type ExternalDeploy, type ExternalDev, type ExternalOptions } from './declare/external.ts';
 export {
   handler,
   type AuthClaims,

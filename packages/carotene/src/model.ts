@@ -1,6 +1,17 @@
 // carotene/model: the declaration model that the runtime, the gateway and the CLI read.
 // Service authors import `carotene`; this subpath is for Carotene's own packages.
-export type { AppDef, CorsOptions, GatewayAuth, GatewayLimits, RateLimitOptions, RateLimitRule } from './declare/app.ts';
+export {
+  type AppDef,
+  type AppService,
+  type CorsOptions,
+  externalServices,
+  type GatewayAuth,
+  type GatewayLimits,
+  implementedService,
+  implementedServices,
+  type RateLimitOptions,
+  type RateLimitRule,
+} from './declare/app.ts';
 export type { CallOptions, Contract, ErrorsOf, InputOf, OutputOf, ParsedInputOf, RpcDef } from './declare/contract.ts';
 export {
   type CertificateSource,
@@ -21,6 +32,7 @@ export { type FaultRule, faultSchema, type PolicyLayer, type ResilienceSettings 
 export type { SagaFailure, SagaOutcome, SagaRef, SagaStartOptions, SagaStatus } from './declare/saga-ref.ts';
 export { type SagaDef, type StepContext, type StepDef, stepFailed } from './declare/saga.ts';
 export type { Migration, PublicRoute, ServiceDef, SqlMigration } from './declare/service.ts';
+export type { ExternalDef, ExternalDeploy, ExternalDev } from './declare/external.ts';
 export type { KeyOf, RowOf, Table } from './declare/table.ts';
 export { CaroteneError, type CarotenePlatformCode, errorFromWire, isCaroteneError, missingPermission, permissionDenied, platformError } from './errors.ts';
 export { loadEngine, type EnginePackage } from './load-engine.ts';

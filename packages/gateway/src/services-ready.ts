@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:https';
 import type { Logger } from '@carotene/runtime/service';
 import type { CredentialSource } from '@carotene/runtime/security';
-import { instanceUrls, type Registry } from '@carotene/runtime/transport';
+import { instanceUrls, protocolOf, type Registry } from '@carotene/runtime/transport';
 
 /** Pause between two rounds of readiness probes. */
 const POLL_MS = 25;
@@ -21,7 +21,9 @@ export async function servicesReady(registry: Registry, tls: CredentialSource, o
   const { ca, cert, key } = tls.current();
   // one connection per service, kept: a TLS handshake per probe would slow every start-up
   const agent = new Agent({ keepAlive: true, maxSockets: 1, ca, cert, key, minVersion: 'TLSv1.3', checkServerIdentity: () => undefined });
-  const waiting = new Map(Object.entries(registry.services).flatMap(([service, address]) => instanceUrls(address).map((url) => [url, service] as const)));
+  // a gRPC (external) service is waited for by `carrot dev` itself, through grpc.health.v1
+  const carotene = Object.entries(registry.services).filter(([, address]) => protocolOf(address) === 'carotene');
+  const waiting = new Map(carotene.flatMap(([service, address]) => instanceUrls(address).map((url) => [url, service] as const)));
   const deadline = Date.now() + options.withinMs;
   try {
     while (waiting.size > 0 && Date.now() < deadline) {

@@ -97,6 +97,9 @@ export async function testService<C extends Contract, S extends readonly Table[]
   options: TestServiceOptions<NoInfer<S>, NoInfer<G>, NoInfer<Cfg>> = {},
 ): Promise<TestService<C, S>> {
   const erased = def as unknown as ServiceDef;
+  if ((erased as { kind?: string }).kind === 'external') {
+    throw new TypeError(`testService: '${def.name}' is an external service; test it in its own language, and mock it here in the integrations of its callers`);
+  }
   const log = options.logger ?? createLogger(def.name, process.env.CAROTENE_TEST_LOG_LEVEL ?? 'silent');
   const config = serviceConfig(undefined, erased, options.config);
   const store = await openStore(options.databaseUrl ? { url: options.databaseUrl } : { file: ':memory:' });

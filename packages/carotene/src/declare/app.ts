@@ -1,5 +1,10 @@
+import { platformError } from '../errors.ts';
 import { parseEnvironments, type EnvironmentsInput } from './environments.ts';
+import type { ExternalDef } from './external.ts';
 import type { ServiceDef } from './service.ts';
+
+/** A member of an app: a service implemented with `implement`, or one in another language (`external`). */
+export type AppService = ServiceDef | ExternalDef;
 
 /** Where the gateway gets the keys that verify end-user tokens. */
 export interface GatewayAuth {
@@ -97,12 +102,39 @@ export interface GatewayOptions {
 export interface AppDef {
   readonly kind: 'app';
   readonly name: string;
-  readonly services: readonly ServiceDef[];
+  /** In the app's order; narrow on `kind` (`'service'` or `'external'`). */
+  readonly services: readonly AppService[];
   readonly gateway: GatewayOptions;
   /** Configuration per service, validated against each service's `config` schema at start. */
   readonly config: Readonly<Record<string, unknown>>;
   /** Deployment settings per environment (`carrot build --env <name>`); defaults fill the rest. */
   readonly environments?: EnvironmentsInput;
+}
+
+/** The app's services implemented with `implement`, in its order. */
+export function implementedServices(app: Pick<AppDef, 'services'>): ServiceDef[] {
+  return app.services.filter((s): s is ServiceDef => s.kind === 'service');
+}
+
+/**
+ * The service `name` of the app, implemented with `implement`: a process that runs it
+ * (service host, migrations) gets INVALID_CONFIG for an unknown name or an external one.
+ */
+export function implementedService(app: AppDef, name: string): ServiceDef {
+  const def = app.services.find((s) => s.name === name);
+  if (!def) throw platformError('INVALID_CONFIG', `app '${app.name}' has no service '${name}' (it has: ${app.services.map((s) => s.name).join(', ')})`);
+  if (def.kind === 'external') {
+    throw platformError(
+      'INVALID_CONFIG',
+      `'${name}' of app '${app.name}' is an external service: it runs its own command (dev.command) or image, not Carotene's runtime`,
+    );
+  }
+  return def;
+}
+
+/** The app's services implemented outside TypeScript (`external`), in its order. */
+export function externalServices(app: Pick<AppDef, 'services'>): ExternalDef[] {
+  return app.services.filter((s): s is ExternalDef => s.kind === 'external');
 }
 
 /**
@@ -114,14 +146,20 @@ export interface AppDef {
  */
 export function app(def: {
   name: string;
-  services: readonly ServiceDef[];
+  services: readonly AppService[];
   gateway?: GatewayOptions;
   config?: Readonly<Record<string, unknown>>;
   environments?: EnvironmentsInput;
 }): AppDef {
   const where = `app '${def.name}'`;
   const names = new Set<string>();
+  if (!Array.isArray(def.services)) throw new TypeError(`${where}: services must be a list`);
   for (const s of def.services) {
+    if (s?.kind !== 'service' && s?.kind !== 'external') {
+      throw new TypeError(
+        `${where}: services must be declared with implement(...) or external(...), got ${s === null || typeof s !== 'object' ? String(s) : `a ${String((s as { kind?: unknown }).kind ?? typeof s)}`}`,
+      );
+    }
     if (s.name === 'gateway') throw new TypeError(`${where}: 'gateway' is reserved for the gateway`);
     if (s.name === 'carrot') throw new TypeError(`${where}: 'carrot' is reserved for the identity of 'carrot dev' itself`);
     if (names.has(s.name)) throw new TypeError(`${where}: service '${s.name}' is listed twice`);
@@ -140,9 +178,15 @@ export function app(def: {
     }
   }
   for (const key of Object.keys(def.config ?? {})) {
+    if (def.services.some((s) => s.kind === 'external' && s.name === key)) {
+      throw new TypeError(`${where}: config names '${key}', an external service: it is configured by its dev.env and its image`);
+    }
     if (!names.has(key)) throw new TypeError(`${where}: config names '${key}', which is not a service of the app`);
   }
   const auth = def.gateway?.auth;
+  if (auth && def.services.some((s) => s.kind === 'external' && s.name === auth.jwks.service)) {
+    throw new TypeError(`${where}: gateway auth reads keys from '${auth.jwks.service}', an external service; the key set must come from a Carotene service`);
+  }
   if (auth && !names.has(auth.jwks.service)) {
     throw new TypeError(`${where}: gateway auth reads keys from '${auth.jwks.service}', which is not a service of the app`);
   }

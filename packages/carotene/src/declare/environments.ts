@@ -9,8 +9,12 @@ export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
 const QUANTITY = /^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/;
 const quantity = z.string().regex(QUANTITY, 'must be a Kubernetes quantity such as 250m, 1, 256Mi or 1Gi');
 const cpuMemory = z.strictObject({ cpu: quantity, memory: quantity });
-const resources = z.strictObject({ requests: cpuMemory, limits: cpuMemory });
-const replicas = z.number().int().min(1).max(100);
+/** Requests and limits of a pod's container. */
+export const resourcesSchema = z.strictObject({ requests: cpuMemory, limits: cpuMemory });
+const resources = resourcesSchema;
+/** Pods of one workload. */
+export const replicasSchema = z.number().int().min(1).max(100);
+const replicas = replicasSchema;
 
 const serviceSettings = z.strictObject({
   /** Pods of this service; more than one also gets an autoscaler and a disruption budget. */

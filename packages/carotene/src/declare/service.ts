@@ -102,6 +102,22 @@ export interface PublicRoute extends Route {
   readonly status: number;
 }
 
+/** How a function is exposed through the gateway: what a handler (or an `external` service) declares. */
+export type RouteOptions = Pick<Permissions, 'route' | 'auth' | 'roles' | 'status'>;
+
+/** The public route of `service.fn` as `options` declare it (roles imply `auth: 'required'`). */
+export function publicRoute(options: RouteOptions & { route: string }, service: string, fn: string, where: string): PublicRoute {
+  const route = parseRoute(options.route, where);
+  const roles = options.roles ?? [];
+  if (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string' || r === '')) throw new TypeError(`${where}: roles must be a list of role names`);
+  const auth = roles.length > 0 ? 'required' : (options.auth ?? 'none');
+  if (auth !== 'required' && auth !== 'optional' && auth !== 'none')
+    throw new TypeError(`${where}: auth must be 'required', 'optional' or 'none', got '${String(auth)}'`);
+  const status = options.status ?? 200;
+  if (![200, 201, 202, 204].includes(status)) throw new TypeError(`${where}: status must be 200, 201, 202 or 204, got ${String(status)}`);
+  return { ...route, service, function: fn, auth, roles, status };
+}
+
 /** A service implementation, as `implement` returns it. */
 export interface ServiceDef<
   C extends Contract = Contract,
@@ -266,11 +282,7 @@ function buildService<C extends Contract>(
     for (const sg of p.sagas ?? []) {
       if (!sagas.includes(sg as SagaDef)) throw new TypeError(`${where}: handler '${fn}' starts saga '${sg.name}', which is not in the service's sagas`);
     }
-    if (p.route !== undefined) {
-      const route = parseRoute(p.route, `${where}, handler '${fn}'`);
-      const auth = p.roles && p.roles.length > 0 ? 'required' : (p.auth ?? 'none');
-      routes.push({ ...route, service: contract.name, function: fn, auth, roles: p.roles ?? [], status: p.status ?? 200 });
-    }
+    if (p.route !== undefined) routes.push(publicRoute({ ...p, route: p.route }, contract.name, fn, `${where}, handler '${fn}'`));
   }
 
   return {

@@ -1,6 +1,6 @@
 import type { AppDef } from 'carotene/model';
 import type { EventDef } from 'carotene/model';
-import type { PublicRoute, ServiceDef } from 'carotene/model';
+import type { AppService, PublicRoute, Table } from 'carotene/model';
 
 /** An event as the build sees it. */
 export type DeclaredEvent = EventDef;
@@ -12,10 +12,23 @@ export interface CallEdge {
 }
 
 /** Events a service publishes and subscribes to (empty lists for a service that declares none). */
-export function eventsOf(service: ServiceDef): { publishes: readonly DeclaredEvent[]; subscribes: readonly DeclaredEvent[] } {
+export function eventsOf(service: AppService): { publishes: readonly DeclaredEvent[]; subscribes: readonly DeclaredEvent[] } {
   // a service object made by hand (plain JavaScript) may leave them out
   return { publishes: service.publishes ?? [], subscribes: service.subscribes ?? [] };
 }
+
+/** The tables a service owns (none for an external one: its storage is its own business). */
+export function storesOf(service: AppService): readonly Table[] {
+  return service.kind === 'service' ? service.stores : [];
+}
+
+/** How the graph, the dashboard and `carrot status` label a service: `external · gRPC` for an external one. */
+export function kindLabel(service: AppService): string | undefined {
+  return service.kind === 'external' ? EXTERNAL_LABEL : undefined;
+}
+
+/** The language-neutral label of an external service. */
+export const EXTERNAL_LABEL = 'external · gRPC';
 
 /** Every declared service-to-service dependency, sorted. */
 export function callEdges(app: AppDef): CallEdge[] {
@@ -34,13 +47,22 @@ export function callersOf(app: AppDef, service: string): string[] {
   ].sort();
 }
 
+/**
+ * Every identity that may call `service`, sorted: the services that list it in their
+ * integrations, and the gateway when it serves its routes or reads its token keys. What an
+ * external service is told to admit (`CAROTENE_ALLOWED_CALLERS`).
+ */
+export function declaredCallers(app: AppDef, service: AppService): string[] {
+  return [...callersOf(app, service.name), ...(gatewayReaches(app, service) ? ['gateway'] : [])].sort();
+}
+
 /** Every public route of the app, sorted by path then method. */
 export function publicRoutes(app: AppDef): PublicRoute[] {
   return app.services.flatMap((s) => s.routes).sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
 }
 
 /** True when the gateway must reach `service`: it serves a public route or the gateway's keys. */
-export function gatewayReaches(app: AppDef, service: ServiceDef): boolean {
+export function gatewayReaches(app: AppDef, service: AppService): boolean {
   return service.routes.length > 0 || app.gateway.auth?.jwks.service === service.name;
 }
 
@@ -54,7 +76,7 @@ export function appEvents(app: AppDef): DeclaredEvent[] {
   return [...byType.values()].sort((a, b) => a.type.localeCompare(b.type));
 }
 
-/** Services sorted by name: every generator walks them in this order. */
-export function sortedServices(app: AppDef): ServiceDef[] {
+/** Services sorted by name, external ones among them: every generator walks them in this order. */
+export function sortedServices(app: AppDef): AppService[] {
   return [...app.services].sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -57,7 +57,13 @@ export function buildArtifacts(input: ArtifactInput): Artifacts {
     });
     files.set(`kubernetes/${env}/kustomization.yaml`, toYaml({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: names }));
   }
-  for (const name of [...sortedServices(app).map((s) => s.name), 'gateway']) {
+  // an external service brings its own image (deploy.image)
+  for (const name of [
+    ...sortedServices(app)
+      .filter((s) => s.kind === 'service')
+      .map((s) => s.name),
+    'gateway',
+  ]) {
     files.set(`docker/${name}.Dockerfile`, dockerfile(app.name, name, layout));
     files.set(`docker/${name}.Dockerfile.dockerignore`, DOCKERIGNORE);
   }

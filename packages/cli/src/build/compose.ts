@@ -1,5 +1,5 @@
 import type { AppDef } from 'carotene/model';
-import { sortedServices } from './app-graph.ts';
+import { declaredCallers, sortedServices } from './app-graph.ts';
 import type { ContainerLayout } from './dockerfile.ts';
 import { toYaml } from './manifests/render-yaml.ts';
 
@@ -40,6 +40,31 @@ export function composeFile(app: AppDef, layout: ContainerLayout, paths: { conte
   });
   for (const s of sortedServices(app)) {
     const c = common(s.name);
+    if (s.kind === 'external') {
+      // its own image; the same variables as under carrot dev, with the containers' names
+      const { build: _build, ...own } = c;
+      const peers: Record<string, string> = {};
+      for (const callee of s.integrations) {
+        const key = callee.name.toUpperCase().replace(/-/g, '_');
+        peers[`CAROTENE_PEER_${key}_URL`] = `https://${callee.name}:8443`;
+        peers[`CAROTENE_PEER_${key}_PROTOCOL`] = app.services.find((x) => x.name === callee.name)?.kind === 'external' ? 'grpc' : 'carotene';
+      }
+      services[s.name] = {
+        ...own,
+        image: s.deploy.image,
+        environment: {
+          ...c.environment,
+          CAROTENE_ALLOWED_CALLERS: declaredCallers(app, s).join(','),
+          CAROTENE_APP: app.name,
+          CAROTENE_HOST: '0.0.0.0',
+          CAROTENE_PORT: '8443',
+          CAROTENE_PROTO_DIR: '/app/proto',
+          CAROTENE_SERVICE: s.name,
+          ...peers,
+        },
+      };
+      continue;
+    }
     services[s.name] = {
       ...c,
       environment: { ...c.environment, CAROTENE_DATABASE_URL: `postgres://carotene:carotene@postgres:5432/${databaseName(s.name)}` },
@@ -62,13 +87,14 @@ export function databaseName(service: string): string {
 /** Creates one database per service on the compose PostgreSQL's first start. */
 export function initDatabasesSql(app: AppDef): string {
   return sortedServices(app)
+    .filter((s) => s.kind === 'service')
     .map((s) => `CREATE DATABASE ${databaseName(s.name)};\n`)
     .join('');
 }
 
 /** Registry of the compose deployment: containers find each other by service name. */
 export function composeRegistry(app: AppDef): string {
-  const services: Record<string, { url: string }> = {};
-  for (const s of sortedServices(app)) services[s.name] = { url: `https://${s.name}:8443` };
+  const services: Record<string, { url: string; protocol?: 'grpc' }> = {};
+  for (const s of sortedServices(app)) services[s.name] = { url: `https://${s.name}:8443`, ...(s.kind === 'external' ? { protocol: 'grpc' as const } : {}) };
   return `${JSON.stringify({ app: app.name, gateway: { url: 'http://gateway:8080' }, services }, null, 2)}\n`;
 }

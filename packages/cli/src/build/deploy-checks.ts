@@ -27,6 +27,15 @@ export function checkDeployable(app: AppDef, env: Environment): void {
       `${where}.image.tag: '${tag}' names whatever was pushed last, so pods of one Deployment may run different code; use a release tag such as 1.4.0`,
     );
   }
+  for (const s of app.services) {
+    if (s.kind !== 'external') continue;
+    const own = s.deploy.image.includes('@') ? undefined : s.deploy.image.split('/').at(-1)!.split(':')[1];
+    if (own !== undefined && MUTABLE_TAGS.has(own)) {
+      throw invalid(
+        `external service '${s.name}': deploy.image '${s.deploy.image}' names whatever was pushed last; use a release tag such as 1.4.0 or a digest`,
+      );
+    }
+  }
   if (env.name !== 'production') return;
   if (env.gateway.domain === undefined) {
     throw invalid(`${where}.gateway.domain is required: the public host name the Ingress serves, e.g. 'api.${app.name}.example'`);

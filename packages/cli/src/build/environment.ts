@@ -120,13 +120,16 @@ export function resolveEnvironment(app: AppDef, name: EnvironmentName, facts: Bu
   const services: Record<string, ServiceSettings> = {};
   for (const s of app.services) {
     const own = given.services?.[s.name] ?? {};
-    const r = own.replicas ?? replicas;
-    services[s.name] = { replicas: r, maxReplicas: Math.max(r, own.maxReplicas ?? r * 2), resources: own.resources ?? resources };
+    // an external service's deploy settings come between the environment's own for it and its defaults
+    const declared: { replicas?: number | undefined; resources?: Resources | undefined } = s.kind === 'external' ? s.deploy : {};
+    const r = own.replicas ?? declared.replicas ?? replicas;
+    services[s.name] = { replicas: r, maxReplicas: Math.max(r, own.maxReplicas ?? r * 2), resources: own.resources ?? declared.resources ?? resources };
   }
   const database = given.database ?? base.database;
   if (database.source === 'sqlite') {
     // each pod would have a database of its own: writes on one replica are invisible to the others
-    const many = Object.entries(services).find(([, settings]) => settings.replicas > 1);
+    const external = new Set(app.services.filter((s) => s.kind === 'external').map((s) => s.name));
+    const many = Object.entries(services).find(([service, settings]) => settings.replicas > 1 && !external.has(service));
     if (many) {
       throw platformError(
         'INVALID_CONFIG',

@@ -1,19 +1,21 @@
 import type { AppDef } from 'carotene/model';
-import { appEvents, callEdges, eventsOf, gatewayReaches, sortedServices } from './app-graph.ts';
+import { appEvents, callEdges, eventsOf, gatewayReaches, kindLabel, sortedServices, storesOf } from './app-graph.ts';
 
 const id = (kind: string, name: string): string => `${kind}_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
 
 /**
  * The app's topology as a Mermaid flowchart: the gateway and the public routes it serves,
- * services with the stores they own, synchronous calls (solid arrows) and events
+ * services with the stores they own (an external service as a hexagon), synchronous calls (solid arrows) and events
  * (dotted arrows through the event).
  */
 export function topologyDiagram(app: AppDef): string {
   const lines = ['flowchart LR', `  ${id('gw', 'gateway')}(["gateway"])`];
   for (const s of sortedServices(app)) {
     lines.push(`  subgraph ${id('box', s.name)}["${s.name}"]`);
-    lines.push(`    ${id('svc', s.name)}["${s.name}"]`);
-    for (const t of [...s.stores].sort((a, b) => a.name.localeCompare(b.name))) lines.push(`    ${id(`db_${s.name}`, t.name)}[("${t.name}")]`);
+    const label = kindLabel(s);
+    // an external service is a hexagon, with what it is under its name
+    lines.push(label ? `    ${id('svc', s.name)}{{"${s.name}<br/>${label}"}}` : `    ${id('svc', s.name)}["${s.name}"]`);
+    for (const t of [...storesOf(s)].sort((a, b) => a.name.localeCompare(b.name))) lines.push(`    ${id(`db_${s.name}`, t.name)}[("${t.name}")]`);
     lines.push('  end');
   }
   for (const e of appEvents(app)) lines.push(`  ${id('evt', e.type)}>"${e.type}"]`);
@@ -22,7 +24,7 @@ export function topologyDiagram(app: AppDef): string {
       const routes = s.routes.length;
       lines.push(`  ${id('gw', 'gateway')} -->|"${routes} route${routes === 1 ? '' : 's'}"| ${id('svc', s.name)}`);
     }
-    for (const t of [...s.stores].sort((a, b) => a.name.localeCompare(b.name))) lines.push(`  ${id('svc', s.name)} --- ${id(`db_${s.name}`, t.name)}`);
+    for (const t of [...storesOf(s)].sort((a, b) => a.name.localeCompare(b.name))) lines.push(`  ${id('svc', s.name)} --- ${id(`db_${s.name}`, t.name)}`);
   }
   for (const e of callEdges(app)) lines.push(`  ${id('svc', e.from)} -->|calls| ${id('svc', e.to)}`);
   for (const s of sortedServices(app)) {

@@ -18,6 +18,13 @@ export interface RunSpec {
   readonly readyUrl: string;
   /** Client certificate for an `https:` readyUrl (a service's mutual-TLS listener). */
   readonly readyTls?: TlsFiles;
+  /**
+   * How readiness is asked: `http` (default) GETs `readyUrl`; `grpc-health` sends
+   * `grpc.health.v1.Health/Check` to `readyUrl`'s server and wants SERVING (an external service).
+   */
+  readonly readyCheck?: 'http' | 'grpc-health';
+  /** Working folder of the child (default: this process's). */
+  readonly cwd?: string;
   readonly logFile: string;
 }
 
@@ -55,6 +62,7 @@ export class ChildRun {
       env: spec.env as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
+      ...(spec.cwd ? { cwd: spec.cwd } : {}),
     });
     this.#child = child;
     this.pid = child.pid;

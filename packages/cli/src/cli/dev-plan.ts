@@ -1,9 +1,10 @@
-import { join } from 'node:path';
-import type { AppDef } from 'carotene/model';
+import { dirname, join, resolve } from 'node:path';
+import type { AppDef, ExternalDef } from 'carotene/model';
 import { ENV, sqliteFile, toEnv } from '@carotene/runtime/service';
 import type { Registry, ServiceAddress } from '@carotene/runtime/transport';
 import { tlsFiles } from '@carotene/runtime/security';
 import { GATEWAY_IDENTITY, SUPERVISOR_IDENTITY } from '@carotene/runtime/security';
+import { declaredCallers } from '../build/app-graph.ts';
 import type { ProcessSpec } from './supervisor.ts';
 import { GATEWAY_MAIN, MIGRATE_MAIN, RUNTIME_MAIN } from './entries.ts';
 
@@ -23,6 +24,38 @@ export interface DevPlan {
   readonly specs: readonly ProcessSpec[];
   /** Where each service keeps its data, for humans: a SQLite path or the variable that named a database URL. */
   readonly databases: ReadonlyArray<{ readonly service: string; readonly where: string }>;
+  /** The external services, each run by its own command (see {@link externalEnv}). */
+  readonly externals: readonly PlannedExternal[];
+}
+
+/** An external service as `carrot dev` runs it: its command, and the pre-flight check before it. */
+export interface PlannedExternal {
+  readonly service: string;
+  readonly command: string;
+  /** Absolute: the app folder joined with `dev.cwd`. */
+  readonly cwd: string;
+  readonly check?: { readonly args: readonly string[]; readonly hint: string };
+  /** Its process specs (one per instance), in the plan's `specs`. */
+  readonly processes: readonly string[];
+}
+
+/**
+ * The variables an external service is started with, besides the parent's environment and
+ * its `dev.env` (docs/grpc.md, "Writing a service in another language"). Names shared with
+ * Carotene's own processes are the same (`CAROTENE_SERVICE`, `CAROTENE_PORT`, `CAROTENE_TLS_*`…).
+ */
+export const EXTERNAL_ENV = {
+  app: 'CAROTENE_APP',
+  /** Comma-separated identities it may admit: its declared callers, and `gateway` when it has routes. */
+  allowedCallers: 'CAROTENE_ALLOWED_CALLERS',
+  protoDir: 'CAROTENE_PROTO_DIR',
+  /** `CAROTENE_PEER_<NAME>_URL`, see {@link peerEnvName}. */
+  peerPrefix: 'CAROTENE_PEER_',
+} as const;
+
+/** `CAROTENE_PEER_ORDER_HISTORY_URL` for integration `order-history`. */
+export function peerEnvName(service: string, what: 'URL' | 'PROTOCOL' = 'URL'): string {
+  return `${EXTERNAL_ENV.peerPrefix}${service.toUpperCase().replace(/-/g, '_')}_${what}`;
 }
 
 export interface DevPlanInput {
@@ -90,19 +123,50 @@ export function planDev(input: DevPlanInput): DevPlan {
   const databases: Array<{ service: string; where: string }> = [];
   const runtime = childCommand(RUNTIME_MAIN);
 
+  const externals: PlannedExternal[] = [];
+  const appDir = dirname(appFile);
   let nextPort = 0;
+  // every address first: an external service is told where each of its peers listens
+  const ports = new Map<string, number[]>();
   for (const service of app.services) {
     const count = input.scale?.get(service.name) ?? 1;
-    const urls: string[] = [];
+    const list: number[] = [];
+    for (let n = 1; n <= count; n += 1) {
+      const port = input.servicePorts[nextPort++];
+      if (port === undefined) throw new Error(`no port was reserved for service '${service.name}'`);
+      list.push(port);
+    }
+    ports.set(service.name, list);
+    // services speak only mutual TLS, and in dev only on loopback
+    const urls = list.map((port) => `https://127.0.0.1:${port}`);
+    services[service.name] = { url: urls[0]!, instances: urls.map((url) => ({ url })), ...(service.kind === 'external' ? { protocol: 'grpc' as const } : {}) };
+  }
+
+  for (const service of app.services) {
+    if (service.kind === 'external') {
+      const planned = externalSpecs(service, {
+        appDir,
+        dataDir,
+        registryFile,
+        logsDir,
+        logLevel,
+        base,
+        appName: app.name,
+        callers: declaredCallers(app, service),
+        ports: ports.get(service.name)!,
+        services,
+      });
+      externals.push(planned.external);
+      specs.push(...planned.specs);
+      continue;
+    }
+    const count = ports.get(service.name)!.length;
     const dbVar = databaseEnvName(service.name);
     const databaseUrl = input.env[dbVar] || undefined;
     databases.push({ service: service.name, where: databaseUrl ? `PostgreSQL from ${dbVar}` : sqliteFile(dataDir, service.name) });
     for (let n = 1; n <= count; n += 1) {
-      const port = input.servicePorts[nextPort++];
-      if (port === undefined) throw new Error(`no port was reserved for service '${service.name}'`);
-      // services speak only mutual TLS, and in dev only on loopback
+      const port = ports.get(service.name)![n - 1]!;
       const url = `https://127.0.0.1:${port}`;
-      urls.push(url);
       const name = instanceName(service.name, n);
       specs.push({
         name,
@@ -129,7 +193,6 @@ export function planDev(input: DevPlanInput): DevPlan {
         ...(n > 1 ? { stage: EXTRA_INSTANCES_STAGE } : {}),
       });
     }
-    services[service.name] = { url: urls[0]!, instances: urls.map((url) => ({ url })) };
   }
 
   specs.push({
@@ -156,7 +219,86 @@ export function planDev(input: DevPlanInput): DevPlan {
     url: gatewayUrl,
   });
 
-  return { registry: { app: app.name, gateway: { url: gatewayUrl }, services }, registryFile, logsDir, dbDir, specs, databases };
+  return { registry: { app: app.name, gateway: { url: gatewayUrl }, services }, registryFile, logsDir, dbDir, specs, databases, externals };
+}
+
+/** The processes of one external service: its own command, with what it must know in its environment. */
+function externalSpecs(
+  def: ExternalDef,
+  o: {
+    appDir: string;
+    dataDir: string;
+    registryFile: string;
+    logsDir: string;
+    logLevel: string;
+    base: Readonly<Record<string, string | undefined>>;
+    appName: string;
+    callers: readonly string[];
+    ports: readonly number[];
+    services: Readonly<Record<string, ServiceAddress>>;
+  },
+): { external: PlannedExternal; specs: ProcessSpec[] } {
+  const cwd = resolve(o.appDir, def.dev.cwd ?? '.');
+  const tls = tlsFiles(o.dataDir, def.name);
+  const peers: Record<string, string> = {};
+  for (const c of def.integrations) {
+    const address = o.services[c.name];
+    if (!address) continue;
+    peers[peerEnvName(c.name)] = address.url;
+    peers[peerEnvName(c.name, 'PROTOCOL')] = address.protocol ?? 'carotene';
+  }
+  const specs = o.ports.map((port, i): ProcessSpec => {
+    const name = instanceName(def.name, i + 1);
+    const url = `https://127.0.0.1:${port}`;
+    return {
+      name,
+      command: def.dev.command,
+      args: [...(def.dev.args ?? [])],
+      cwd,
+      env: {
+        ...o.base,
+        ...def.dev.env,
+        [ENV.service]: def.name,
+        [ENV.host]: '127.0.0.1',
+        [ENV.port]: String(port),
+        [ENV.dataDir]: o.dataDir,
+        [ENV.registryFile]: o.registryFile,
+        [ENV.logLevel]: o.logLevel,
+        [ENV.tlsCa]: tls.ca,
+        [ENV.tlsCert]: tls.cert,
+        [ENV.tlsKey]: tls.key,
+        [EXTERNAL_ENV.app]: o.appName,
+        [EXTERNAL_ENV.allowedCallers]: o.callers.join(','),
+        [EXTERNAL_ENV.protoDir]: join(o.appDir, 'proto'),
+        ...peers,
+      },
+      readyUrl: url,
+      readyCheck: 'grpc-health',
+      readyTls: tlsFiles(o.dataDir, SUPERVISOR_IDENTITY),
+      logFile: join(o.logsDir, `${name}.log`),
+      url,
+    };
+  });
+  return {
+    external: { service: def.name, command: def.dev.command, cwd, ...(def.dev.check ? { check: def.dev.check } : {}), processes: specs.map((s) => s.name) },
+    specs,
+  };
+}
+
+/**
+ * The plan without the given external services (their pre-flight failed): no process, no
+ * registry entry, so a call to one fails at once as UNAVAILABLE instead of waiting on a port.
+ */
+export function withoutExternals(plan: DevPlan, names: ReadonlySet<string>): DevPlan {
+  if (names.size === 0) return plan;
+  const dropped = new Set(plan.externals.filter((e) => names.has(e.service)).flatMap((e) => e.processes));
+  const services = Object.fromEntries(Object.entries(plan.registry.services).filter(([name]) => !names.has(name)));
+  return {
+    ...plan,
+    registry: { ...plan.registry, services },
+    specs: plan.specs.filter((s) => !dropped.has(s.name)),
+    externals: plan.externals.filter((e) => !names.has(e.service)),
+  };
 }
 
 /**

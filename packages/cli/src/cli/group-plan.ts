@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { AppDef } from 'carotene/model';
-import { ENVIRONMENT_NAMES, type EnvironmentName } from 'carotene/model';
+import { ENVIRONMENT_NAMES, type EnvironmentName, implementedServices } from 'carotene/model';
 import { groupToEnv, type GroupMember } from '@carotene/runtime/service';
 import { ENV } from '@carotene/runtime/service';
 import { childCommand, GATEWAY, type DevPlan } from './dev-plan.ts';
@@ -35,7 +35,8 @@ export interface ShapeRequest {
  * The groups to run: flags first (`--separate`, `--monolith`, `--group`), then the app's
  * environment (`monolith: true` or `groups: { core: ['users', 'catalog'] }`; `development`
  * unless `CAROTENE_ENVIRONMENT` names another),
- * else none (one process per service). Checked against the app: every member exists, none
+ * else none (one process per service). `--monolith` groups the Carotene services only: an
+ * external service always keeps its own process. Checked against the app: every member exists, none
  * is in two groups, and a group's name does not clash with a process that runs beside it.
  */
 export function resolveGroups(app: AppDef, request: ShapeRequest): ServiceGroup[] {
@@ -43,13 +44,13 @@ export function resolveGroups(app: AppDef, request: ShapeRequest): ServiceGroup[
   const chosen = [request.separate, request.monolith, flags.length > 0].filter(Boolean).length;
   if (chosen > 1) throw new TypeError('choose one of --separate, --monolith and --group');
   if (request.separate) return [];
-  if (request.monolith) return checkGroups(app, [{ name: MONOLITH, services: app.services.map((s) => s.name) }], 'with --monolith');
+  if (request.monolith) return checkGroups(app, [{ name: MONOLITH, services: implementedServices(app).map((s) => s.name) }], 'with --monolith');
   if (flags.length > 0) return checkGroups(app, flags.map(parseGroupFlag), 'in --group');
   const environment = request.environment || 'development';
   const where = `in environments.${environment}`;
   const shape = environmentShape(app, environment);
   if (shape.monolith && shape.groups) throw new TypeError(`app '${app.name}': environments.${environment} sets both monolith and groups; keep one`);
-  if (shape.monolith) return checkGroups(app, [{ name: MONOLITH, services: app.services.map((s) => s.name) }], where);
+  if (shape.monolith) return checkGroups(app, [{ name: MONOLITH, services: implementedServices(app).map((s) => s.name) }], where);
   if (shape.groups) {
     const groups = Object.entries(shape.groups).map(([name, services]) => ({ name, services }));
     return checkGroups(app, groups, `${where}.groups`);
@@ -83,6 +84,8 @@ function checkGroups(app: AppDef, groups: readonly ServiceGroup[], where: string
     for (const s of g.services) {
       if (!known.includes(s))
         throw new TypeError(`group '${g.name}' ${where} names '${s}', which is not a service of app '${app.name}' (it has: ${known.join(', ')})`);
+      if (app.services.some((x) => x.name === s && x.kind === 'external'))
+        throw new TypeError(`group '${g.name}' ${where} names '${s}', an external service: it always runs its own command, in a process of its own`);
       const other = taken.get(s);
       if (other) throw new TypeError(`service '${s}' is in both group '${other}' and group '${g.name}' ${where}`);
       taken.set(s, g.name);

@@ -1,3 +1,4 @@
+import { implementedServices } from 'carotene/model';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -24,7 +25,9 @@ export function migrationsDir(app: AppDef, def: ServiceDef): string {
   const folder = (s: ServiceDef) => (s.source ? dirname(s.source.replace(/:\d+$/, '')) : undefined);
   const own = folder(def);
   if (!own) throw new CliError(`cannot tell where service '${def.name}' is declared; pass --dir <folder> for its migrations`);
-  const sharing = app.services.filter((s) => s !== def && folder(s) === own).map((s) => s.name);
+  const sharing = implementedServices(app)
+    .filter((s) => s !== def && folder(s) === own)
+    .map((s) => s.name);
   if (sharing.length > 0) {
     throw new CliError(
       `services '${def.name}' and '${sharing.join("', '")}' are declared in one folder (${own}); pass --dir <folder> so their migrations stay apart`,

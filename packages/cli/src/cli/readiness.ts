@@ -3,6 +3,8 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { TlsFiles } from '@carotene/runtime/security';
+import type { RunSpec } from './child-run.ts';
+import { describeHealth, grpcHealthCheck } from '../dashboard/grpc-health.ts';
 
 /**
  * One GET of `url`. An `https:` URL is a service's mutual-TLS listener: `tls` names the
@@ -47,6 +49,27 @@ function contextOf(tls: TlsFiles): SecureContext {
   const pem = `${ca}\0${cert}\0${key}`;
   if (cached?.pem !== pem) cached = { pem, context: createSecureContext({ ca, cert, key, minVersion: 'TLSv1.3' }) };
   return cached.context;
+}
+
+/** What a readiness probe of a process found: ready or not, said for a human, and what was asked. */
+export interface ReadyAnswer {
+  readonly ready: boolean;
+  /** `HTTP 503`, `ECONNREFUSED`, `NOT_SERVING`. */
+  readonly answer: string;
+  /** `GET https://127.0.0.1:4101/ready`, `grpc.health.v1.Health/Check at https://127.0.0.1:4105`. */
+  readonly asked: string;
+}
+
+/** Asks a process whether it is ready, the way its spec says (HTTP GET or the gRPC health check). */
+export async function probeReady(spec: RunSpec, timeoutMs = 1_000): Promise<ReadyAnswer> {
+  if (spec.readyCheck === 'grpc-health') {
+    const asked = `grpc.health.v1.Health/Check at ${spec.readyUrl}`;
+    if (!spec.readyTls) return { ready: false, answer: 'no client certificate for a gRPC health check', asked };
+    const health = await grpcHealthCheck(spec.readyUrl, spec.readyTls, timeoutMs);
+    return { ready: 'status' in health && health.status === 'SERVING', answer: describeHealth(health), asked };
+  }
+  const status = await probe(spec.readyUrl, timeoutMs, spec.readyTls);
+  return { ready: status === 200, answer: describeProbe(status), asked: `GET ${spec.readyUrl}` };
 }
 
 /** Describes the last probe answer for a human: `HTTP 503` or `ECONNREFUSED`. */

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { formatErrorLine, parseErrorLine, type ChildLogError } from './child-output.ts';
 import { tailLines } from './log-tail.ts';
-import { describeProbe, probe } from './readiness.ts';
+import { probeReady, type ReadyAnswer } from './readiness.ts';
 import { formatReadyTable, type ReadyRow } from './ready-table.ts';
 import { ChildRun, type ExitInfo, type RunSpec } from './child-run.ts';
 
@@ -264,14 +264,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   async #waitReady(run: ChildRun): Promise<WaitResult> {
     const deadline = run.startedAt + this.#startTimeoutMs;
-    let last: number | string | undefined;
+    let last: ReadyAnswer;
     for (;;) {
       if (this.#stopping) return { ok: false, reason: 'was stopped' };
       if (run.exit) return { ok: false, reason: `${describeExit(run.exit)} before it was ready` };
-      last = await probe(run.spec.readyUrl, Math.min(1_000, this.#startTimeoutMs), run.spec.readyTls);
-      if (last === 200 && !run.exit) return { ok: true };
+      last = await probeReady(run.spec, Math.min(1_000, this.#startTimeoutMs));
+      if (last.ready && !run.exit) return { ok: true };
       if (Date.now() >= deadline) {
-        return { ok: false, reason: `was not ready after ${formatMs(this.#startTimeoutMs)} (GET ${run.spec.readyUrl}: ${describeProbe(last)})` };
+        return { ok: false, reason: `was not ready after ${formatMs(this.#startTimeoutMs)} (${last.asked}: ${last.answer})` };
       }
       // wake early when the child exits, so a failed start is reported at once
       await Promise.race([sleep(this.#pollIntervalMs), run.exited]);

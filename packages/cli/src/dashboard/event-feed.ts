@@ -1,3 +1,4 @@
+import { implementedServices } from 'carotene/model';
 import type { AppDef } from 'carotene/model';
 import { listDeadLetters, replayDeadLetters } from '@carotene/runtime/events';
 import { INBOX, migrateEventTables, OUTBOX, type InboxRow, type OutboxRow } from '@carotene/runtime/events';
@@ -77,9 +78,11 @@ export class EventFeed {
     return ready;
   }
 
-  /** The newest events published by any service, newest first, with per-subscriber delivery. */
+  /** The newest events published by any Carotene service (an external one keeps no outbox here), newest first, with per-subscriber delivery. */
   async recent(limit = 50): Promise<RecentEvent[]> {
-    const publishers = this.#app.services.filter((s) => (s.publishes ?? []).length > 0).map((s) => s.name);
+    const publishers = implementedServices(this.#app)
+      .filter((s) => (s.publishes ?? []).length > 0)
+      .map((s) => s.name);
     const events: Array<Omit<RecentEvent, 'deliveries'> & { outbox: OutboxRow[] }> = [];
     for (const publisher of publishers) {
       const rows = await this.#rows<OutboxRow>(publisher, OUTBOX, limit * 4);
@@ -92,13 +95,13 @@ export class EventFeed {
     }
     const newest = events.sort((a, b) => b.time - a.time).slice(0, limit);
     const inboxes = new Map<string, Map<string, InboxRow>>();
-    for (const subscriber of this.#app.services.filter((s) => (s.subscribes ?? []).length > 0)) {
+    for (const subscriber of implementedServices(this.#app).filter((s) => (s.subscribes ?? []).length > 0)) {
       const ids = newest.filter((e) => subscriber.subscribes.some((t) => t.type === e.type)).map((e) => e.id);
       inboxes.set(subscriber.name, await this.#inboxRows(subscriber.name, ids));
     }
     return newest.map(({ outbox, ...event }) => ({
       ...event,
-      deliveries: this.#app.services
+      deliveries: implementedServices(this.#app)
         .filter((s) => (s.subscribes ?? []).some((t) => t.type === event.type))
         .map((s) => deliveryOf(s.name, inboxes.get(s.name)?.get(event.id), outbox.find((o) => o.destination === s.name) ?? outbox[0])),
     }));
@@ -107,7 +110,7 @@ export class EventFeed {
   /** Every dead letter of every subscribing service, oldest first. */
   async deadLetters(): Promise<DeadLetterView[]> {
     const out: DeadLetterView[] = [];
-    for (const s of this.#app.services.filter((svc) => (svc.subscribes ?? []).length > 0)) {
+    for (const s of implementedServices(this.#app).filter((svc) => (svc.subscribes ?? []).length > 0)) {
       const store = await this.#store(s.name);
       const dead = await listDeadLetters(store.db);
       for (const d of dead) {
@@ -129,7 +132,7 @@ export class EventFeed {
 
   /** Puts one dead letter back in its service's inbox; false when there is no such dead letter. */
   async replay(service: string, id: string): Promise<boolean> {
-    if (!this.#app.services.some((s) => s.name === service)) return false;
+    if (!implementedServices(this.#app).some((s) => s.name === service)) return false;
     const store = await this.#store(service);
     return (await replayDeadLetters(store.db, [id])).includes(id);
   }

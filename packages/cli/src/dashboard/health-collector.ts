@@ -1,6 +1,7 @@
 import { readRegistry } from '@carotene/runtime/service';
 import type { TlsFiles } from '@carotene/runtime/security';
-import { instanceUrls, type ServiceAddress } from '@carotene/runtime/transport';
+import { instanceUrls, protocolOf, type ServiceAddress } from '@carotene/runtime/transport';
+import { describeHealth, grpcHealthCheck } from './grpc-health.ts';
 import { describeAnswer, instanceGet } from './instance-get.ts';
 import { parsePrometheus, requestTotals, type RequestTotals } from './request-metrics.ts';
 import type { Traffic, WorkloadSignals } from './service-health.ts';
@@ -42,7 +43,8 @@ export const GATEWAY_WORKLOAD = 'gateway';
 
 /**
  * Looks at every instance of every service and the gateway, through the registry: `GET
- * /ready` for readiness and `GET /metrics` for request counters, remembering the counters
+ * /ready` for readiness (`grpc.health.v1.Health/Check` for a service registered with
+ * protocol `grpc`, an external one) and `GET /metrics` for request counters, remembering the counters
  * of earlier looks so that each look yields the error rate over the last window. Without
  * metrics (or on the first look) a workload has readiness only; `assessApp` decides the
  * same way for both.
@@ -74,18 +76,28 @@ export class HealthCollector {
       missing = `no registry at ${this.#o.registryFile}`;
     }
     const targets = [
-      ...this.#o.services.map((name) => ({ name, urls: services[name] ? instanceUrls(services[name]) : [] })),
-      { name: GATEWAY_WORKLOAD, urls: gateway ? [gateway] : [] },
+      ...this.#o.services.map((name) => ({
+        name,
+        urls: services[name] ? instanceUrls(services[name]) : [],
+        grpc: services[name] !== undefined && protocolOf(services[name]) === 'grpc',
+      })),
+      { name: GATEWAY_WORKLOAD, urls: gateway ? [gateway] : [], grpc: false },
     ];
     const now = Date.now();
-    return Promise.all(targets.map(({ name, urls }) => this.#sampleWorkload(name, urls, now, missing ?? 'not in the registry')));
+    return Promise.all(targets.map(({ name, urls, grpc }) => this.#sampleWorkload(name, urls, now, missing ?? 'not in the registry', grpc)));
   }
 
-  async #sampleWorkload(name: string, urls: readonly string[], now: number, absent: string): Promise<WorkloadSample> {
+  async #sampleWorkload(name: string, urls: readonly string[], now: number, absent: string, grpc: boolean): Promise<WorkloadSample> {
     if (urls.length === 0) return { name, desired: 1, ready: 0, detail: absent, instances: [] };
     const timeout = this.#o.timeoutMs ?? 1_000;
     const instances = await Promise.all(
       urls.map(async (url): Promise<InstanceState & { totals?: RequestTotals }> => {
+        if (grpc) {
+          // an external service: the gRPC health checking protocol, and no Carotene metrics
+          const health = await grpcHealthCheck(url, this.#o.tls, timeout);
+          const ok = 'status' in health && health.status === 'SERVING';
+          return { url, ready: ok, ...(ok ? {} : { detail: describeHealth(health) }), metrics: false };
+        }
         const [ready, metrics] = await Promise.all([instanceGet(`${url}/ready`, this.#o.tls, timeout), instanceGet(`${url}/metrics`, this.#o.tls, timeout)]);
         const totals = 'status' in metrics && metrics.status === 200 ? totalsOf(metrics.body, name) : undefined;
         const ok = 'status' in ready && ready.status === 200;

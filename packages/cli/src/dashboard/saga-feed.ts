@@ -1,3 +1,4 @@
+import { implementedServices } from 'carotene/model';
 import type { AppDef } from 'carotene/model';
 import { listSagas, showSaga, type SagaDetail, type SagaSummary } from '@carotene/runtime/sagas';
 import type { StoreOpener } from './event-feed.ts';
@@ -25,7 +26,9 @@ export class SagaFeed {
   }
 
   static of(app: AppDef, open: StoreOpener): SagaFeed | undefined {
-    const services = app.services.filter((s) => (s.sagas ?? []).length > 0).map((s) => s.name);
+    const services = implementedServices(app)
+      .filter((s) => (s.sagas ?? []).length > 0)
+      .map((s) => s.name);
     return services.length > 0 ? new SagaFeed(services, open) : undefined;
   }
 

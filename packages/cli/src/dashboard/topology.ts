@@ -1,10 +1,12 @@
-import { callEdges, eventsOf, gatewayReaches } from '../build/app-graph.ts';
+import { callEdges, eventsOf, gatewayReaches, kindLabel, storesOf } from '../build/app-graph.ts';
 import type { AppDef } from 'carotene/model';
 import { GATEWAY_WORKLOAD } from './health-collector.ts';
 
 export interface TopologyNode {
   readonly id: string;
   readonly kind: 'gateway' | 'service';
+  /** What a service is when it is not a Carotene one: `external · gRPC`. */
+  readonly label?: string;
   /** Layout: column (0 = the gateway, then by depth of calls and events) and row within it. */
   readonly column: number;
   readonly row: number;
@@ -69,7 +71,8 @@ export function topologyOf(app: AppDef): Topology {
       column: c,
       row: rowOf(c),
       routes: s.routes.map((r) => `${r.method} ${r.path}`),
-      stores: s.stores.map((t) => t.name),
+      ...(kindLabel(s) ? { label: kindLabel(s) } : {}),
+      stores: storesOf(s).map((t) => t.name),
       publishes: publishes.map((e) => e.type),
       subscribes: subscribes.map((e) => e.type),
     });

@@ -12,7 +12,7 @@ const shopWith = (development?: object) =>
   ({
     kind: 'app',
     name: 'shop',
-    services: ['users', 'catalog', 'orders', 'payments'].map((name) => ({ name })),
+    services: ['users', 'catalog', 'orders', 'payments'].map((name) => ({ kind: 'service', name })),
     gateway: {},
     config: {},
     environments: development ? { development } : {},

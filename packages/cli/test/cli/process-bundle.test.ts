@@ -33,6 +33,7 @@ const plan = (specs: ProcessSpec[]): DevPlan => ({
   logsDir: dataDir,
   dbDir: dataDir,
   specs,
+  externals: [],
   databases: [],
 });
 

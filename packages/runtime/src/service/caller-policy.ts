@@ -1,5 +1,5 @@
 import type { AppDef } from 'carotene/model';
-import type { ServiceDef } from 'carotene/model';
+import type { AppService } from 'carotene/model';
 import { CaroteneError } from 'carotene/model';
 
 /** Identity the gateway calls with (its certificate names it). */
@@ -40,7 +40,7 @@ export function allowedCallers(app: AppDef, callee: string, fn: string): Readonl
  * The services whose events `subscriber` declares in `subscribes`: they, and only they, may
  * deliver to its `$…` endpoints. Events name their publishing service (`event('orders', …)`).
  */
-export function eventPublishersOf(subscriber: ServiceDef): ReadonlySet<string> {
+export function eventPublishersOf(subscriber: Pick<AppService, 'subscribes'>): ReadonlySet<string> {
   return new Set(subscriber.subscribes.map((e) => e.service));
 }
 

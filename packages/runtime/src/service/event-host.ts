@@ -1,6 +1,6 @@
 import type { AppDef } from 'carotene/model';
 import type { ServiceDef } from 'carotene/model';
-import { loadEngine, platformError } from 'carotene/model';
+import { implementedServices, loadEngine, platformError } from 'carotene/model';
 import { DirectEventTransport, DELIVER_FN } from '../events/direct-transport.ts';
 import { EventBatch } from '../events/envelope.ts';
 import type { EventTransport, JetStreamEngine } from '../events/event-transport.ts';
@@ -99,7 +99,8 @@ export class EventHost {
       await js.connect();
       return new EventHost(o, js);
     }
-    return new EventHost(o, new DirectEventTransport({ self: o.def.name, services: o.app.services, rpc: o.rpc }));
+    // external services are not delivered to: they answer no `$deliver` (docs/grpc.md)
+    return new EventHost(o, new DirectEventTransport({ self: o.def.name, services: implementedServices(o.app), rpc: o.rpc }));
   }
 
   /** Starts receiving and relaying; `runtime` runs the subscribers. */

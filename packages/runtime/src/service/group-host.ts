@@ -1,5 +1,5 @@
 import type { AppDef } from 'carotene/model';
-import { platformError } from 'carotene/model';
+import { implementedService, platformError } from 'carotene/model';
 import { InProcessTransport, LocalServices } from '../transport/in-process-transport.ts';
 import { RoutingTransport } from '../transport/routing-transport.ts';
 import type { Transport } from '../transport/transport.ts';
@@ -63,6 +63,8 @@ function checkGroup(app: AppDef, services: readonly string[]): void {
   for (const name of services) {
     if (!known.has(name)) throw platformError('INVALID_CONFIG', `app '${app.name}' has no service '${name}' (it has: ${[...known].join(', ')})`);
     if (seen.has(name)) throw platformError('INVALID_CONFIG', `service '${name}' is listed twice in one group`);
+    // an external service is a process of its own, whatever the grouping
+    implementedService(app, name);
     seen.add(name);
   }
 }

@@ -2,6 +2,7 @@
 // migration Job or init container runs before the service's pods start.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { implementedService } from 'carotene/model';
 import { openStore } from '../store/driver.ts';
 import { migrate } from '../store/migrations.ts';
 import { loadApp } from './load-app.ts';
@@ -16,8 +17,7 @@ try {
   const dataDir = process.env[ENV.dataDir];
   if (!appFile || !dataDir || !service) throw new Error(`${ENV.appFile}, ${ENV.dataDir} and ${ENV.service} are required`);
   const app = await loadApp(appFile);
-  const def = app.services.find((s) => s.name === service);
-  if (!def) throw new Error(`app '${app.name}' has no service '${service}'`);
+  const def = implementedService(app, service);
   const url = process.env[ENV.databaseUrl];
   const file = sqliteFile(dataDir, service);
   if (!url) mkdirSync(dirname(file), { recursive: true });

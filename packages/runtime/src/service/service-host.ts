@@ -1,6 +1,6 @@
 import type { AppDef } from 'carotene/model';
 import type { ServiceDef } from 'carotene/model';
-import { platformError } from 'carotene/model';
+import { implementedService } from 'carotene/model';
 import type { StoreDriver } from '../store/driver.ts';
 import { migrate, pendingMigrations } from '../store/migrations.ts';
 import { checkSchema } from '../store/schema-check.ts';
@@ -46,10 +46,7 @@ export interface ServiceHost {
 /** Opens the service's own database, migrates it, checks it matches the declared tables, runs onStart, and listens. */
 export async function startServiceHost(options: HostOptions): Promise<ServiceHost> {
   const { app, log } = options;
-  const def = app.services.find((s) => s.name === options.service);
-  if (!def) {
-    throw platformError('INVALID_CONFIG', `app '${app.name}' has no service '${options.service}' (it has: ${app.services.map((s) => s.name).join(', ')})`);
-  }
+  const def = implementedService(app, options.service);
   const config = serviceConfig(app, def);
   const store = await openStore(options.database);
   let server: RpcServer | undefined;

@@ -9,7 +9,7 @@ import { GrpcClient } from './grpc-client.ts';
 import type { GrpcContract } from './grpc-server.ts';
 import { ConnectionError, DeadlineError, type Reply } from './rpc-connection.ts';
 import { RpcPeer } from './rpc-peer.ts';
-import { instanceUrls, type CallMeta, type Registry, type Transport } from './transport.ts';
+import { instanceUrls, protocolOf, type CallMeta, type Registry, type Transport } from './transport.ts';
 
 export interface HttpTransportOptions {
   /** Name this process calls as. */
@@ -55,7 +55,8 @@ export class HttpTransport implements Transport {
   }
 
   async call(service: string, fn: string, input: unknown, meta: CallMeta): Promise<unknown> {
-    if (this.#options.registry.services[service]?.protocol === 'grpc') return this.#callGrpc(service, fn, input, meta);
+    const entry = this.#options.registry.services[service];
+    if (entry && protocolOf(entry) === 'grpc') return this.#callGrpc(service, fn, input, meta);
     const set = this.#instances(service);
     const remaining = meta.deadline - Date.now();
     if (remaining <= 0) throw platformError('DEADLINE_EXCEEDED', `no time left to call ${service}.${fn}`, { service });

@@ -46,9 +46,15 @@ export interface ServiceAddress {
   readonly instances?: ReadonlyArray<{ readonly url: string }>;
   /**
    * What the callee speaks: `carotene` (default: carotene-rpc/1, the internal fast path) or
-   * `grpc` (a service that speaks only standard gRPC, e.g. one written in another language).
+   * `grpc` (a service that speaks only standard gRPC and `grpc.health.v1`, over mutual TLS:
+   * an `external` one, written in another language).
    */
   readonly protocol?: 'carotene' | 'grpc' | undefined;
+}
+
+/** The protocol an address speaks (`carotene` when it does not say). */
+export function protocolOf(address: ServiceAddress): 'carotene' | 'grpc' {
+  return address.protocol ?? 'carotene';
 }
 
 /** Every instance URL of a service: its `instances`, else its one `url`. */

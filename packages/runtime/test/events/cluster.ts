@@ -1,6 +1,6 @@
 // In-process services with their real stores and event machinery, wired through the Transport seam.
 import { randomUUID } from 'node:crypto';
-import type { AppDef } from '../../../carotene/src/declare/app.ts';
+import { type AppDef, implementedService } from '../../../carotene/src/declare/app.ts';
 import { platformError } from '../../../carotene/src/errors.ts';
 import { migrateEventTables } from '../../src/events/platform-tables.ts';
 import { EventHost, type EventSettings } from '../../src/service/event-host.ts';
@@ -47,7 +47,7 @@ export class Cluster {
   }
 
   async start(name: string): Promise<Node> {
-    const def = this.app.services.find((s) => s.name === name)!;
+    const def = implementedService(this.app, name);
     const { store, url } = await this.#open(name);
     const log = createLogger(name, process.env.CAROTENE_TEST_LOG_LEVEL ?? 'silent');
     await migrate(store.db, def.migrations, name);

@@ -5,13 +5,18 @@ import { sortedServices } from '../app-graph.ts';
 import type { Environment } from '../environment.ts';
 import { configMapName, GATEWAY, GATEWAY_PORT, PART_OF_LABEL, SERVICE_PORT } from './labels.ts';
 
+/** One entry of the registry (the runtime's `ServiceAddress`): `protocol: 'grpc'` for an external service. */
+type ServiceAddress = { url: string; protocol?: 'grpc' };
+
 /**
  * Where each process finds the others in the cluster: the registry `carrot dev` writes
  * locally, with DNS names in place of loopback ports.
  */
-export function clusterRegistry(app: AppDef, env: Environment): { app: string; gateway: { url: string }; services: Record<string, { url: string }> } {
-  const services: Record<string, { url: string }> = {};
-  for (const s of sortedServices(app)) services[s.name] = { url: `https://${s.name}.${env.namespace}.svc:${SERVICE_PORT}` };
+export function clusterRegistry(app: AppDef, env: Environment): { app: string; gateway: { url: string }; services: Record<string, ServiceAddress> } {
+  const services: Record<string, ServiceAddress> = {};
+  for (const s of sortedServices(app)) {
+    services[s.name] = { url: `https://${s.name}.${env.namespace}.svc:${SERVICE_PORT}`, ...(s.kind === 'external' ? { protocol: 'grpc' as const } : {}) };
+  }
   return { app: app.name, gateway: { url: `http://${GATEWAY}.${env.namespace}.svc:${GATEWAY_PORT}` }, services };
 }
 

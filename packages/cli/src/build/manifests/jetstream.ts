@@ -73,7 +73,8 @@ export function jetStreamDefinitions(app: AppDef, env: Environment): { streams: 
     },
   ];
   const consumers: ConsumerDefinition[] = [];
-  for (const s of sortedServices(app)) {
+  // no consumer for an external service: it takes no deliveries yet (docs/grpc.md)
+  for (const s of sortedServices(app).filter((x) => x.kind === 'service')) {
     const publishers = [...new Set(eventsOf(s).subscribes.map((e) => e.service))].sort();
     for (const publisher of publishers) {
       consumers.push({

@@ -5,6 +5,7 @@ import { sortedServices } from '../app-graph.ts';
 import { checkDeployable } from '../deploy-checks.ts';
 import type { Environment } from '../environment.ts';
 import { sharedConfigMap } from './config-map.ts';
+import { externalDeployment, GRPC_PORT_NAME } from './external-workload.ts';
 import { gatewayDeployment, gatewayIngress } from './gateway-workload.ts';
 import { jetStreamResources } from './jetstream.ts';
 import { GATEWAY, GATEWAY_PORT, PART_OF_LABEL, SERVICE_PORT } from './labels.ts';
@@ -69,7 +70,15 @@ export function kubernetesManifests(input: ManifestInput): Manifest[] {
   for (const s of sortedServices(app)) {
     const w: WorkloadInput = { app: app.name, name: s.name, env, layout };
     const settings = env.services[s.name]!;
-    models.push(serviceAccount(w, 'service'), serviceDeployment(w, settings), clusterService(w, 'service', { name: 'rpc', port: SERVICE_PORT }));
+    if (s.kind === 'external') {
+      models.push(
+        serviceAccount(w, 'service'),
+        externalDeployment(w, s, app, settings),
+        clusterService(w, 'service', { name: GRPC_PORT_NAME, port: SERVICE_PORT }),
+      );
+    } else {
+      models.push(serviceAccount(w, 'service'), serviceDeployment(w, settings), clusterService(w, 'service', { name: 'rpc', port: SERVICE_PORT }));
+    }
     models.push(...scaling(w, 'service', settings.replicas, settings.maxReplicas));
   }
   const gw: WorkloadInput = { app: app.name, name: GATEWAY, env, layout };

@@ -1,3 +1,4 @@
+import type { ServiceDef } from 'carotene/model';
 import { createHash } from 'node:crypto';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import type { AppDef } from 'carotene/model';
@@ -16,7 +17,7 @@ import { databaseEnv, MIGRATE_COMMAND } from './service-workload.ts';
 export function migrationJobs(app: AppDef, env: Environment, layout: ImageLayout): Job[] {
   if (env.database.source !== 'secret') return [];
   return sortedServices(app)
-    .filter((s) => Object.keys(s.migrations).length > 0)
+    .filter((s): s is ServiceDef => s.kind === 'service' && Object.keys(s.migrations).length > 0)
     .map((s) => {
       const names = Object.keys(s.migrations).sort();
       const hash = createHash('sha256').update(names.join('\n')).digest('hex').slice(0, 8);

@@ -20,7 +20,8 @@ export interface AllowList {
  */
 export function allowLists(app: AppDef, env: Environment): AllowList[] {
   return sortedServices(app).map((s) => {
-    const publishers = env.events.transport === 'direct' ? eventsOf(s).subscribes.map((e) => e.service) : [];
+    // events are pushed to Carotene subscribers only: an external service takes no deliveries
+    const publishers = env.events.transport === 'direct' && s.kind === 'service' ? eventsOf(s).subscribes.map((e) => e.service) : [];
     const from = new Set([...callersOf(app, s.name), ...publishers, ...(gatewayReaches(app, s) ? [GATEWAY] : [])]);
     from.delete(s.name);
     return { service: s.name, from: [...from].sort(), metricsNamespace: env.metricsNamespace };
@@ -71,5 +72,45 @@ export function networkPolicies(app: AppDef, env: Environment): NetworkPolicy[] 
       }),
     );
   }
+  policies.push(...externalEgress(app, env));
   return policies;
+}
+
+/**
+ * An external service may open connections only to what it calls (their mutual-TLS port)
+ * and to the cluster's DNS. (Carotene services' egress is not restricted here, so callers
+ * reach an external service through its ingress policy alone.)
+ */
+export function externalEgress(app: AppDef, env: Environment): NetworkPolicy[] {
+  return sortedServices(app)
+    .filter((s) => s.kind === 'external')
+    .map(
+      (s) =>
+        new NetworkPolicy({
+          metadata: { name: `${s.name}-egress`, namespace: env.namespace, labels: labels(app.name, s.name, 'service') },
+          spec: {
+            podSelector: { matchLabels: selector(app.name, s.name) },
+            policyTypes: ['Egress'],
+            egress: [
+              ...(s.integrations.length > 0
+                ? [
+                    {
+                      to: [...new Set(s.integrations.map((c) => c.name))]
+                        .sort()
+                        .map((callee) => ({ podSelector: { matchLabels: { [NAME_LABEL]: callee, [PART_OF_LABEL]: app.name } } })),
+                      ports: [{ port: SERVICE_PORT, protocol: 'TCP' as const }],
+                    },
+                  ]
+                : []),
+              {
+                to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+                ports: [
+                  { port: 53, protocol: 'UDP' as const },
+                  { port: 53, protocol: 'TCP' as const },
+                ],
+              },
+            ],
+          },
+        }),
+    );
 }

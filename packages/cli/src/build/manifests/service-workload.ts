@@ -63,6 +63,7 @@ export function podDeployment(
   replicas: number,
   component: Component,
   pod: { containers: IContainer[]; initContainers?: IContainer[] },
+  options: { scrape?: boolean } = {},
 ): Deployment {
   const { app, name, env } = input;
   return new Deployment({
@@ -73,7 +74,7 @@ export function podDeployment(
       selector: { matchLabels: selector(app, name) },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
       template: {
-        metadata: { labels: labels(app, name, component), ...scrapeAnnotations(component) },
+        metadata: { labels: labels(app, name, component), ...(options.scrape === false ? {} : scrapeAnnotations(component)) },
         spec: {
           serviceAccountName: name,
           automountServiceAccountToken: false,

@@ -1,3 +1,4 @@
+import { implementedServices } from 'carotene/model';
 import type { BuildProblem, RuleInput } from './build-problem.ts';
 
 /**
@@ -7,7 +8,7 @@ import type { BuildProblem, RuleInput } from './build-problem.ts';
  */
 export function sagaPermissions({ app }: RuleInput): BuildProblem[] {
   const problems: BuildProblem[] = [];
-  for (const s of app.services) {
+  for (const s of implementedServices(app)) {
     // a service object written by hand may leave sagas out
     const sagas = s.sagas ?? [];
     const stores = new Set(s.stores.map((t) => t.name));

@@ -1,3 +1,4 @@
+import { implementedServices } from 'carotene/model';
 import type { BuildProblem, RuleInput } from './build-problem.ts';
 
 /**
@@ -6,7 +7,7 @@ import type { BuildProblem, RuleInput } from './build-problem.ts';
  */
 export function undeclaredIntegration({ app }: RuleInput): BuildProblem[] {
   const problems: BuildProblem[] = [];
-  for (const s of app.services) {
+  for (const s of implementedServices(app)) {
     const declared = new Set(s.integrations.map((c) => c.name));
     for (const [fn, h] of Object.entries(s.handlers).sort(([a], [b]) => a.localeCompare(b))) {
       for (const c of h.permissions.calls ?? []) {

@@ -8,7 +8,8 @@ import { CliError, parseOrUsage, UsageError, type CliIo, type Command } from '..
 import { ensureCertificates, hostNames } from '@carotene/runtime/security';
 import { certsDir } from '@carotene/runtime/security';
 import { startDashboard, type RunningDashboard } from '../../dashboard/start-dashboard.ts';
-import { databaseEnvName, GATEWAY, GATEWAY_MAIN, identitiesOf, planDev, reachableHost, RUNTIME_MAIN, type DevPlan } from '../dev-plan.ts';
+import { databaseEnvName, GATEWAY, GATEWAY_MAIN, identitiesOf, planDev, reachableHost, RUNTIME_MAIN, withoutExternals, type DevPlan } from '../dev-plan.ts';
+import { preflight } from '../external-preflight.ts';
 import { bundledPlan, bundleEntries } from '../process-bundle.ts';
 import { applyGroups, GROUP_MAIN, resolveGroups, type ServiceGroup } from '../group-plan.ts';
 import { reservePorts } from '../ports.ts';
@@ -49,7 +50,13 @@ Options:
                     first: while it has errors, the running processes keep their code
   -h, --help        Show this help
 
+An external service (external(...) in the app) runs its dev.command in a process of its own,
+after its dev.check passed; when that fails, the rest of the app runs without it (with
+CI=true, nothing starts and carrot dev exits 1).
+
 Environment:
+  CI=true                          A missing command or failed check of an external service
+                                   is an error
   CAROTENE_DATABASE_URL_<SERVICE>  PostgreSQL URL for one service (e.g. ..._ORDER_HISTORY
                                    for order-history); SQLite under <data-dir>/db otherwise
   CAROTENE_LOG_LEVEL               Log level of every process (default info)
@@ -135,7 +142,7 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
   // closed however this ends, so a failed start leaves no listener behind
   try {
     const otlpEndpoint = dashboard?.url;
-    const planned = applyGroups(
+    const full = applyGroups(
       planDev({
         app,
         appFile,
@@ -148,6 +155,16 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
       }),
       groups,
     );
+    // an external service whose command or pre-flight check fails is left out, and said so
+    const problems = await preflight(full.externals);
+    for (const p of problems) io.err(`carrot dev: ${p.message}`);
+    if (problems.length > 0 && process.env.CI === 'true') {
+      throw new CliError(
+        `${problems.length === 1 ? 'an external service' : `${problems.length} external services`} cannot start; with CI=true nothing is started`,
+      );
+    }
+    if (problems.length > 0) io.err(`carrot dev: running the app without ${problems.map((p) => `'${p.service}'`).join(', ')}; calls to it fail as UNAVAILABLE`);
+    const planned = withoutExternals(full, new Set(problems.map((p) => p.service)));
     const [certs] = await Promise.all([
       certificates,
       mkdir(planned.logsDir, { recursive: true }),
@@ -160,7 +177,8 @@ async function runDev(argv: readonly string[], io: CliIo): Promise<number> {
     if (certs.createdCa) io.out(`carrot dev: created the certificate authority of '${app.name}' in ${certsDir(dataDir)}`);
     else if (certs.issued.length > 0) io.out(`carrot dev: issued certificates for ${certs.issued.join(', ')}`);
 
-    io.out(`carrot dev: starting '${app.name}' (${app.services.length} service${app.services.length === 1 ? '' : 's'}${inProcesses(plan)} and the gateway)`);
+    const started = app.services.length - problems.length;
+    io.out(`carrot dev: starting '${app.name}' (${started} service${started === 1 ? '' : 's'}${inProcesses(plan)} and the gateway)`);
     const supervisor = new Supervisor(plan.specs, { print: io.out });
     const stopped = stopOnSignals(supervisor, io);
     try {
@@ -250,6 +268,7 @@ function printWhere(plan: DevPlan, io: CliIo, dashboardUrl: string | undefined):
   if (dashboardUrl) io.out(`dashboard  ${dashboardUrl}`);
   io.out(`logs       ${rel(plan.logsDir)}/${inProcesses(plan) === '' ? '<service>' : '<process>'}.log`);
   for (const db of plan.databases) io.out(`database   ${db.service}: ${db.where.startsWith('/') ? rel(db.where) : db.where}`);
+  for (const e of plan.externals) io.out(`external   ${e.service}: gRPC at ${plan.registry.services[e.service]?.url ?? '?'}`);
   io.out(`registry   ${rel(plan.registryFile)}`);
   io.out('Ctrl-C stops everything.');
 }
@@ -274,7 +293,8 @@ function processesOf(plan: DevPlan, groups: readonly ServiceGroup[], service: st
 /** ` in 2 processes` when some services share a process; nothing when each has its own. */
 function inProcesses(plan: DevPlan): string {
   const services = plan.specs.filter((s) => s.name !== GATEWAY && (s.stage === undefined || s.stage === 0)).length;
-  return services === plan.databases.length ? '' : ` in ${services} process${services === 1 ? '' : 'es'}`;
+  const own = plan.externals.reduce((n, e) => n + e.processes.length - 1, 0); // a scaled external's extra instances
+  return services - own === plan.databases.length + plan.externals.length ? '' : ` in ${services} process${services === 1 ? '' : 'es'}`;
 }
 
 function parsePort(text: string, flag = '--port'): number {

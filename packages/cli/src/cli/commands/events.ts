@@ -1,3 +1,4 @@
+import { implementedServices } from 'carotene/model';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AppDef } from 'carotene/model';
@@ -104,11 +105,14 @@ async function runEvents(argv: readonly string[], io: CliIo): Promise<number> {
 
 function pickServices(app: AppDef, name: string | undefined): string[] {
   if (name !== undefined) {
-    if (!app.services.some((s) => s.name === name))
-      throw new CliError(`app '${app.name}' has no service '${name}' (it has: ${app.services.map((s) => s.name).join(', ')})`);
+    const def = app.services.find((s) => s.name === name);
+    if (!def) throw new CliError(`app '${app.name}' has no service '${name}' (it has: ${app.services.map((s) => s.name).join(', ')})`);
+    if (def.kind === 'external') throw new CliError(`'${name}' is an external service: Carotene keeps no inbox or dead letters for it`);
     return [name];
   }
-  return app.services.filter((s) => s.subscribes.length > 0).map((s) => s.name);
+  return implementedServices(app)
+    .filter((s) => s.subscribes.length > 0)
+    .map((s) => s.name);
 }
 
 function openServiceStore(service: string, dataDir: string): Promise<StoreDriver> {

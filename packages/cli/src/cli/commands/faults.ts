@@ -63,6 +63,8 @@ async function runFaults(argv: readonly string[], io: CliIo): Promise<number> {
   if (service !== undefined) {
     const def = app.services.find((s) => s.name === service);
     if (!def) throw new CliError(`'${service}' is not a service of app '${app.name}' (it has: ${app.services.map((s) => s.name).join(', ')})`);
+    if (def.kind === 'external')
+      throw new CliError(`'${service}' is an external service: faults are injected by the callee's Carotene runtime, which it does not run`);
     if (fn !== undefined && !(fn in def.contract.functions)) throw new CliError(`'${service}' has no function '${fn}'`);
   }
 

@@ -51,6 +51,7 @@ async function runMigrations(argv: readonly string[], io: CliIo): Promise<number
   const app = await loadApp(findAppFile(target ?? '.'));
   const def = app.services.find((s) => s.name === service);
   if (!def) throw new CliError(`app '${app.name}' has no service '${service}' (it has: ${app.services.map((s) => s.name).join(', ')})`);
+  if (def.kind === 'external') throw new CliError(`'${service}' is an external service: Carotene does not own its tables or write its migrations`);
   const folder = readMigrationFolder(values.dir ?? migrationsDir(app, def));
   const from = folder.latest ? `${folder.latest.name}.schema.json` : 'no generated migration';
   const { after, changes } = caroteneErrorsAsCli(() => {

@@ -1,3 +1,4 @@
+import { implementedServices } from 'carotene/model';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AppDef } from 'carotene/model';
@@ -98,7 +99,9 @@ function pickServices(app: AppDef, name: string | undefined): string[] {
       throw new CliError(`app '${app.name}' has no service '${name}' (it has: ${app.services.map((s) => s.name).join(', ')})`);
     return [name];
   }
-  const orchestrators = app.services.filter((s) => (s.sagas ?? []).length > 0).map((s) => s.name);
+  const orchestrators = implementedServices(app)
+    .filter((s) => (s.sagas ?? []).length > 0)
+    .map((s) => s.name);
   if (orchestrators.length === 0) throw new CliError(`no service of app '${app.name}' declares sagas`);
   return orchestrators;
 }

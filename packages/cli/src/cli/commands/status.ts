@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { isEnvironmentName, resolveEnvironment } from '../../build/environment.ts';
+import { kindLabel } from '../../build/app-graph.ts';
 import { readinessFromDeployments } from '../../build/health-status.ts';
 import { HealthCollector } from '../../dashboard/health-collector.ts';
 import { assessApp, type WorkloadHealthReport, type WorkloadSignals } from '../../dashboard/service-health.ts';
@@ -19,7 +20,8 @@ const USAGE = `Usage: carrot status [appDir] [options]
 
 Health of a running app: each service and the gateway is healthy (every replica ready),
 degraded (some) or unhealthy (none), and so is the app. Asks the local processes of
-'carrot dev' (/ready of every instance through the registry), or, with --source
+'carrot dev' (/ready of every instance through the registry; grpc.health.v1 for an
+external service), or, with --source
 kubernetes, the readiness Kubernetes reports for the environment's Deployments (through
 kubectl). Local processes that serve /metrics are looked at twice, --window apart: from
 5 % of requests failing (5xx) a ready service is degraded, from 50 % unhealthy. The dev
@@ -73,7 +75,10 @@ async function runStatus(argv: readonly string[], io: CliIo): Promise<number> {
   const width = Math.max(...workloads.map((w) => w.name.length));
   workloads.forEach((w, i) => {
     const r = report.workloads[i]!;
-    io.out(`  ${w.name.padEnd(width)}  ${r.health.padEnd(9)}  ${w.ready}/${w.desired} ready${w.detail ? `  (${w.detail})` : ''}${traffic(r)}`);
+    const def = app.services.find((s) => s.name === w.name);
+    const label = def ? kindLabel(def) : undefined;
+    const notes = [label, w.detail].filter(Boolean).join(', ');
+    io.out(`  ${w.name.padEnd(width)}  ${r.health.padEnd(9)}  ${w.ready}/${w.desired} ready${notes ? `  (${notes})` : ''}${traffic(r)}`);
   });
   return report.health === 'healthy' ? 0 : 1;
 }

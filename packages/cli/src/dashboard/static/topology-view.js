@@ -145,6 +145,7 @@ export class TopologyView {
       s('circle', { class: 'node-dot', cx: W - 18, cy: 18, r: 6 }),
       s('text', { class: 'node-name', x: 26, y: 29 }, node.id),
       s('text', { class: 'node-sub', x: 26, y: 50 }, 'looking…'),
+      node.label ? s('text', { class: 'node-tag node-label', x: 0, y: -6 }, node.label) : null,
       node.routes.length ? s('text', { class: 'node-tag', x: W, y: H + 14, 'text-anchor': 'end' }, `${node.routes.length} public route${node.routes.length === 1 ? '' : 's'}`) : null,
     );
     return g;
@@ -179,6 +180,7 @@ export class TopologyView {
       h('h2', {}, node.id, ' ', h('span', { class: 'pill', dataset: { health: w?.health ?? 'unknown' } }, w?.health ?? 'unknown')),
       w?.reasons.length ? h('p', { class: 'reason' }, w.reasons.join('; ')) : null,
       h('dl', { class: 'facts' },
+        node.label ? [h('dt', {}, 'kind'), h('dd', {}, node.label)] : null,
         h('dt', {}, 'ready'), h('dd', {}, w ? `${w.ready}/${w.desired}` : '–'),
         h('dt', {}, 'requests'), h('dd', {}, w?.requestsPerSecond === undefined ? 'no metrics yet' : `${w.requestsPerSecond.toFixed(1)}/s`),
         h('dt', {}, 'errors'), h('dd', {}, w?.errorRate === undefined ? '–' : `${(w.errorRate * 100).toFixed(1)}%`),
