@@ -3,6 +3,7 @@ import catalog from './services/catalog/service.ts';
 import notifications from './services/notifications/service.ts';
 import orders from './services/orders/service.ts';
 import payments from './services/payments/service.ts';
+import recommendations from './services/recommendations/service.ts';
 import users from './services/users/service.ts';
 
 // Tokens are issued by users and verified by the gateway: both read these two values.
@@ -15,7 +16,7 @@ const audience = 'shop-api';
  */
 export default app({
   name: 'shop',
-  services: [users, catalog, orders, payments, notifications],
+  services: [users, catalog, orders, payments, notifications, recommendations],
   gateway: {
     port: 8080,
     // a rotated-in signing key is looked up at most every 2 s

@@ -23,7 +23,7 @@ export interface ShopShape {
   readonly processes: (services: readonly string[]) => readonly string[];
 }
 
-/** The whole shop through the gateway: users, catalog, orders, payments. */
+/** The whole shop through the gateway: users, catalog, orders, payments, notifications, recommendations. */
 export function walkShop(shape: ShopShape): void {
   describe(`shop end to end (carrot dev, ${shape.title})`, () => {
     let shop: RunningShop;
@@ -47,6 +47,7 @@ export function walkShop(shape: ShopShape): void {
     let bob = '';
     let confirmedOrder = '';
     let failedOrder = '';
+    let togetherOrder = '';
     let productA: Json = {};
     let productB: Json = {};
 
@@ -113,6 +114,42 @@ export function walkShop(shape: ShopShape): void {
       assert.equal(paid.body.status, 'CONFIRMED');
     });
 
+    it('recommends products bought together first, then those nearest in price, from the Python service', async () => {
+      // a second confirmed order holding A with C: C is what A was bought with
+      const all = (await api('GET', '/api/products?limit=100')).body.items as Json[];
+      const productC = all.find((p) => p.stock >= 10 && p.id !== productA.id && p.id !== productB.id)!;
+      const order = await api(
+        'POST',
+        '/api/orders',
+        {
+          items: [
+            { productId: productA.id, qty: 1 },
+            { productId: productC.id, qty: 1 },
+          ],
+        },
+        alice,
+      );
+      assert.equal(order.status, 201, JSON.stringify(order.body));
+      togetherOrder = order.body.id;
+      assert.equal((await api('POST', `/api/orders/${order.body.id}/checkout`, { card: '4242424242424242' }, alice)).body.status, 'CONFIRMED');
+
+      const recs = await api('GET', `/api/products/${productA.id}/recommendations`);
+      assert.equal(recs.status, 200, JSON.stringify(recs.body));
+      const items = recs.body.items as Json[];
+      assert.equal(items.length, 4);
+      assert.deepEqual(Object.keys(items[0]!).sort(), ['id', 'name', 'price']);
+      assert.equal(items[0]!.id, productC.id, 'bought together comes first');
+      assert.ok(!items.some((p) => p.id === productA.id), 'never the product itself');
+      const rest = items.slice(1).map((p) => Math.abs(p.price - productA.price));
+      const others = all.filter((p) => p.id !== productA.id && p.id !== productC.id).map((p) => Math.abs(p.price - productA.price));
+      assert.deepEqual(rest, others.sort((a, b) => a - b).slice(0, 3), 'then the nearest in price');
+
+      const missing = await api('GET', '/api/products/p_missing/recommendations');
+      assert.equal(missing.status, 404, JSON.stringify(missing.body));
+      assert.equal(missing.body.error.code, 'NOT_FOUND');
+      assert.equal((await api('GET', `/api/products/${'x'.repeat(65)}/recommendations`)).status, 400);
+    });
+
     it('fails checkout with the declined card and gives the stock back', async () => {
       const order = await api('POST', '/api/orders', { items: [{ productId: productB.id, qty: 3 }] }, alice);
       assert.equal(order.status, 201);
@@ -135,7 +172,7 @@ export function walkShop(shape: ShopShape): void {
     });
 
     it('took stock only for the confirmed order', async () => {
-      assert.equal((await api('GET', `/api/products/${productA.id}`)).body.stock, productA.stock - 2);
+      assert.equal((await api('GET', `/api/products/${productA.id}`)).body.stock, productA.stock - 3);
       assert.equal((await api('GET', `/api/products/${productB.id}`)).body.stock, productB.stock);
     });
 
@@ -146,15 +183,23 @@ export function walkShop(shape: ShopShape): void {
       const kindsOf = async (token: string) => {
         const res = await api('GET', '/api/notifications', undefined, token);
         assert.equal(res.status, 200, JSON.stringify(res.body));
-        return res.body.items.map((n: Json) => `${n.orderId === confirmedOrder ? 'confirmed' : 'failed'}:${n.kind}`).sort();
+        const label = (id: string) => (id === confirmedOrder ? 'confirmed' : id === togetherOrder ? 'together' : 'failed');
+        return res.body.items.map((n: Json) => `${label(n.orderId)}:${n.kind}`).sort();
       };
-      await wait(async () => (await kindsOf(alice)).length >= 4);
-      assert.deepEqual(await kindsOf(alice), ['confirmed:ORDER_CONFIRMED', 'confirmed:ORDER_PLACED', 'failed:ORDER_FAILED', 'failed:ORDER_PLACED']);
+      await wait(async () => (await kindsOf(alice)).length >= 6);
+      assert.deepEqual(await kindsOf(alice), [
+        'confirmed:ORDER_CONFIRMED',
+        'confirmed:ORDER_PLACED',
+        'failed:ORDER_FAILED',
+        'failed:ORDER_PLACED',
+        'together:ORDER_CONFIRMED',
+        'together:ORDER_PLACED',
+      ]);
       assert.deepEqual(await kindsOf(bob), [], 'bob placed no orders');
       assert.equal((await api('GET', '/api/notifications')).status, 401);
       const soldOf = async (id: string) => (await api('GET', `/api/products/${id}`)).body.sold as number;
-      await wait(async () => (await soldOf(productA.id)) === productA.sold + 2);
-      assert.equal(await soldOf(productA.id), productA.sold + 2, 'the catalog counted the confirmed units');
+      await wait(async () => (await soldOf(productA.id)) === productA.sold + 3);
+      assert.equal(await soldOf(productA.id), productA.sold + 3, 'the catalog counted the confirmed units');
       assert.equal(await soldOf(productB.id), productB.sold, 'a failed order sells nothing');
     });
 

@@ -1,6 +1,6 @@
 // Entry of the gateway process, as `carrot dev` (or a container) starts it.
 import type { AppDef } from 'carotene/model';
-import { loadApp, readRegistry } from '@carotene/runtime/service';
+import { grpcContracts, loadApp, PROTO_DIR_ENV, readRegistry } from '@carotene/runtime/service';
 import { createLogger, type Logger } from '@carotene/runtime/service';
 import { ENV, readProcessEnv, tlsOf, type ProcessEnv } from '@carotene/runtime/service';
 import { watchCredentials, type CredentialSource } from '@carotene/runtime/security';
@@ -67,7 +67,9 @@ try {
 } catch (err) {
   fatal(`gateway failed to start: ${(err as Error).message}`, err);
 }
-const transport = new HttpTransport({ caller: 'gateway', registry, tls, onInstanceChange: logInstanceChanges(log) });
+// services that speak only gRPC (external ones) are called with their contract's protobuf form
+const grpcContract = grpcContracts(app, { dir: process.env[PROTO_DIR_ENV], log });
+const transport = new HttpTransport({ caller: 'gateway', registry, tls, onInstanceChange: logInstanceChanges(log), grpcContract });
 let gateway: Gateway;
 try {
   gateway = createGateway({ app, transport, logger: log });

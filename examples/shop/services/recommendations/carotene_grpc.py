@@ -36,14 +36,30 @@ TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+# The gRPC status of a declared error, by the HTTP status the contract gives it (as Carotene services map them, docs/grpc.md).
+STATUS_OF_HTTP = {
+    400: grpc.StatusCode.INVALID_ARGUMENT,
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    402: grpc.StatusCode.FAILED_PRECONDITION,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    404: grpc.StatusCode.NOT_FOUND,
+    409: grpc.StatusCode.FAILED_PRECONDITION,
+    410: grpc.StatusCode.NOT_FOUND,
+    422: grpc.StatusCode.FAILED_PRECONDITION,
+    423: grpc.StatusCode.FAILED_PRECONDITION,
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+
+
 class Rejection(Exception):
     """A declared domain error of the contract (`errors: { NOT_FOUND: 404 }`)."""
 
-    def __init__(self, code: str, message: str, status: grpc.StatusCode = grpc.StatusCode.FAILED_PRECONDITION):
+    def __init__(self, code: str, message: str, http_status: int):
         super().__init__(message)
         self.code = code
         self.message = message
-        self.status = status
+        self.http_status = http_status
+        self.status = STATUS_OF_HTTP.get(http_status, grpc.StatusCode.FAILED_PRECONDITION)
 
 
 class InvalidInput(Exception):
@@ -54,23 +70,6 @@ class InvalidInput(Exception):
         self.path = path
 
 
-# The gRPC status of a declared error, by the HTTP status the contract gives it.
-STATUS_OF_HTTP = {
-    400: grpc.StatusCode.INVALID_ARGUMENT,
-    401: grpc.StatusCode.UNAUTHENTICATED,
-    402: grpc.StatusCode.FAILED_PRECONDITION,
-    403: grpc.StatusCode.PERMISSION_DENIED,
-    404: grpc.StatusCode.NOT_FOUND,
-    409: grpc.StatusCode.ABORTED,
-    410: grpc.StatusCode.NOT_FOUND,
-    422: grpc.StatusCode.FAILED_PRECONDITION,
-    423: grpc.StatusCode.FAILED_PRECONDITION,
-    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
-}
-
-
-def rejection(code: str, message: str, http_status: int) -> Rejection:
-    return Rejection(code, message, STATUS_OF_HTTP.get(http_status, grpc.StatusCode.FAILED_PRECONDITION))
 
 
 def fail(message: str) -> None:
@@ -85,9 +84,12 @@ def need(name: str) -> str:
     return value  # type: ignore[return-value]
 
 
+LEVELS = {"debug": 20, "info": 30, "warn": 40, "error": 50}
+
+
 def log(level: str, msg: str, **fields: Any) -> None:
-    """One JSON line a call, like the other services' logs."""
-    print(json.dumps({"level": level, "time": int(time.time() * 1000), "service": os.environ.get("CAROTENE_SERVICE"), "msg": msg, **fields}), flush=True)
+    """One JSON line, with the numeric levels of the other services' logs (carrot dev shows errors)."""
+    print(json.dumps({"level": LEVELS[level], "time": int(time.time() * 1000), "service": os.environ.get("CAROTENE_SERVICE"), "msg": msg, **fields}), flush=True)
 
 
 @dataclass(frozen=True)
@@ -184,8 +186,10 @@ class Member:
 
     # --- serving ----------------------------------------------------------------------------
 
-    def _abort(self, context: grpc.ServicerContext, status: grpc.StatusCode, message: str, reason: str) -> None:
-        info = self.status_pb2.ErrorInfo(reason=reason, domain=self.service)
+    def _abort(self, context: grpc.ServicerContext, status: grpc.StatusCode, message: str, reason: str, declared: int | None = None) -> None:
+        """Ends the call with `status`; ErrorInfo names the code, and for a declared error its HTTP status, as Carotene services do."""
+        metadata = {"status": str(declared), "declared": "true"} if declared is not None else {}
+        info = self.status_pb2.ErrorInfo(reason=reason, domain=self.service, metadata=metadata)
         details = self.status_pb2.Status(code=status.value[0], message=message)
         details.details.add().Pack(info)
         context.set_trailing_metadata((("grpc-status-details-bin", details.SerializeToString()),))
@@ -203,7 +207,7 @@ class Member:
             except InvalidInput as err:
                 self._abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(err), "INVALID_INPUT")
             except Rejection as err:
-                self._abort(context, err.status, err.message, err.code)
+                self._abort(context, err.status, err.message, err.code, err.http_status)
             except grpc.RpcError as err:
                 # a call of ours failed in a way the handler did not handle
                 code = err.code() if callable(getattr(err, "code", None)) else grpc.StatusCode.UNKNOWN

@@ -32,7 +32,7 @@ class Recommendations(recommendations.grpc.RecommendationsServicer):
             product = self.catalog.GetProduct(catalog_pb2.GetProductRequest(id=request.id), **member.forward(context))
         except grpc.RpcError as err:
             if member.error_code(err) == "NOT_FOUND":
-                raise carotene.rejection("NOT_FOUND", f"No product '{request.id}'", 404) from err
+                raise carotene.Rejection("NOT_FOUND", f"No product '{request.id}'", 404) from err
             raise
         picked = self.bought_with(product.id, context)
         if len(picked) < SHOWN:

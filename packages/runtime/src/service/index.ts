@@ -5,3 +5,4 @@ export { createLogger, type Logger } from './logger.ts';
 export { ENV, type ProcessEnv, readProcessEnv, sqliteFile, tlsOf, toEnv } from './process-env.ts';
 export { serviceConfig } from './service-config.ts';
 export { ServiceRuntime } from './service-runtime.ts';
+export { grpcContracts, PROTO_DIR_ENV } from './grpc-contracts.ts';

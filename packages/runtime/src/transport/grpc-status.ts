@@ -125,6 +125,8 @@ export function fromConnectError(err: ConnectError, service: string): CaroteneEr
   if (info && info.reason !== '') {
     const status = Number(info.metadata.status);
     const platform = PLATFORM_TO_GRPC[info.reason] !== undefined || info.reason === 'INTERNAL';
+    // a server not written with Carotene that names a platform code: that code's own status (INVALID_INPUT is 400)
+    if (platform && info.metadata.status === undefined) return platformError(info.reason as 'INTERNAL', message, { service: info.domain || service });
     return new CaroteneError(info.reason, message, {
       status: Number.isInteger(status) && status >= 400 && status < 600 ? status : (DOMAIN_STATUS[err.code] ?? 500),
       // from a Carotene callee: as it says; from another server: any reason that is not a platform code is its own
