@@ -28,7 +28,7 @@ describe('carrot contracts proto', () => {
   it('the shop’s checked-in proto folder is current (--check)', async () => {
     const result = await carrot(['contracts', 'proto', SHOP, '--check']);
     assert.equal(result.code, 0, result.err.join('\n'));
-    assert.match(result.out[0]!, /proto is up to date \(15 files\)$/);
+    assert.match(result.out[0]!, /proto is up to date \(18 files\)$/);
   });
 
   it('the app template ships a current proto folder, so a new app builds', () => {
@@ -143,7 +143,7 @@ describe('protoc and the shop’s .proto files', () => {
     const files = readdirSync(SHOP_PROTO)
       .filter((f) => f.endsWith('.proto'))
       .sort();
-    assert.deepEqual(files, ['catalog.proto', 'notifications.proto', 'orders.proto', 'payments.proto', 'users.proto']);
+    assert.deepEqual(files, ['catalog.proto', 'notifications.proto', 'orders.proto', 'payments.proto', 'recommendations.proto', 'users.proto']);
     const out = mkdtempSync(join(tmpdir(), 'shop-python-'));
     protoc(
       [`-I${SHOP_PROTO}`, `--python_out=${out}`, `--plugin=protoc-gen-grpc_python=${GRPC_PYTHON_PLUGIN}`, `--grpc_python_out=${out}`, ...files],

@@ -65,8 +65,13 @@ describe('the shop on Kubernetes', () => {
         assert.ok(main!.resources.limits.memory && main!.resources.requests.cpu);
         assert.deepEqual(main!.envFrom, [{ configMapRef: { name: 'shop-config' } }]);
         const probes = JSON.stringify([main!.livenessProbe, main!.readinessProbe]);
-        assert.match(probes, /\/health/);
-        assert.match(probes, /\/ready/);
+        if (d.metadata.name === 'recommendations') {
+          // an external service answers grpc.health.v1 over mutual TLS
+          assert.match(probes, /grpc_health_probe.*-tls-client-cert=/);
+        } else {
+          assert.match(probes, /\/health/);
+          assert.match(probes, /\/ready/);
+        }
       }
       const orders = ofKind(ms, 'Deployment').find((d) => d.metadata.name === 'orders')!;
       const dbEnv = (orders.spec.template.spec.containers[0].env as Json[]).find((e) => e.name === 'CAROTENE_DATABASE_URL');
@@ -84,8 +89,9 @@ describe('the shop on Kubernetes', () => {
     const policies = ofKind(environmentManifests(input, 'production'), 'NetworkPolicy');
     assert.deepEqual(policies.find((p) => p.metadata.name === 'default-deny-ingress')?.spec, { podSelector: {}, policyTypes: ['Ingress'] });
     const expected: Record<string, string[]> = {
-      catalog: ['gateway', 'orders'],
-      orders: ['gateway'],
+      catalog: ['gateway', 'orders', 'recommendations'],
+      orders: ['gateway', 'recommendations'],
+      recommendations: ['gateway'],
       payments: ['orders'],
       users: ['gateway'],
     };
@@ -98,7 +104,8 @@ describe('the shop on Kubernetes', () => {
       const gateway = s.routes.length > 0 || shop.gateway.auth?.jwks.service === s.name ? ['gateway'] : [];
       assert.deepEqual(admitted(policies, s.name), [...callers, ...gateway].sort(), s.name);
     }
-    for (const p of policies.filter((x) => x.metadata.name !== 'default-deny-ingress' && x.metadata.name !== 'gateway-ingress')) {
+    const ingress = policies.filter((x) => (x.spec.policyTypes as string[]).includes('Ingress'));
+    for (const p of ingress.filter((x) => x.metadata.name !== 'default-deny-ingress' && x.metadata.name !== 'gateway-ingress')) {
       const scraper = (p.spec.ingress as Json[]).find((r) => r.from?.[0]?.namespaceSelector);
       assert.deepEqual(scraper?.from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], p.metadata.name);
     }

@@ -55,7 +55,7 @@ test('children that ran an entry under tsx run one bundled file with plain node,
   const { stdout } = await run(a!.command, [...a!.args], { env: { ...env, CAROTENE_APP_FILE: shopApp }, cwd: dataDir });
   assert.deepEqual(JSON.parse(stdout), {
     app: 'shop',
-    services: ['users', 'catalog', 'orders', 'payments', 'notifications'],
+    services: ['users', 'catalog', 'orders', 'payments', 'notifications', 'recommendations'],
     typescriptLoader: '--enable-source-maps',
   });
 });

@@ -12,17 +12,17 @@ describe('topologyOf', () => {
       .sort();
 
   it('has the gateway and every service of the app', () => {
-    assert.deepEqual(topology.nodes.map((n) => n.id).sort(), ['catalog', 'gateway', 'notifications', 'orders', 'payments', 'users']);
+    assert.deepEqual(topology.nodes.map((n) => n.id).sort(), ['catalog', 'gateway', 'notifications', 'orders', 'payments', 'recommendations', 'users']);
     const orders = topology.nodes.find((n) => n.id === 'orders')!;
     assert.ok(orders.routes.includes('POST /api/orders/:id/checkout'), orders.routes.join());
     assert.deepEqual([...orders.publishes].sort(), ['orders.OrderConfirmed', 'orders.OrderFailed', 'orders.OrderPlaced']);
   });
 
   it('draws the declared calls, event flows per publisher and subscriber, and the routes the gateway serves', () => {
-    assert.deepEqual(edges('call'), ['orders>catalog', 'orders>payments']);
+    assert.deepEqual(edges('call'), ['orders>catalog', 'orders>payments', 'recommendations>catalog', 'recommendations>orders']);
     assert.deepEqual(edges('event'), ['orders>catalog OrderConfirmed', 'orders>notifications OrderConfirmed, OrderFailed, OrderPlaced']);
     // payments has no public route: the gateway never reaches it
-    assert.deepEqual(edges('route'), ['gateway>catalog', 'gateway>notifications', 'gateway>orders', 'gateway>users']);
+    assert.deepEqual(edges('route'), ['gateway>catalog', 'gateway>notifications', 'gateway>orders', 'gateway>recommendations', 'gateway>users']);
     assert.equal(topology.edges.find((e) => e.to === 'orders' && e.kind === 'route')!.label, '3 routes');
   });
 
