@@ -21,6 +21,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   'runtime/service': [
     'carotene',
     'runtime/events',
+    'runtime/grpc',
     'runtime/resilience',
     'runtime/sagas',
     'runtime/security',
