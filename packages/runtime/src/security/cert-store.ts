@@ -64,6 +64,8 @@ export interface RotateOptions {
    */
   readonly settleMs?: number;
   readonly print?: (line: string) => void;
+  /** Host names to add to each certificate, beside those it had (as for {@link ensureCertificates}). */
+  readonly names?: (identity: string) => HostNames;
 }
 
 /**
@@ -86,9 +88,10 @@ export async function rotateCertificates(dataDir: string, app: string, options: 
   await sleep(options.settleMs ?? 2_000);
   for (const identity of identities) {
     const files = tlsFiles(dataDir, identity);
-    // the host names the previous certificate answered to
-    const names = certificateNames(await readFile(files.cert, 'utf8'));
-    await writePair(files, await issueCertificate(ca, app, identity, {}, names));
+    // the host names the previous certificate answered to, and any asked for
+    const had = certificateNames(await readFile(files.cert, 'utf8'));
+    const wanted = options.names?.(identity) ?? {};
+    await writePair(files, await issueCertificate(ca, app, identity, {}, { dns: union(had.dns, wanted.dns), ips: union(had.ips, wanted.ips) }));
     print(`issued ${identity}`);
   }
   return { identities };

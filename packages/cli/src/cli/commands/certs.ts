@@ -45,9 +45,11 @@ async function runCerts(argv: readonly string[], io: CliIo): Promise<number> {
     throw new CliError(`no certificate authority in ${certsDir(dataDir)}: 'carrot dev' creates it on its first run`);
   }
   io.out(`carrot certs: rotating the certificates of '${app.name}' in ${certsDir(dataDir)}`);
-  const { identities } = await rotateCertificates(dataDir, app.name, { settleMs, print: (line) => io.out(`  ${line}`) });
+  // every certificate answers to localhost too, as `carrot dev` issues them
+  const names = (identity: string) => hostNames(identity, { local: true });
+  const { identities } = await rotateCertificates(dataDir, app.name, { settleMs, print: (line) => io.out(`  ${line}`), names });
   // identities the app gained since the last run get theirs too
-  const added = (await ensureCertificates(dataDir, app.name, identitiesOf(app), { names: (identity) => hostNames(identity, { local: true }) })).issued;
+  const added = (await ensureCertificates(dataDir, app.name, identitiesOf(app), { names })).issued;
   for (const identity of added) io.out(`  issued ${identity}`);
   io.out(`carrot certs: done (${identities.length + added.length} certificates); running processes reload them on their own`);
   return 0;
