@@ -17,6 +17,7 @@ import { tlsFiles } from '../../packages/runtime/src/security/cert-paths.ts';
 import { ensureCertificates } from '../../packages/runtime/src/security/cert-store.ts';
 import { fixedCredentials, readCredentials } from '../../packages/runtime/src/security/credentials.ts';
 import { startTracing } from '../../packages/runtime/src/telemetry/tracing.ts';
+import { contractProto } from '../../packages/runtime/src/grpc/index.ts';
 import { HttpTransport } from '../../packages/runtime/src/transport/http-transport.ts';
 import { InProcessTransport, LocalServices } from '../../packages/runtime/src/transport/in-process-transport.ts';
 import type { CallMeta } from '../../packages/runtime/src/transport/transport.ts';
@@ -67,6 +68,27 @@ async function carotene(dataDir: string, connections?: number): Promise<Contende
   return {
     name: connections === undefined ? NAMES[0]! : `candidate: Carotene with ${connections} connections`,
     // what ctx.call.echo.echo(order) runs in a handler
+    call: (payload) => callIntegration(transport, Echo, 'echo', payload, undefined, meta(), 'client'),
+    close: async () => {
+      await transport.close();
+      await child.stop();
+    },
+  };
+}
+
+/** The same Carotene service called over standard gRPC: Carotene's gRPC client (Connect, HTTP/2, mutual TLS) and its gRPC server. */
+async function caroteneGrpc(dataDir: string): Promise<Contender> {
+  const child = await startChild(server('carotene'), { BENCH_DATA_DIR: dataDir, BENCH_TRACING: 'off' });
+  const tls = fixedCredentials(readCredentials(tlsFiles(dataDir, 'client')));
+  const echo = contractProto(Echo);
+  const transport = new HttpTransport({
+    caller: 'client',
+    registry: { app: 'bench', gateway: { url: 'https://127.0.0.1:1' }, services: { echo: { url: String(child.info.url), protocol: 'grpc' } } },
+    tls,
+    grpcContract: () => echo,
+  });
+  return {
+    name: NAMES[5]!,
     call: (payload) => callIntegration(transport, Echo, 'echo', payload, undefined, meta(), 'client'),
     close: async () => {
       await transport.close();
@@ -258,7 +280,8 @@ export const rpc: Scenario = {
     const stopPolicies = setupResilience({ app: benchApp, environment: 'development', dataDir, log: createLogger('client', 'warn') });
     const contenders: Contender[] = [];
     try {
-      for (const start of [() => carotene(dataDir), () => bareHttps(dataDir), bareHttp, grpcJs, moleculerTcp]) contenders.push(await start());
+      for (const start of [() => carotene(dataDir), () => bareHttps(dataDir), bareHttp, grpcJs, moleculerTcp, () => caroteneGrpc(dataDir)])
+        contenders.push(await start());
       if (process.env.BENCH_RPC_CANDIDATES) {
         for (const n of [2, 4]) contenders.push(await carotene(dataDir, n));
         for (const n of [1, 4]) contenders.push(await bareH2(dataDir, n));
@@ -288,6 +311,7 @@ const NAMES = [
   'bare node:http + undici keep-alive',
   '@grpc/grpc-js unary (protobuf)',
   'Moleculer, TCP transporter',
+  'Carotene over gRPC (the same work, as a standard gRPC call: HTTP/2, protobuf)',
 ];
 
 function report(figures: Record<string, Figures[]>, local: { carotene: number; moleculer: number }) {
@@ -301,7 +325,7 @@ function report(figures: Record<string, Figures[]>, local: { carotene: number; m
   }
   const summary: SummaryRow[] = [];
   for (const [size, list] of Object.entries(figures)) {
-    const [c, bareTls, bare, g, m] = list as [Figures, Figures, Figures, Figures, Figures];
+    const [c, bareTls, bare, g, m, cg] = list as [Figures, Figures, Figures, Figures, Figures, Figures];
     summary.push(
       {
         measure: `internal call p50, ${size}`,
@@ -336,6 +360,24 @@ function report(figures: Record<string, Figures[]>, local: { carotene: number; m
         met: c.rate >= 5 * g.rate,
       },
     );
+    summary.push(
+      {
+        measure: `gRPC call p50, ${size}`,
+        carotene: ms(cg.p50),
+        reference: `${ms(bare.p50)} bare undici`,
+        ratio: ratio(cg.p50, bare.p50),
+        target: '≤ 1.3× bare',
+        met: cg.p50 <= 1.3 * bare.p50,
+      },
+      {
+        measure: `gRPC, 100 in flight, ${size}`,
+        carotene: perSecond(cg.rate),
+        reference: `${perSecond(g.rate)} grpc-js`,
+        ratio: ratio(cg.rate, g.rate),
+        target: '≥ 3× grpc-js',
+        met: cg.rate >= 3 * g.rate,
+      },
+    );
   }
   summary.push({
     measure: 'in-process call rate, 100B',
@@ -348,7 +390,7 @@ function report(figures: Record<string, Figures[]>, local: { carotene: number; m
   const body = [
     `Every server runs in its own process; the client is the bench process. One at a time: ${LIMITS.latency.rounds} × ${LIMITS.latency.count.toLocaleString('en-US')} calls per contender and payload, the rounds interleaved, after ${LIMITS.warmup.count.toLocaleString('en-US')} warm-up calls. In flight: ${LIMITS.throughput.inFlight} calls kept outstanding for ${LIMITS.throughput.maxMs / 1000} s, median of ${LIMITS.throughput.rounds} rounds. The payload is an order (id, customer, items, note): 115 bytes of JSON with one item, 956 with eighteen; grpc-js carries the same fields as a protobuf message, Moleculer validates them with its own validator.`,
     '',
-    "The Carotene call is what `ctx.call.echo.echo(order)` runs, set up as in a service process: the input checked against the contract, the call policy (a timeout per attempt, the circuit breaker and the bulkhead of the callee; the function is not idempotent, so no retry), a client and a server span with their ids in the log line and on the wire (tracing as without a collector: nothing recorded or exported; the tracing section measures exporting), the deadline carried, `carotene-rpc/1` frames over mutual TLS 1.3 (each side presents its certificate, the callee checks the caller is allowed by the declared graph; calls multiplexed on one connection), the input checked again and the handler run by the callee, one JSON log line written, and the output checked at both ends. The bare mutual-TLS contender uses the same certificates and TLS 1.3, so the gap between it and Carotene is Carotene's own work, and the gap between it and bare HTTP is the cost of mutual TLS. Carotene uses one connection per callee instance; the undici pools 32 connections; grpc-js one HTTP/2 channel; Moleculer one TCP connection.",
+    "The Carotene call is what `ctx.call.echo.echo(order)` runs, set up as in a service process: the input checked against the contract, the call policy (a timeout per attempt, the circuit breaker and the bulkhead of the callee; the function is not idempotent, so no retry), a client and a server span with their ids in the log line and on the wire (tracing as without a collector: nothing recorded or exported; the tracing section measures exporting), the deadline carried, `carotene-rpc/1` frames over mutual TLS 1.3 (each side presents its certificate, the callee checks the caller is allowed by the declared graph; calls multiplexed on one connection), the input checked again and the handler run by the callee, one JSON log line written, and the output checked at both ends. The bare mutual-TLS contender uses the same certificates and TLS 1.3, so the gap between it and Carotene is Carotene's own work, and the gap between it and bare HTTP is the cost of mutual TLS. Carotene uses one connection per callee instance; the undici pools 32 connections; grpc-js one HTTP/2 channel; Moleculer one TCP connection. Carotene over gRPC is the same service and the same runtime work on both sides, called as any gRPC client would: the input and output as protobuf on HTTP/2 (one session), `grpc-timeout`, trace context and request id as metadata, the server answering through Connect's handler on the same mutual-TLS port.",
     '',
     markdownTable(['payload', 'contender', 'p50', 'p99', 'p50 vs bare', `${LIMITS.throughput.inFlight} in flight`, 'vs bare'], rows),
     '',
