@@ -43,6 +43,7 @@ export interface IncomingEvent {
   readonly data: unknown;
   /** The publisher's trace context (W3C), which the subscriber's span continues. */
   readonly traceparent?: string;
+  readonly tracestate?: string;
 }
 
 /** A runtime function whose name starts with `$` (e.g. `$deliver`): not part of any contract. */
