@@ -23,6 +23,21 @@ export function callEdges(app: AppDef): CallEdge[] {
   return edges.sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
 }
 
+/** One declared outside HTTP API: `from` lists `http(name, { baseUrl })` in its integrations. */
+export interface HttpEdge {
+  readonly from: string;
+  readonly name: string;
+  /** `host[:port]` of the declared base URL. */
+  readonly host: string;
+}
+
+/** Every declared outside HTTP API, by service then name. */
+export function httpEdges(app: AppDef): HttpEdge[] {
+  // a service object made by hand may leave http out
+  const edges = app.services.flatMap((s) => (s.http ?? []).map((h) => ({ from: s.name, name: h.name, host: new URL(h.baseUrl).host })));
+  return edges.sort((a, b) => a.from.localeCompare(b.from) || a.name.localeCompare(b.name));
+}
+
 /** The services that declared a dependency on `service`, sorted. */
 export function callersOf(app: AppDef, service: string): string[] {
   return [
