@@ -60,6 +60,11 @@ export const ERROR_CATALOG = {
   UNAVAILABLE: 503,
   /** The call's deadline passed before an answer came. */
   DEADLINE_EXCEEDED: 504,
+  /**
+   * An outside HTTP API (`http(...)`) answered with what cannot be used: a body over the
+   * integration's `maxResponseBytes`, or not the JSON that `json()` asked for (`details.reason`).
+   */
+  UPSTREAM_ERROR: 502,
   /** A test called an integration that its harness did not mock. */
   NOT_MOCKED: 500,
   /** The app or service configuration is invalid. */

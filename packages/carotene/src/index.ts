@@ -41,6 +41,16 @@ export {
   type ReadHandle,
   type WriteHandle,
 } from './declare/handler.ts';
+export {
+  http,
+  type HttpClient,
+  type HttpHeaderValue,
+  type HttpIntegration,
+  type HttpOptions,
+  type HttpQuery,
+  type HttpRequestOptions,
+  type HttpResponse,
+} from './declare/http-integration.ts';
 export type { JsonOf } from './declare/json-of.ts';
 export { isRejection, type Rejection } from './declare/rejection.ts';
 export {
@@ -56,7 +66,16 @@ export {
   type StepRetry,
 } from './declare/saga.ts';
 export type { SagaFailure, SagaOutcome, SagaRef, SagaResultsOf, SagaStartOptions, SagaStatus, StepResults } from './declare/saga-ref.ts';
-export { implement, type CodeMigration, type Migration, type PublicRoute, type ServiceDef, type SqlMigration, type StartContext } from './declare/service.ts';
+export {
+  implement,
+  type Integration,
+  type CodeMigration,
+  type Migration,
+  type PublicRoute,
+  type ServiceDef,
+  type SqlMigration,
+  type StartContext,
+} from './declare/service.ts';
 export { subscriber, type SubscriberDef } from './declare/subscriber.ts';
 export { table, type IndexOptions, type RowOf, type Table, type TableIndex } from './declare/table.ts';
 export { CaroteneError, ERROR_CATALOG, isCaroteneError } from './errors.ts';

@@ -27,11 +27,19 @@ export {
 export { GATEWAY_SETTINGS_ENV, type GatewaySettings, gatewaySettingsSchema, parseGatewaySettings } from './declare/gateway-settings.ts';
 export { withGatewaySettings } from './declare/with-gateway-settings.ts';
 export type { EventDef, EventMessage, PayloadOf, PublishOptions } from './declare/event.ts';
+export {
+  type HttpClient,
+  type HttpIntegration,
+  type HttpQuery,
+  type HttpRequestOptions,
+  type HttpResponse,
+  isHttpIntegration,
+} from './declare/http-integration.ts';
 export type { AuthClaims, Log, Permissions, ReadHandle, StoreOf, WriteHandle } from './declare/handler.ts';
 export { type FaultRule, faultSchema, type PolicyLayer, type ResilienceSettings } from './declare/resilience-settings.ts';
 export type { SagaFailure, SagaOutcome, SagaRef, SagaStartOptions, SagaStatus } from './declare/saga-ref.ts';
 export { type SagaDef, type StepContext, type StepDef, stepFailed } from './declare/saga.ts';
-export type { Migration, PublicRoute, ServiceDef, SqlMigration } from './declare/service.ts';
+export type { Integration, Migration, PublicRoute, ServiceDef, SqlMigration } from './declare/service.ts';
 export type { ExternalDef, ExternalDeploy, ExternalDev } from './declare/external.ts';
 export type { KeyOf, RowOf, Table } from './declare/table.ts';
 export { CaroteneError, type CarotenePlatformCode, errorFromWire, isCaroteneError, missingPermission, permissionDenied, platformError } from './errors.ts';

@@ -17,7 +17,7 @@ import { MemoryRateLimiter } from './rate-limit-memory.ts';
 import { routeInput } from './route-input.ts';
 import { gatewayDuration, gatewayRequests, METRICS_CONTENT_TYPE, renderMetrics } from '@carotene/runtime/telemetry';
 import { endSpan, headersOf, isSpanContextValid, SpanKind, startRemoteChild, withSpan, type Span } from '@carotene/runtime/telemetry';
-import type { TraceHeaders } from '@carotene/runtime/telemetry';
+import { type TraceHeaders, traceHeadersOf } from '@carotene/runtime/telemetry';
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -142,8 +142,9 @@ export function createGateway(options: CreateGatewayOptions): Gateway {
     reply.header(REQUEST_ID_HEADER, request.id);
     const probe = PROBES.includes(pathOf(request.url));
     if (!probe) {
-      const span = requestSpan(request);
-      const trace = headersOf(span, {});
+      const carried = traceHeadersOf(request.headers.traceparent, request.headers.tracestate);
+      const span = requestSpan(request, carried);
+      const trace = headersOf(span, carried);
       traced.set(request, { span, trace });
       if (trace.traceparent) reply.header(TRACE_RESPONSE_HEADER, trace.traceparent);
     }
@@ -297,24 +298,15 @@ const TRACE_RESPONSE_HEADER = 'traceresponse';
  * The span of one public request: it continues a valid incoming `traceparent` (with its
  * `tracestate`, bounded to the spec's limits) and starts a new trace otherwise.
  */
-function requestSpan(request: FastifyRequest): Span {
-  const header = (name: string) => {
-    const value = request.headers[name];
-    return Array.isArray(value) ? value[0] : value;
-  };
+function requestSpan(request: FastifyRequest, carried: TraceHeaders): Span {
   const route = request.routeOptions.url;
-  return startRemoteChild(
-    `${request.method} ${route ?? 'unmatched'}`,
-    SpanKind.SERVER,
-    { traceparent: header('traceparent'), tracestate: header('tracestate') },
-    {
-      'carotene.service': 'gateway',
-      'http.request.method': request.method,
-      'url.path': pathOf(request.url),
-      ...(route ? { 'http.route': route } : {}),
-      'carotene.request_id': request.id,
-    },
-  );
+  return startRemoteChild(`${request.method} ${route ?? 'unmatched'}`, SpanKind.SERVER, carried, {
+    'carotene.service': 'gateway',
+    'http.request.method': request.method,
+    'url.path': pathOf(request.url),
+    ...(route ? { 'http.route': route } : {}),
+    'carotene.request_id': request.id,
+  });
 }
 
 function createLimiter(redis: { url: string; prefix?: string } | undefined): RateLimiter {

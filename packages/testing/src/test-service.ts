@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import type { CallOptions, Contract, ErrorsOf, InputOf, OutputOf, ParsedInputOf } from 'carotene/model';
+import type { CallOptions, Contract, ErrorsOf, HttpIntegration, InputOf, Integration, OutputOf, ParsedInputOf } from 'carotene/model';
 import type { EventDef, PayloadOf } from 'carotene/model';
 import type { AuthClaims, StoreOf } from 'carotene/model';
 import type { ServiceDef } from 'carotene/model';
@@ -15,6 +15,7 @@ import { serviceConfig } from '@carotene/runtime/service';
 import { ServiceRuntime } from '@carotene/runtime/service';
 import { openStore } from '@carotene/runtime/store';
 import { migrate } from '@carotene/runtime/store';
+import { type HttpMock, mockHttp, type RecordedHttpRequest } from './mock-http.ts';
 import { MockTransport, type RecordedCall } from './mock-transport.ts';
 
 type Mock<R> =
@@ -25,11 +26,16 @@ type Named<L extends readonly { name: string }[], N> = Extract<L[number], { name
 
 // Keyed by name without an `as` clause: TypeScript gives mock functions their parameter
 // types only through plain mapped types.
-/** Stand-ins for the integrations, type-checked against each provider's contract. */
-export type Mocks<G extends readonly Contract[]> = {
-  readonly [N in G[number]['name']]?: {
-    readonly [F in keyof Named<G, N>['functions']]?: Mock<Named<G, N>['functions'][F]>;
-  };
+/**
+ * Stand-ins for the integrations: per contract, its functions (type-checked against the
+ * provider's contract); per HTTP integration, an {@link HttpMock}.
+ */
+export type Mocks<G extends readonly Integration[]> = {
+  readonly [N in G[number]['name']]?: Named<G, N> extends HttpIntegration
+    ? HttpMock
+    : {
+        readonly [F in keyof Extract<Named<G, N>, Contract>['functions']]?: Mock<Extract<Named<G, N>, Contract>['functions'][F]>;
+      };
 };
 
 /** Rows to seed, per table name. */
@@ -53,6 +59,8 @@ export interface TestService<C extends Contract, S extends readonly Table[]> {
   readonly store: StoreOf<{ updates: S }>;
   /** Integration calls the handlers made, in order. */
   readonly calls: readonly RecordedCall[];
+  /** Requests the handlers sent to outside HTTP APIs (`ctx.http`), in order. */
+  readonly requests: readonly RecordedHttpRequest[];
   /** Events the handlers published and committed, in publish order. */
   published(): Promise<PublishedEvent[]>;
   /**
@@ -71,7 +79,7 @@ export interface PublishedEvent {
   readonly data: unknown;
 }
 
-export interface TestServiceOptions<S extends readonly Table[], G extends readonly Contract[], Cfg> {
+export interface TestServiceOptions<S extends readonly Table[], G extends readonly Integration[], Cfg> {
   readonly given?: Given<S>;
   readonly mock?: Mocks<G>;
   /** The service's config; validated against its schema like the app config. */
@@ -92,7 +100,7 @@ export interface TestServiceOptions<S extends readonly Table[], G extends readon
  * const order = await t.call.createOrder({ items: [...] }, { auth: { sub: 'u1', roles: [], claims: {} } });
  * ```
  */
-export async function testService<C extends Contract, S extends readonly Table[], G extends readonly Contract[], Cfg>(
+export async function testService<C extends Contract, S extends readonly Table[], G extends readonly Integration[], Cfg>(
   def: ServiceDef<C, S, G, Cfg>,
   options: TestServiceOptions<NoInfer<S>, NoInfer<G>, NoInfer<Cfg>> = {},
 ): Promise<TestService<C, S>> {
@@ -106,11 +114,13 @@ export async function testService<C extends Contract, S extends readonly Table[]
   try {
     await migrate(store.db, erased.migrations, def.name);
     await migrateEventTables(store.db, store.kind, def.name);
-    const transport = new MockTransport(erased.integrations, (options.mock ?? {}) as never);
+    const mocks = (options.mock ?? {}) as Record<string, never>;
+    const transport = new MockTransport(erased.integrations, mocks);
+    const requests: RecordedHttpRequest[] = [];
     // published events stay in the outbox, for `published()` to read
     const outbox = new Outbox({ engine: store.kind, destinationsOf: () => ['$test'], onCommit: () => {} });
     const inbox = new Inbox({ db: store.db, service: def.name, subscribes: erased.subscribes, onAccepted: () => {} });
-    const runtime = new ServiceRuntime({ def: erased, store, transport, config, log, events: outbox });
+    const runtime = new ServiceRuntime({ def: erased, store, transport, config, log, events: outbox, httpSender: mockHttp(mocks, requests) });
     const full = runtime.fullStore as Record<string, { insert(row: unknown): Promise<unknown> }>;
     if (options.onStart !== false) await erased.onStart?.({ store: full as never, config, log });
     // sagas started by handlers run here against the mocks; unfinished ones resume like in a host
@@ -133,6 +143,7 @@ export async function testService<C extends Contract, S extends readonly Table[]
       call: call as TestService<C, S>['call'],
       store: full as unknown as TestService<C, S>['store'],
       calls: transport.calls,
+      requests,
       async published() {
         const rows = (await store.db.selectFrom(OUTBOX).select(['type', 'key', 'envelope']).orderBy('seq').execute()) as {
           type: string;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { contract, handler, implement, isCaroteneError, rpc, table } from '../../carotene/src/index.ts';
+import { contract, handler, http, implement, isCaroteneError, rpc, table } from '../../carotene/src/index.ts';
 import { testService } from '../src/index.ts';
 
 const Inventory = contract('inventory', {
@@ -153,5 +153,54 @@ describe('authentication at the service', () => {
     );
     assert.equal(await a.call.wipe({}, { auth: { sub: 'u', roles: ['admin'], claims: {} } }), null);
     await a.close();
+  });
+});
+
+describe('testService with HTTP integrations', () => {
+  const Provider = http('cardProvider', { baseUrl: 'https://api.cards.example/v2', headers: { authorization: 'Bearer k' } });
+  const Pay = contract('pay', {
+    charge: rpc({ input: z.object({ amount: z.number() }), output: z.object({ id: z.string().nullable(), status: z.number() }) }),
+  });
+  const pay = implement(Pay, { integrations: [Provider] }).handlers({
+    charge: handler({ calls: [Provider] }, async ({ amount }, ctx) => {
+      const res = await ctx.http.cardProvider.post('/charges', { json: { amount }, query: { mode: 'test' }, idempotencyKey: 'order-1' });
+      return { id: res.ok ? res.json<{ id: string }>().id : null, status: res.status };
+    }),
+  });
+
+  it('answers from the mock and records the request as the API would see it', async () => {
+    const t = await testService(pay, { mock: { cardProvider: (req) => ({ status: 201, json: { id: `ch_${(req.json as { amount: number }).amount}` } }) } });
+    try {
+      assert.deepEqual(await t.call.charge({ amount: 5 }), { id: 'ch_5', status: 201 });
+      const [req] = t.requests;
+      assert.equal(req?.integration, 'cardProvider');
+      assert.equal(req?.method, 'POST');
+      assert.equal(req?.path, '/charges');
+      assert.deepEqual(req?.query, { mode: 'test' });
+      assert.deepEqual(req?.json, { amount: 5 });
+      assert.equal(req?.headers.authorization, 'Bearer k');
+      assert.equal(req?.headers['idempotency-key'], 'order-1');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a declined answer is data; an unmocked integration is NOT_MOCKED', async () => {
+    const declined = await testService(pay, { mock: { cardProvider: { status: 402, json: { declined: true } } } });
+    try {
+      assert.deepEqual(await declined.call.charge({ amount: 5 }), { id: null, status: 402 });
+    } finally {
+      await declined.close();
+    }
+    const bare = await testService(pay, {});
+    try {
+      await assert.rejects(
+        bare.call.charge({ amount: 5 }),
+        (err: unknown) => isCaroteneError(err, 'INTERNAL') && /cardProvider error NOT_MOCKED/.test(err.message),
+      );
+      assert.equal(bare.requests.length, 1);
+    } finally {
+      await bare.close();
+    }
   });
 });

@@ -3,7 +3,8 @@ import type { z } from 'zod';
 import type { CaroteneError } from '../errors.ts';
 import type { Client, Contract } from './contract.ts';
 import type { EventDef, PayloadOf, PublishOptions } from './event.ts';
-import type { NothingOffered, Offered, UndeclaredCalls, UndeclaredTables, WritesRefused } from './missing-permission.ts';
+import type { HttpClient, HttpIntegration } from './http-integration.ts';
+import type { NothingOffered, Offered, UndeclaredCalls, UndeclaredHttp, UndeclaredTables, WritesRefused } from './missing-permission.ts';
 import type { SagaInputOf, SagaOutcome, SagaRef, SagaResultsOf, SagaStartOptions } from './saga-ref.ts';
 import type { KeyOf, RowOf, Table } from './table.ts';
 
@@ -15,8 +16,8 @@ export interface Permissions {
   readonly reads?: readonly Table[];
   /** Tables the handler may read and write. */
   readonly updates?: readonly Table[];
-  /** Contracts of the services the handler may call. */
-  readonly calls?: readonly Contract[];
+  /** Contracts of the services, and HTTP integrations (`http(...)`), the handler may call. */
+  readonly calls?: readonly (Contract | HttpIntegration)[];
   /** Events the handler may publish with `ctx.publish` (among the service's `publishes`). */
   readonly publishes?: readonly EventDef[];
   /** Sagas the handler may start with `ctx.saga` / `ctx.startSaga` (among the service's `sagas`). */
@@ -81,7 +82,10 @@ export type StoreOf<P, Who extends string = 'handler'> = { readonly [T in Update
 };
 
 /** `ctx.call`: a typed client per contract declared in `calls`. */
-export type CallsOf<P> = { readonly [C in ListOf<P, 'calls'> as C['name']]: Client<C> };
+export type CallsOf<P> = { readonly [C in Extract<ListOf<P, 'calls'>, Contract> as C['name']]: Client<C> };
+
+/** `ctx.http`: a client per HTTP integration declared in `calls`. */
+export type HttpOf<P> = { readonly [H in Extract<ListOf<P, 'calls'>, HttpIntegration> as H['name']]: HttpClient };
 
 /** A handler's `ctx.store`: its tables, and the service's others as the permission to add. */
 export type HandlerStore<P, U extends Offered, Who extends string> = StoreOf<P, Who> &
@@ -89,6 +93,9 @@ export type HandlerStore<P, U extends Offered, Who extends string> = StoreOf<P, 
 
 /** A handler's `ctx.call`: its clients, and the service's other integrations as the permission to add. */
 export type HandlerCalls<P, U extends Offered, Who extends string> = CallsOf<P> & UndeclaredCalls<Exclude<U['calls'], ListOf<P, 'calls'>['name']>, Who>;
+
+/** A handler's `ctx.http`: its HTTP integrations, and the service's others as the permission to add. */
+export type HandlerHttp<P, U extends Offered, Who extends string> = HttpOf<P> & UndeclaredHttp<Exclude<U['http'], ListOf<P, 'calls'>['name']>, Who>;
 
 /**
  * `ctx.publish`: only the events declared in `publishes`. The event is written to the
@@ -112,6 +119,8 @@ type AuthOf<P> = P extends { readonly auth: 'required' } ? AuthClaims : P extend
 export interface HandlerContext<P extends Permissions, E extends string, Cfg, U extends Offered = NothingOffered, Who extends string = 'handler'> {
   readonly store: HandlerStore<P, U, Who>;
   readonly call: HandlerCalls<P, U, Who>;
+  /** A client per HTTP integration (`http(...)`) in the handler's `calls`: `ctx.http.cardProvider.post('/charges', { json })`. */
+  readonly http: HandlerHttp<P, U, Who>;
   readonly auth: AuthOf<P>;
   readonly config: Cfg;
   readonly service: string;

@@ -2,7 +2,8 @@ import type { z } from 'zod';
 import { CaroteneError } from '../errors.ts';
 import type { Contract } from './contract.ts';
 import type { EventDef } from './event.ts';
-import type { CallsOf, Log, PublishOf, StoreOf } from './handler.ts';
+import type { CallsOf, HttpOf, Log, PublishOf, StoreOf } from './handler.ts';
+import type { HttpIntegration } from './http-integration.ts';
 import type { Flat, JsonOf } from './json-of.ts';
 import type { SagaFailure, SagaRef, StepResults } from './saga-ref.ts';
 import type { Table } from './table.ts';
@@ -11,7 +12,7 @@ import type { Table } from './table.ts';
 export interface SagaPermissions {
   readonly reads?: readonly Table[];
   readonly updates?: readonly Table[];
-  readonly calls?: readonly Contract[];
+  readonly calls?: readonly (Contract | HttpIntegration)[];
   readonly publishes?: readonly EventDef[];
 }
 
@@ -26,6 +27,11 @@ export interface StepContext<P extends SagaPermissions, R extends object = StepR
    * step is answered with the first result.
    */
   readonly call: CallsOf<P>;
+  /**
+   * A client per HTTP integration in the saga's `calls`. A step may be retried: give the
+   * requests that change something an `idempotencyKey` (`ctx.idempotencyKey` fits).
+   */
+  readonly http: HttpOf<P>;
   /** The saga's tables, writable where declared in `updates`. */
   readonly store: StoreOf<P, 'saga'>;
   /** Runs `fn` in one transaction of the service's database. */
@@ -163,7 +169,7 @@ export interface SagaBuilder<I, P extends SagaPermissions, In> {
  */
 export function saga<
   S extends z.ZodType,
-  const Calls extends readonly Contract[] = [],
+  const Calls extends readonly (Contract | HttpIntegration)[] = [],
   const Reads extends readonly Table[] = [],
   const Updates extends readonly Table[] = [],
   const Pub extends readonly EventDef[] = [],

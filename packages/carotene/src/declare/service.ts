@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { Contract, ErrorsOf, OutputOf, ParsedInputOf } from './contract.ts';
 import type { DataOf, EventDef } from './event.ts';
 import type { HandlerDef, HandlerSlot, Log, Permissions, StoreOf } from './handler.ts';
+import { type HttpIntegration, isHttpIntegration } from './http-integration.ts';
 import type { Offered } from './missing-permission.ts';
 import { declaredAt } from './declared-at.ts';
 import { parseRoute, type Route } from './route.ts';
@@ -38,7 +39,7 @@ export interface StartContext<S extends readonly Table[], Cfg> {
 
 type Allowed<
   S extends readonly Table[],
-  G extends readonly Contract[],
+  G extends readonly Integration[],
   Pub extends readonly EventDef[] = readonly EventDef[],
   Sg extends readonly SagaRef[] = readonly SagaRef[],
 > = Permissions & {
@@ -50,7 +51,7 @@ type Allowed<
 };
 
 /** A saga a service may list: its permissions must fit the service's own. */
-export interface SagaSlot<S extends readonly Table[], G extends readonly Contract[], Pub extends readonly EventDef[]> extends SagaRef {
+export interface SagaSlot<S extends readonly Table[], G extends readonly Integration[], Pub extends readonly EventDef[]> extends SagaRef {
   readonly permissions: SagaPermissions & {
     readonly reads?: readonly S[number][];
     readonly updates?: readonly S[number][];
@@ -62,7 +63,7 @@ export interface SagaSlot<S extends readonly Table[], G extends readonly Contrac
 export type HandlerSlots<
   C extends Contract,
   S extends readonly Table[],
-  G extends readonly Contract[],
+  G extends readonly Integration[],
   Cfg,
   Pub extends readonly EventDef[] = readonly EventDef[],
   Sg extends readonly SagaRef[] = readonly SagaRef[],
@@ -78,14 +79,21 @@ export type HandlerSlots<
 };
 
 /** The names a service's handlers may declare, for the messages of what they did not. */
-type OfferedBy<S extends readonly Table[], G extends readonly Contract[]> = Offered<S[number]['name'], G[number]['name']>;
+type OfferedBy<S extends readonly Table[], G extends readonly Integration[]> = Offered<
+  S[number]['name'],
+  Extract<G[number], Contract>['name'],
+  Extract<G[number], HttpIntegration>['name']
+>;
+
+/** What a service may list in its integrations: contracts of other services, outside HTTP APIs. */
+export type Integration = Contract | HttpIntegration;
 
 // Keyed by name without an `as` clause, so each subscriber's callback is typed from its slot.
 /** One subscriber per subscribed event, keyed by the event's name. */
 export type SubscriberSlots<
   Sub extends readonly EventDef[],
   S extends readonly Table[],
-  G extends readonly Contract[],
+  G extends readonly Integration[],
   Cfg,
   Pub extends readonly EventDef[],
   Sg extends readonly SagaRef[] = readonly SagaRef[],
@@ -122,14 +130,17 @@ export function publicRoute(options: RouteOptions & { route: string }, service: 
 export interface ServiceDef<
   C extends Contract = Contract,
   S extends readonly Table[] = readonly Table[],
-  G extends readonly Contract[] = readonly Contract[],
+  G extends readonly Integration[] = readonly Integration[],
   Cfg = unknown,
 > {
   readonly kind: 'service';
   readonly name: C['name'];
   readonly contract: C;
   readonly stores: S;
-  readonly integrations: G;
+  /** Contracts of the services this one calls. */
+  readonly integrations: readonly Extract<G[number], Contract>[];
+  /** Outside HTTP APIs this one calls (`http(...)` in its integrations). */
+  readonly http: readonly Extract<G[number], HttpIntegration>[];
   readonly handlers: Readonly<Record<string, AnyHandler>>;
   readonly migrations: Readonly<Record<string, Migration>>;
   readonly config: z.ZodType<Cfg> | undefined;
@@ -149,7 +160,7 @@ export interface ServiceDef<
 
 export interface ServiceOptions<
   S extends readonly Table[],
-  G extends readonly Contract[],
+  G extends readonly Integration[],
   Cfg,
   Pub extends readonly EventDef[] = readonly EventDef[],
   Sub extends readonly EventDef[] = readonly EventDef[],
@@ -157,7 +168,7 @@ export interface ServiceOptions<
 > {
   /** Tables this service owns; no other service can reach them. */
   readonly stores?: S;
-  /** Contracts of the services this one may call. */
+  /** Contracts of the services this one may call, and outside HTTP APIs declared with `http(...)`. */
   readonly integrations?: G;
   /** Events this service publishes; each must be declared with this service's name. */
   readonly publishes?: Pub;
@@ -176,7 +187,7 @@ export interface ServiceOptions<
 export interface ServiceBuilder<
   C extends Contract,
   S extends readonly Table[],
-  G extends readonly Contract[],
+  G extends readonly Integration[],
   Cfg,
   Pub extends readonly EventDef[] = readonly EventDef[],
   Sub extends readonly EventDef[] = readonly EventDef[],
@@ -203,13 +214,13 @@ export interface ServiceBuilder<
 export function implement<
   C extends Contract,
   const S extends readonly Table[] = [],
-  const G extends readonly Contract[] = [],
+  const G extends readonly Integration[] = [],
   Cfg = undefined,
   const Pub extends readonly EventDef[] = [],
   const Sub extends readonly EventDef[] = [],
   const Sg extends readonly SagaSlot<S, G, Pub>[] = [],
 >(contract: C, options: ServiceOptions<S, G, Cfg, Pub, Sub, Sg> = {}): ServiceBuilder<C, S, G, Cfg, Pub, Sub, Sg> {
-  const erased = options as unknown as ServiceOptions<readonly Table[], readonly Contract[], unknown>;
+  const erased = options as unknown as ServiceOptions<readonly Table[], readonly Integration[], unknown>;
   const source = declaredAt(new Error().stack);
   const build = (handlers: unknown, subscribers: unknown) =>
     ({
@@ -227,13 +238,14 @@ export type AnySubscriber = SubscriberDef<unknown, Permissions, unknown>;
 
 function buildService<C extends Contract>(
   contract: C,
-  options: ServiceOptions<readonly Table[], readonly Contract[], unknown>,
+  options: ServiceOptions<readonly Table[], readonly Integration[], unknown>,
   handlers: Record<string, AnyHandler>,
   subscriberDefs: Record<string, AnySubscriber>,
 ): ServiceDef<C> {
   const where = `service '${contract.name}'`;
   const stores: readonly Table[] = options.stores ?? [];
-  const integrations: readonly Contract[] = options.integrations ?? [];
+  const integrations: readonly Integration[] = options.integrations ?? [];
+  const http = checkIntegrations(integrations, where);
   const routes: PublicRoute[] = [];
   const publishes: readonly EventDef[] = options.publishes ?? [];
   const subscribes: readonly EventDef[] = options.subscribes ?? [];
@@ -290,7 +302,8 @@ function buildService<C extends Contract>(
     name: contract.name,
     contract,
     stores,
-    integrations,
+    integrations: integrations.filter((i): i is Contract => !isHttpIntegration(i)),
+    http,
     handlers,
     migrations: options.migrations ?? {},
     config: options.config,
@@ -306,7 +319,7 @@ function buildService<C extends Contract>(
 function checkSagas(
   sagas: readonly SagaDef[],
   stores: readonly Table[],
-  integrations: readonly Contract[],
+  integrations: readonly Integration[],
   publishes: readonly EventDef[],
   where: string,
 ): void {
@@ -324,6 +337,17 @@ function checkSagas(
     }
     checkPublishes(p, publishes, `${where}: saga '${sg.name}'`);
   }
+}
+
+/** The HTTP integrations among `integrations`, each name once (and none a contract's). */
+function checkIntegrations(integrations: readonly Integration[], where: string): HttpIntegration[] {
+  const names = new Set<string>();
+  for (const i of integrations) {
+    if (i?.kind !== 'contract' && i?.kind !== 'http') throw new TypeError(`${where}: integrations must be contracts or http(...) declarations`);
+    if (names.has(i.name)) throw new TypeError(`${where}: integration '${i.name}' is listed twice`);
+    names.add(i.name);
+  }
+  return integrations.filter(isHttpIntegration);
 }
 
 function checkPublishes(p: Permissions, publishes: readonly EventDef[], where: string): void {

@@ -1,4 +1,4 @@
-import type { AppDef } from 'carotene/model';
+import { implementedServices, type AppDef } from 'carotene/model';
 import type { EventDef } from 'carotene/model';
 import type { AppService, PublicRoute, Table } from 'carotene/model';
 
@@ -34,6 +34,21 @@ export const EXTERNAL_LABEL = 'external · gRPC';
 export function callEdges(app: AppDef): CallEdge[] {
   const edges = app.services.flatMap((s) => s.integrations.map((c) => ({ from: s.name, to: c.name })));
   return edges.sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
+}
+
+/** One declared outside HTTP API: `from` lists `http(name, { baseUrl })` in its integrations. */
+export interface HttpEdge {
+  readonly from: string;
+  readonly name: string;
+  /** `host[:port]` of the declared base URL. */
+  readonly host: string;
+}
+
+/** Every declared outside HTTP API, by service then name. */
+export function httpEdges(app: AppDef): HttpEdge[] {
+  // a service object made by hand may leave http out
+  const edges = implementedServices(app).flatMap((s) => (s.http ?? []).map((h) => ({ from: s.name, name: h.name, host: new URL(h.baseUrl).host })));
+  return edges.sort((a, b) => a.from.localeCompare(b.from) || a.name.localeCompare(b.name));
 }
 
 /** The services that declared a dependency on `service`, sorted. */

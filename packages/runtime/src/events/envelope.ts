@@ -1,10 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { EventDef } from 'carotene/model';
+import type { TraceHeaders } from '../telemetry/trace-context.ts';
 
 /**
- * An event on the wire and in the outbox: CloudEvents 1.0 in JSON, with two extension
- * attributes, `traceparent` (W3C trace context) and `schemaversion` (the event's version).
+ * An event on the wire and in the outbox: CloudEvents 1.0 in JSON, with the distributed
+ * tracing extension's attributes `traceparent` and `tracestate` (W3C Trace Context) and
+ * `schemaversion` (the event's version).
  */
 export interface CloudEvent {
   readonly specversion: '1.0';
@@ -19,6 +21,8 @@ export interface CloudEvent {
   readonly datacontenttype: 'application/json';
   readonly data: unknown;
   readonly traceparent: string;
+  /** Vendor trace state of the producer span, when there is any. */
+  readonly tracestate?: string;
   readonly schemaversion: number;
 }
 
@@ -31,15 +35,18 @@ const CloudEventSchema = z.object({
   subject: z.string().max(500),
   datacontenttype: z.literal('application/json'),
   data: z.unknown(),
-  traceparent: z.string().regex(/^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/),
+  // read by the trace-context rules when the event is handled: a malformed one starts a new
+  // trace there and never costs the event
+  traceparent: z.string().max(512),
+  tracestate: z.string().max(8192).optional(),
   schemaversion: z.number().int().positive(),
 });
 
 export const EventBatch = z.object({ events: z.array(CloudEventSchema).max(1000) });
 
-/** A fresh W3C traceparent, for an envelope built outside any span; `Outbox.publish` passes its producer span's. */
+/** A fresh W3C traceparent (sampled, random), for an envelope built outside any span; `Outbox.publish` passes its producer span's. */
 export function newTraceparent(): string {
-  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-03`;
 }
 
 export function sourceOf(service: string): string {
@@ -52,7 +59,7 @@ export function publisherOf(event: Pick<CloudEvent, 'source'>): string {
 }
 
 /** Builds the envelope of one validated payload. */
-export function buildEnvelope(def: EventDef, data: unknown, key: string | undefined, traceparent = newTraceparent()): CloudEvent {
+export function buildEnvelope(def: EventDef, data: unknown, key: string | undefined, trace: TraceHeaders = {}): CloudEvent {
   const id = randomUUID();
   return {
     specversion: '1.0',
@@ -63,7 +70,8 @@ export function buildEnvelope(def: EventDef, data: unknown, key: string | undefi
     subject: key ?? id,
     datacontenttype: 'application/json',
     data,
-    traceparent,
+    traceparent: trace.traceparent ?? newTraceparent(),
+    ...(trace.tracestate ? { tracestate: trace.tracestate } : {}),
     schemaversion: def.version,
   };
 }

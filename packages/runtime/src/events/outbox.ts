@@ -5,7 +5,7 @@ import { platformError } from 'carotene/model';
 import type { StoreEngine } from '../store/driver.ts';
 import { headersOf, inSpan, SpanKind } from '../telemetry/spans.ts';
 import type { TraceHeaders } from '../telemetry/trace-context.ts';
-import { buildEnvelope, newTraceparent, type CloudEvent } from './envelope.ts';
+import { buildEnvelope, type CloudEvent } from './envelope.ts';
 import { OUTBOX } from './platform-tables.ts';
 
 /** Channel of PostgreSQL's NOTIFY: a commit that published wakes every replica's relay. */
@@ -43,7 +43,7 @@ export class Outbox {
       'messaging.destination.name': event.type,
     };
     await inSpan(`publish ${event.type}`, SpanKind.PRODUCER, trace, attributes, async (span) => {
-      const envelope = buildEnvelope(event, parsed.data, options?.key, headersOf(span, trace).traceparent ?? newTraceparent());
+      const envelope = buildEnvelope(event, parsed.data, options?.key, headersOf(span, trace));
       span.setAttribute('messaging.message.id', envelope.id);
       await this.write(trx, [envelope]);
     });

@@ -8,6 +8,8 @@ export interface StepTools {
   readonly store: object;
   transaction<T>(fn: (store: object) => Promise<T>): Promise<T>;
   readonly publish: (...args: never[]) => Promise<void>;
+  /** `ctx.http`: the saga's HTTP integrations. */
+  readonly http: object;
   readonly log: Log;
 }
 

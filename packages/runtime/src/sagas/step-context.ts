@@ -28,7 +28,7 @@ export function stepContext(o: {
   const tools = binding.context(meta);
   const uses = new Map<string, number>();
   const clients = new Map<string, object>();
-  for (const contract of binding.saga.permissions.calls ?? []) clients.set(contract.name, clientOf(contract));
+  for (const contract of binding.saga.permissions.calls ?? []) if (contract.kind === 'contract') clients.set(contract.name, clientOf(contract));
   function clientOf(contract: Contract): object {
     const client: Record<string, (input: unknown, options?: CallOptions) => Promise<unknown>> = {};
     for (const fn of Object.keys(contract.functions)) {
@@ -47,6 +47,7 @@ export function stepContext(o: {
     store: tools.store,
     transaction: <T>(fn: (store: object) => Promise<T>) => tools.transaction(fn),
     publish: tools.publish,
+    http: tools.http,
     results: JSON.parse(row.results) as Record<string, unknown>,
     sagaId: row.id,
     step,

@@ -1,6 +1,6 @@
 import type { AnyDb } from 'carotene/model';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Contract } from 'carotene/model';
+import type { Contract, HttpIntegration } from 'carotene/model';
 import type { EventDef, PublishOptions } from 'carotene/model';
 import type { AuthClaims, Log } from 'carotene/model';
 import type { SagaOutcome, SagaRef, SagaStartOptions } from 'carotene/model';
@@ -11,6 +11,7 @@ import { headersOf, inSpan, SpanKind } from '../telemetry/spans.ts';
 import { logWithTrace } from '../telemetry/trace-log.ts';
 import type { TraceHeaders } from '../telemetry/trace-context.ts';
 import { createCallAccess } from './call-clients.ts';
+import { createHttpAccess, type HttpSender } from './http-clients.ts';
 
 /** Everything a handler's context is built from that does not change between calls. */
 export interface HandlerBinding {
@@ -19,6 +20,12 @@ export interface HandlerBinding {
   readonly owner: string;
   readonly errors: Readonly<Record<string, number>>;
   readonly calls: readonly Contract[];
+  /** The HTTP integrations among the declared `calls`. */
+  readonly http: readonly HttpIntegration[];
+  /** How `ctx.http` requests leave (a test harness's mock); over the network when absent. */
+  readonly httpSender?: HttpSender | undefined;
+  /** Who declared the permissions, for PERMISSION_DENIED messages. */
+  readonly declarer?: "handler's" | "saga's";
   readonly db: AnyDb;
   /** `ctx.store` on the service's connection. */
   readonly store: object;
@@ -65,6 +72,7 @@ export class HandlerContextImpl {
   readonly #binding: HandlerBinding;
   readonly #meta: CallMeta;
   #call: object | undefined;
+  #http: object | undefined;
   #log: Log | undefined;
   #signal: AbortSignal | undefined;
   /** Set for subscribers, which run whole inside the inbox transaction. */
@@ -90,6 +98,11 @@ export class HandlerContextImpl {
   get call(): object {
     this.#call ??= createCallAccess(this.#binding.calls, this.#binding.transport, this.#meta, this.#binding.service, this.#binding.owner);
     return this.#call;
+  }
+  get http(): object {
+    const b = this.#binding;
+    this.#http ??= createHttpAccess(b.http, this.#meta, b.service, b.owner, b.declarer ?? "handler's", b.httpSender);
+    return this.#http;
   }
   get auth(): AuthClaims | undefined {
     return this.#meta.auth;

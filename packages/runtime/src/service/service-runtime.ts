@@ -1,7 +1,8 @@
 import type { AnyDb } from 'carotene/model';
 import type { RpcDef } from 'carotene/model';
 import type { EventDef, EventMessage } from 'carotene/model';
-import type { Permissions } from 'carotene/model';
+import type { Contract, Permissions } from 'carotene/model';
+import { isHttpIntegration } from 'carotene/model';
 import type { ServiceDef } from 'carotene/model';
 import { CaroteneError, isCaroteneError, missingPermission, platformError } from 'carotene/model';
 import type { StoreDriver } from '../store/driver.ts';
@@ -10,6 +11,7 @@ import { isUniqueViolation } from '../store/store-errors.ts';
 import type { CallMeta, Transport } from '../transport/transport.ts';
 import type { CallerCheck } from './caller-policy.ts';
 import { HandlerContextImpl, type EventSink, type HandlerBinding } from './handler-context.ts';
+import type { HttpSender } from './http-clients.ts';
 import { IdempotentCalls } from './idempotency.ts';
 import { sagaRunnerFor } from './saga-bindings.ts';
 import type { SagaRunner } from '../sagas/saga-runner.ts';
@@ -43,6 +45,7 @@ export interface IncomingEvent {
   readonly data: unknown;
   /** The publisher's trace context (W3C), which the subscriber's span continues. */
   readonly traceparent?: string;
+  readonly tracestate?: string;
 }
 
 /** A runtime function whose name starts with `$` (e.g. `$deliver`): not part of any contract. */
@@ -80,20 +83,25 @@ export class ServiceRuntime {
     log: Logger;
     events?: EventSink;
     authorizeCaller?: CallerCheck;
+    /** How `ctx.http` requests leave; over the network unless a test harness mocks them. */
+    httpSender?: HttpSender;
   }) {
     const { def, store, transport, config, log, events } = options;
     this.def = def;
     this.#log = log;
     this.#authorizeCaller = options.authorizeCaller;
     // handlers and subscribers get their ctx the same way: from their declared permissions
-    const bind = (owner: string, fn: string, p: Permissions, errors: HandlerBinding['errors'], logFields: object): HandlerBinding => {
+    const bind = (owner: string, fn: string, p: Permissions, errors: HandlerBinding['errors'], logFields: object, saga = false): HandlerBinding => {
       const perms = { reads: p.reads ?? [], updates: p.updates ?? [] };
       return {
         service: def.name,
         fn,
         owner,
         errors,
-        calls: p.calls ?? [],
+        calls: (p.calls ?? []).filter((c): c is Contract => !isHttpIntegration(c)),
+        http: (p.calls ?? []).filter(isHttpIntegration),
+        httpSender: options.httpSender,
+        declarer: saga ? "saga's" : "handler's",
         db: store.db,
         store: createStoreAccess(store.db, def.stores, perms, owner, store.kind),
         storeIn: (trx) => createStoreAccess(trx, def.stores, perms, owner, store.kind),
@@ -111,7 +119,7 @@ export class ServiceRuntime {
       db: store.db,
       transport,
       log,
-      bind: (sg) => bind(`${def.name}.saga(${sg.name})`, `saga(${sg.name})`, sg.permissions, {}, { saga: sg.name }),
+      bind: (sg) => bind(`${def.name}.saga(${sg.name})`, `saga(${sg.name})`, sg.permissions, {}, { saga: sg.name }, true),
     });
     for (const [fn, h] of Object.entries(def.handlers)) {
       const rpc = def.contract.functions[fn]!;

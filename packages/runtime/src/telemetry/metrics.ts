@@ -42,6 +42,22 @@ export const integrationDuration = new Histogram({
   registers: [metricsRegistry],
 });
 
+/** Requests a service made to outside HTTP APIs (`http(...)` integrations), by method and outcome. */
+export const httpClientRequests = new Counter({
+  name: 'carotene_http_client_requests_total',
+  help: 'Requests made to outside HTTP APIs, by integration, method, HTTP status and result code',
+  labelNames: ['service', 'integration', 'method', 'status', 'code'] as const,
+  registers: [metricsRegistry],
+});
+
+export const httpClientDuration = new Histogram({
+  name: 'carotene_http_client_request_duration_seconds',
+  help: 'Time a request to an outside HTTP API took as its caller saw it, retries included',
+  labelNames: ['service', 'integration', 'method'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [metricsRegistry],
+});
+
 export const gatewayRequests = new Counter({
   name: 'carotene_gateway_requests_total',
   help: 'Public requests answered by the gateway, by route and HTTP status',

@@ -1,6 +1,5 @@
 import {
   context,
-  createTraceState,
   isSpanContextValid,
   ROOT_CONTEXT,
   SpanKind,
@@ -12,7 +11,16 @@ import {
   type SpanContext,
 } from '@opentelemetry/api';
 import { randomFillSync } from 'node:crypto';
-import { boundTracestate, formatTraceparent, parseTraceparent, type TraceHeaders } from './trace-context.ts';
+import {
+  boundTracestate,
+  FLAG_RANDOM,
+  FLAG_SAMPLED,
+  formatTraceparent,
+  parseTraceparent,
+  parseTracestate,
+  type TraceHeaders,
+  W3CTraceState,
+} from './trace-context.ts';
 
 export { isSpanContextValid, SpanKind, type Span };
 
@@ -52,13 +60,14 @@ export function activeSpanFollowsAsyncCode(): boolean {
 function carriedParent(carried: TraceHeaders): SpanContext | undefined {
   const parent = parseTraceparent(carried.traceparent);
   if (!parent) return undefined;
-  const state = boundTracestate(carried.tracestate);
+  // a malformed tracestate is dropped, the traceparent still continued
+  const state = parseTracestate(carried.tracestate);
   return {
     traceId: parent.traceId,
     spanId: parent.spanId,
-    traceFlags: parent.flags & 1,
+    traceFlags: parent.flags & (FLAG_SAMPLED | FLAG_RANDOM),
     isRemote: true,
-    ...(state === undefined ? {} : { traceState: createTraceState(state) }),
+    ...(state === undefined || state.length === 0 ? {} : { traceState: new W3CTraceState(state) }),
   };
 }
 
@@ -78,7 +87,7 @@ function idsOnlySpan(carried: TraceHeaders): Span {
   return trace.wrapSpanContext({
     traceId: parent?.traceId ?? randomId(16),
     spanId: randomId(8),
-    traceFlags: 0,
+    traceFlags: parent ? parent.traceFlags & FLAG_RANDOM : FLAG_RANDOM,
     ...(parent?.traceState === undefined ? {} : { traceState: parent.traceState }),
   });
 }
@@ -137,9 +146,20 @@ export function headersOf(span: Span, fallback: TraceHeaders): TraceHeaders {
     return parseTraceparent(fallback.traceparent) ? { traceparent: fallback.traceparent?.trim(), tracestate: boundTracestate(fallback.tracestate) } : {};
   }
   return {
-    traceparent: formatTraceparent({ traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags }),
-    tracestate: sc.traceState?.serialize() || undefined,
+    traceparent: formatTraceparent({ traceId: sc.traceId, spanId: sc.spanId, flags: (sc.traceFlags & FLAG_SAMPLED) | randomFlag(sc.traceId, fallback) }),
+    // bounded again: a sampler may have added to it through another TraceState implementation
+    tracestate: boundTracestate(sc.traceState?.serialize()),
   };
+}
+
+/**
+ * The `random` flag of a span's trace: as received when it continues a trace from elsewhere
+ * (the spec's rule; the SDK keeps only `sampled`), set when the trace began in this process,
+ * whose ids are random in all 16 bytes.
+ */
+function randomFlag(traceId: string, carried: TraceHeaders): number {
+  const parent = parseTraceparent(carried.traceparent);
+  return parent?.traceId === traceId ? parent.flags & FLAG_RANDOM : FLAG_RANDOM;
 }
 
 /** Ends `span`, marking it failed with the error's code and message when there is one. */

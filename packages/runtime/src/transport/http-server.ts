@@ -8,6 +8,7 @@ import type { CredentialSource } from '../security/credentials.ts';
 import { identityFromSan } from '../security/identity.ts';
 import { installedFaults, withFaults } from '../resilience/fault-injector.ts';
 import { METRICS_CONTENT_TYPE, renderMetrics } from '../telemetry/metrics.ts';
+import { traceHeadersOf } from '../telemetry/trace-context.ts';
 import type { CallMeta } from './transport.ts';
 import { RPC_ALPN } from './frames.ts';
 import { grpcHandler, peerOf, type GrpcContract } from './grpc-server.ts';
@@ -289,8 +290,7 @@ export class RpcServer {
       deadline: Date.now() + callBudget(headerValue(req, HEADER.timeout)),
       auth: auth ? decodeAuth(auth) : undefined,
       idempotencyKey: headerValue(req, HEADER.idempotencyKey),
-      traceparent: headerValue(req, HEADER.traceparent),
-      tracestate: headerValue(req, HEADER.tracestate),
+      ...traceHeadersOf(req.headers[HEADER.traceparent], req.headers[HEADER.tracestate]),
     };
   }
 

@@ -35,7 +35,7 @@ export function eventsSuite(label: string, make: () => Promise<Cluster>): void {
       assert.equal(e.subject, 'o1');
       assert.equal(e.datacontenttype, 'application/json');
       assert.equal(e.schemaversion, 1);
-      assert.match(e.traceparent, /^00-[\da-f]{32}-[\da-f]{16}-01$/);
+      assert.match(e.traceparent, /^00-[\da-f]{32}-[\da-f]{16}-03$/, 'sampled and random: a trace begun here');
       assert.ok(!Number.isNaN(Date.parse(e.time)));
       assert.deepEqual(e.data, { orderId: 'o1', seq: 1, qty: 3 });
       assert.equal(row.status, 'done');

@@ -34,6 +34,23 @@ describe('gateway trace context', () => {
     assert.equal(access?.span_id, out.spanId, 'the access line names the span');
   });
 
+  it('Level 2 at the edge: the random flag kept, tracestate fields combined, duplicates dropped, a malformed tracestate dropped alone', async () => {
+    const res = await gateway.server.inject({
+      method: 'GET',
+      url: '/api/things',
+      headers: { traceparent: `00-${TRACE}-${PARENT}-03`, tracestate: ['shop=1,other=2', 'shop=9, t@vendor=3'] },
+    });
+    assert.equal(res.statusCode, 200);
+    const sent = transport.calls.at(-1)!.meta;
+    assert.equal(parseTraceparent(sent.traceparent)!.flags & 0x02, 0x02, 'random, as the client said');
+    assert.equal(sent.tracestate, 'shop=1,other=2,t@vendor=3');
+    await get({ traceparent: `00-${TRACE}-${PARENT}-01`, tracestate: 'shop=1,Bad Key=2' });
+    const after = transport.calls.at(-1)!.meta;
+    assert.equal(parseTraceparent(after.traceparent)!.traceId, TRACE, 'the traceparent still continues');
+    assert.equal(parseTraceparent(after.traceparent)!.flags & 0x02, 0, 'not random: the client did not say so');
+    assert.equal(after.tracestate, undefined);
+  });
+
   it('replaces an invalid traceparent and drops its tracestate', async () => {
     for (const bad of [`00-${TRACE.toUpperCase()}-${PARENT}-01`, `00-${'0'.repeat(32)}-${PARENT}-01`, `ff-${TRACE}-${PARENT}-01`, 'nonsense']) {
       const res = await get({ traceparent: bad, tracestate: 'shop=1' });
@@ -42,6 +59,7 @@ describe('gateway trace context', () => {
       const out = parseTraceparent(sent.traceparent);
       assert.ok(out, `a new valid traceparent replaces ${bad}`);
       assert.notEqual(out.traceId, TRACE.toLowerCase());
+      assert.equal(out.flags & 0x02, 0x02, 'the new trace is random');
       assert.equal(sent.tracestate, undefined);
     }
   });

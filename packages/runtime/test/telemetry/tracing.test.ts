@@ -113,7 +113,7 @@ describe('tracing in a process', () => {
       const out = parseTraceparent(transport.metas[0]!.traceparent)!;
       assert.equal(out.traceId, TRACE, 'the trace continues');
       assert.notEqual(out.spanId, CALLER_SPAN, 'under a span of its own');
-      assert.equal(out.flags, 0, 'not sampled: nothing was recorded');
+      assert.equal(out.flags, 0, 'not sampled: nothing was recorded; not random: the caller did not say so');
       assert.equal(transport.metas[0]!.tracestate, 'vendor=abc', 'tracestate travels on');
       const call = lines.find((l) => l.msg === 'call');
       assert.equal(call?.trace_id, TRACE);
@@ -170,6 +170,7 @@ describe('tracing in a process', () => {
       const out = parseTraceparent(transport.metas[0]!.traceparent)!;
       assert.ok(out, 'a valid traceparent goes out');
       assert.notEqual(out.traceId, TRACE);
+      assert.equal(out.flags & 0x02, 0x02, 'the new trace id is random, and says so');
       assert.equal(transport.metas[0]!.tracestate, undefined);
     } finally {
       await tracing.shutdown();
@@ -183,9 +184,9 @@ describe('tracing in a process', () => {
       const transport = recordingTransport();
       const runtime = new ServiceRuntime({ def: relay, store, transport, config: undefined, log: capturedLogger('relay').log });
       await runtime.invoke('relay', { text: 'new' }, meta());
-      assert.equal(parseTraceparent(transport.metas[0]!.traceparent)?.flags, 0, 'a new trace is not sampled');
+      assert.equal(parseTraceparent(transport.metas[0]!.traceparent)?.flags, 0x02, 'a new trace is not sampled; its id is random (Level 2)');
       await runtime.invoke('relay', { text: 'followed' }, meta(`00-${TRACE}-${CALLER_SPAN}-01`));
-      assert.equal(parseTraceparent(transport.metas[1]!.traceparent)?.flags, 1, "the caller's sampled flag wins");
+      assert.equal(parseTraceparent(transport.metas[1]!.traceparent)?.flags, 1, "the caller's sampled flag wins, and its random flag (unset) is kept");
       await tracing.shutdown();
       assert.deepEqual(new Set(otlp.spans.map((s) => s.traceId)), new Set([TRACE]), 'only the followed trace was exported');
     } finally {

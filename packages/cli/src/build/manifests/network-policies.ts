@@ -2,6 +2,7 @@ import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPol
 import type { AppDef } from 'carotene/model';
 import { callersOf, eventsOf, gatewayReaches, sortedServices } from '../app-graph.ts';
 import type { Environment } from '../environment.ts';
+import { egressPolicies } from './egress-policies.ts';
 import { GATEWAY, GATEWAY_PORT, labels, NAME_LABEL, PART_OF_LABEL, selector, SERVICE_PORT } from './labels.ts';
 
 /** Who may open a connection to one service: derived from the declared graph, nothing else. */
@@ -31,7 +32,8 @@ export function allowLists(app: AppDef, env: Environment): AllowList[] {
 /**
  * Network policies: deny every inbound connection in the namespace, then admit per service
  * exactly its allow-list (see {@link allowLists}) and the metrics scraper; the
- * gateway admits anyone (the Ingress controller lives outside the namespace).
+ * gateway admits anyone (the Ingress controller lives outside the namespace). A service with
+ * HTTP integrations also gets its egress policy ({@link egressPolicies}).
  */
 export function networkPolicies(app: AppDef, env: Environment): NetworkPolicy[] {
   const meta = (service: string) => ({ name: `${service}-ingress`, namespace: env.namespace, labels: labels(app.name, service, 'service') });
@@ -72,8 +74,7 @@ export function networkPolicies(app: AppDef, env: Environment): NetworkPolicy[] 
       }),
     );
   }
-  policies.push(...externalEgress(app, env));
-  return policies;
+  return [...policies, ...externalEgress(app, env), ...egressPolicies(app, env)];
 }
 
 /**

@@ -12,7 +12,7 @@ export function sagaPermissions({ app }: RuleInput): BuildProblem[] {
     // a service object written by hand may leave sagas out
     const sagas = s.sagas ?? [];
     const stores = new Set(s.stores.map((t) => t.name));
-    const integrations = new Set(s.integrations.map((c) => c.name));
+    const integrations = new Set([...s.integrations, ...(s.http ?? [])].map((c) => c.name));
     const publishes = new Set((s.publishes ?? []).map((e) => e.type));
     const refuse = (saga: string, message: string) =>
       problems.push({ source: s.source, rule: 'saga-permissions', where: `service '${s.name}', saga '${saga}'`, message });
