@@ -57,7 +57,9 @@ test('carrot dev --watch restarts a changed service, keeps it while a change has
   assert.match(stdout, /services\/greeter\/service\.ts changed; restarting greeter, gateway\n/);
   assert.equal((await until('a relay', relay)).pid, before.pid, "front does not run the greeter's handlers: it keeps running");
 
-  // a change with a type error: diagnostics, and the running greeter keeps its code
+  // a change with a type error: diagnostics, and the running greeter keeps its code (the
+  // restarts above may be announced after the answer came through: wait for both first)
+  await until('the restarts announced', () => (/\[greeter\] ready again/.test(stdout) && /\[gateway\] ready again/.test(stdout) ? true : undefined));
   const mark = lines();
   a.write('services/greeter/service.ts', GREETER_SERVICE('oops', 'number'));
   await until('the type errors', () =>

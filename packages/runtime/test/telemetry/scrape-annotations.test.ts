@@ -25,7 +25,7 @@ describe('scrape annotations', () => {
       'prometheus.io/port': '8080',
       'prometheus.io/path': '/metrics',
     });
-    for (const service of shop.services.map((s) => s.name)) {
+    for (const service of shop.services.filter((s) => s.kind === 'service').map((s) => s.name)) {
       assert.deepEqual(
         deployment(service).spec.template.metadata.annotations,
         {
@@ -37,5 +37,7 @@ describe('scrape annotations', () => {
         service,
       );
     }
+    // an external service serves no /metrics of Carotene's: nothing to scrape
+    assert.equal(deployment('recommendations').spec.template.metadata.annotations, undefined);
   });
 });
