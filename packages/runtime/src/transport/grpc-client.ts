@@ -76,8 +76,13 @@ export class GrpcClient {
       if (err instanceof CaroteneError) throw err;
       const error = ConnectError.from(err);
       if (error.code === Code.DeadlineExceeded) throw platformError('DEADLINE_EXCEEDED', `${service}.${fn} did not answer within ${remaining} ms`, { service });
-      if (error.code === Code.Unavailable && error.details.length === 0)
-        throw platformError('UNAVAILABLE', `${service} is unreachable (${error.rawMessage})`, { service, cause: err });
+      // no gRPC status came back: the connection failed (refused, reset, a certificate the app's CAs did not sign)
+      const system = (error.cause as { code?: unknown } | undefined)?.code;
+      if ((error.code === Code.Unavailable || typeof system === 'string') && error.details.length === 0)
+        throw platformError('UNAVAILABLE', `${service} is unreachable (${typeof system === 'string' ? `${system}: ` : ''}${error.rawMessage})`, {
+          service,
+          cause: err,
+        });
       throw fromConnectError(error, service);
     }
   }
