@@ -78,5 +78,6 @@ test('carrot dev --watch restarts a changed service, keeps it while a change has
   });
   assert.equal(after.said, 'hey ann');
   assert.match(stdout, /services\/greeter\/contract\.ts changed; restarting greeter, front, gateway\n/);
-  assert.match(stdout, /\[front\] ready again \(pid \d+/);
+  // the answer can come through before the supervisor's line about it
+  await until('front announced', () => (/\[front\] ready again \(pid \d+/.test(stdout) ? true : undefined));
 });
