@@ -1,11 +1,13 @@
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import type { DescMethodUnary } from '@bufbuild/protobuf';
-import { Code, ConnectError, type Transport as ConnectTransport } from '@connectrpc/connect';
-import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node';
-import { CaroteneError, platformError } from 'carotene/model';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { ConnectError } from '@connectrpc/connect';
+import { platformError } from 'carotene/model';
 import type { CredentialSource } from '../security/credentials.ts';
 import { identityFromSan, spiffeId } from '../security/identity.ts';
-import type { GrpcContract } from './grpc-server.ts';
+import { GrpcChannel, GrpcConnectionError } from './grpc-channel.ts';
+import { HealthService, SERVING_STATUS } from './grpc-descriptors.ts';
+import { methodPath, type GrpcContract } from './grpc-server.ts';
+import { InstanceSet, type Instance } from './instance-set.ts';
 import { fromConnectError } from './grpc-status.ts';
 import type { CallMeta } from './transport.ts';
 import { encodeAuth, HEADER } from './wire.ts';
@@ -17,11 +19,8 @@ export interface GrpcClientOptions {
   readonly tls: CredentialSource;
   /** The protobuf descriptors of a callee's contract (`@carotene/runtime/grpc`); undefined when none. */
   readonly contract: (service: string) => GrpcContract | undefined;
-}
-
-interface Channel {
-  readonly transport: ConnectTransport;
-  readonly sessions: Http2SessionManager;
+  /** Told when an instance leaves or rejoins the rotation. */
+  readonly onInstanceChange?: ((event: { service: string; url: string; ejected: boolean; reason?: string }) => void) | undefined;
 }
 
 /**
@@ -31,26 +30,25 @@ interface Channel {
  * (`spiffe://<app>/<service>`), or, for a certificate with no identity of the app, if it is
  * valid for the host name of its URL. The deadline goes as `grpc-timeout`; trace context,
  * request id, idempotency key and end user as metadata; a gRPC status comes back as the same
- * typed CaroteneError the frame protocol gives (see grpc-status.ts).
+ * typed CaroteneError the frame protocol gives (see grpc-status.ts). A callee's instances are
+ * balanced as for the frame protocol ({@link InstanceSet}): least calls outstanding, an
+ * instance that failed at the connection level ejected until its `grpc.health.v1` Check
+ * answers SERVING, and a call that surely never ran tried on another.
  */
 export class GrpcClient {
   readonly #options: GrpcClientOptions;
-  readonly #channels = new Map<string, Channel>();
+  readonly #sets = new Map<string, InstanceSet<GrpcChannel>>();
   readonly #unsubscribe: () => void;
 
   constructor(options: GrpcClientOptions) {
     this.#options = options;
-    // new calls get channels with the new credentials; calls in flight finish on the old ones
+    // new calls get sessions with the new credentials; calls in flight finish on the old ones
     this.#unsubscribe = options.tls.onChange(() => {
-      const old = [...this.#channels.values()];
-      this.#channels.clear();
-      setTimeout(() => {
-        for (const channel of old) channel.sessions.abort();
-      }, 30_000).unref();
+      for (const set of this.#sets.values()) for (const channel of set.reconnect()) channel.close();
     });
   }
 
-  async call(service: string, url: string, fn: string, input: unknown, meta: CallMeta): Promise<unknown> {
+  async call(service: string, urls: readonly string[], fn: string, input: unknown, meta: CallMeta): Promise<unknown> {
     const contract = this.#options.contract(service);
     if (!contract)
       throw platformError('INVALID_CONFIG', `${service} is registered as gRPC, but no protobuf descriptors of its contract are known here`, { service });
@@ -63,47 +61,73 @@ export class GrpcClient {
     if (meta.tracestate) header[HEADER.tracestate] = meta.tracestate;
     if (meta.idempotencyKey) header[HEADER.idempotencyKey] = meta.idempotencyKey;
     if (meta.auth) header[HEADER.auth] = encodeAuth(meta.auth);
-    let message: unknown;
+    let message: Uint8Array;
     try {
-      message = f.input.toMessage(input);
+      message = toBinary(f.method.input, f.input.toMessage(input));
     } catch (err) {
       throw platformError('INVALID_INPUT', `the input of ${service}.${fn} does not fit its protobuf message: ${(err as Error).message}`, { service });
     }
-    try {
-      const response = await this.#channel(service, url).transport.unary(f.method as DescMethodUnary, undefined, remaining, header, message as never);
-      return f.output.fromMessage(response.message);
-    } catch (err) {
-      if (err instanceof CaroteneError) throw err;
-      const error = ConnectError.from(err);
-      if (error.code === Code.DeadlineExceeded) throw platformError('DEADLINE_EXCEEDED', `${service}.${fn} did not answer within ${remaining} ms`, { service });
-      // no gRPC status came back: the connection failed (refused, reset, a certificate the app's CAs did not sign)
-      const system = (error.cause as { code?: unknown } | undefined)?.code;
-      if ((error.code === Code.Unavailable || typeof system === 'string') && error.details.length === 0)
-        throw platformError('UNAVAILABLE', `${service} is unreachable (${typeof system === 'string' ? `${system}: ` : ''}${error.rawMessage})`, {
+    const set = this.#instances(service, urls);
+    const path = methodPath(f.method);
+    const tried = new Set<Instance<GrpcChannel>>();
+    for (;;) {
+      const instance = set.pick(tried);
+      tried.add(instance);
+      let answer: Uint8Array;
+      try {
+        answer = await set.run(instance, ({ pool }) => pool.unary(path, message, header, meta.deadline - Date.now()));
+      } catch (err) {
+        if (err instanceof GrpcConnectionError) {
+          set.eject(instance, err.code === 'ETIMEDOUT' ? 'timeout' : err.code);
+          if (err.code === 'ETIMEDOUT') throw platformError('DEADLINE_EXCEEDED', `${service}.${fn} did not answer within ${remaining} ms`, { service });
+          if (!err.sent && tried.size < set.instances.length) continue;
+          throw platformError('UNAVAILABLE', `${service} is unreachable (${err.code}: ${err.message})`, { service, cause: err });
+        }
+        throw fromConnectError(ConnectError.from(err), service);
+      }
+      try {
+        return f.output.fromMessage(fromBinary(f.method.output, answer));
+      } catch (err) {
+        throw platformError('INTERNAL', `${service}.${fn} answered a message that is not its ${f.method.output.typeName}: ${(err as Error).message}`, {
           service,
-          cause: err,
         });
-      throw fromConnectError(error, service);
+      }
     }
   }
 
   async close(): Promise<void> {
     this.#unsubscribe();
-    for (const channel of this.#channels.values()) channel.sessions.abort();
-    this.#channels.clear();
+    for (const set of this.#sets.values()) for (const channel of set.close()) channel.destroy();
+    this.#sets.clear();
   }
 
-  #channel(service: string, url: string): Channel {
-    const key = `${service} ${url}`;
-    let channel = this.#channels.get(key);
-    if (!channel) {
-      const { ca, cert, key: privateKey } = this.#options.tls.current();
-      const app = this.#options.app;
-      const nodeOptions = {
+  #instances(service: string, urls: readonly string[]): InstanceSet<GrpcChannel> {
+    let set = this.#sets.get(service);
+    if (!set) {
+      set = new InstanceSet<GrpcChannel>({
+        urls,
+        connect: (url) => this.#connect(service, url),
+        healthy: async ({ pool }) => {
+          const answer = await pool.unary(HEALTH_CHECK, HEALTH_REQUEST, {}, 1_000);
+          return (fromBinary(HealthService.methods[0]!.output, answer) as { status?: number }).status === SERVING_STATUS.SERVING;
+        },
+        onChange: this.#options.onInstanceChange && ((e) => this.#options.onInstanceChange?.({ service, ...e })),
+      });
+      this.#sets.set(service, set);
+    }
+    return set;
+  }
+
+  #connect(service: string, url: string): GrpcChannel {
+    const { ca, cert, key } = this.#options.tls.current();
+    const app = this.#options.app;
+    return new GrpcChannel({
+      url,
+      tls: {
         ca,
         cert,
-        key: privateKey,
-        minVersion: 'TLSv1.3' as const,
+        key,
+        minVersion: 'TLSv1.3',
         checkServerIdentity: (host: string, peer: PeerCertificate) => {
           const identity = identityFromSan(peer.subjectaltname, app);
           if (identity === service) return undefined;
@@ -111,11 +135,10 @@ export class GrpcClient {
             return new Error(`the server at ${url} is not ${spiffeId(app, service)} (its certificate names ${peer.subjectaltname ?? 'nothing'})`);
           return checkServerIdentity(host, peer);
         },
-      };
-      const sessions = new Http2SessionManager(url, { idleConnectionTimeoutMs: 60_000 }, nodeOptions);
-      channel = { transport: createGrpcTransport({ baseUrl: url, sessionManager: sessions, nodeOptions }), sessions };
-      this.#channels.set(key, channel);
-    }
-    return channel;
+      },
+    });
   }
 }
+
+const HEALTH_CHECK = methodPath(HealthService.methods[0]!);
+const HEALTH_REQUEST = toBinary(HealthService.methods[0]!.input, create(HealthService.methods[0]!.input));

@@ -37,7 +37,7 @@ function file(name: string, pkg: string, messages: MessageInit[], extra: Record<
   return desc;
 }
 
-/** grpc/health/v1/health.proto: `Check` (Watch is not served: clients get UNIMPLEMENTED). */
+/** grpc/health/v1/health.proto: `Check`, and `Watch` (a stream of the status, sent again when it changes). */
 export const healthFile: DescFile = file(
   'grpc/health/v1/health.proto',
   'grpc.health.v1',
@@ -63,7 +63,10 @@ export const healthFile: DescFile = file(
     service: [
       {
         name: 'Health',
-        method: [{ name: 'Check', inputType: '.grpc.health.v1.HealthCheckRequest', outputType: '.grpc.health.v1.HealthCheckResponse' }],
+        method: [
+          { name: 'Check', inputType: '.grpc.health.v1.HealthCheckRequest', outputType: '.grpc.health.v1.HealthCheckResponse' },
+          { name: 'Watch', inputType: '.grpc.health.v1.HealthCheckRequest', outputType: '.grpc.health.v1.HealthCheckResponse', serverStreaming: true },
+        ],
       },
     ],
   },

@@ -2,12 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { randomUUID } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import type { DescMethod, DescService, Message } from '@bufbuild/protobuf';
-import { Code, ConnectError, createContextKey, createContextValues, type ConnectRouter, type HandlerContext } from '@connectrpc/connect';
+import { create, type DescMethod, type DescService, type Message } from '@bufbuild/protobuf';
+import { Code, ConnectError, createContextKey, createContextValues, type HandlerContext } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { type CaroteneError, isCaroteneError, platformError } from 'carotene/model';
 import { HealthService, SERVING_STATUS } from './grpc-descriptors.ts';
 import { toConnectError } from './grpc-status.ts';
+import { traceHeadersOf } from '../telemetry/trace-context.ts';
 import type { CallMeta } from './transport.ts';
 import { callBudget, decodeAuth, HEADER, REQUEST_ID } from './wire.ts';
 
@@ -62,74 +63,154 @@ export function peerOf(req: IncomingMessage | Http2ServerRequest): GrpcPeer {
   return { socket: req.socket as TLSSocket, drop: () => void req.socket.destroy() };
 }
 
+/** One gRPC call as the method sees it, whichever path (node:http2 streams or Connect's handler) it came by. */
+export interface GrpcCall {
+  readonly peer: GrpcPeer;
+  /** A request header (metadata), lower-case name. */
+  header(name: string): string | undefined;
+  /** The client's budget from `grpc-timeout`, when it sent one. */
+  readonly timeoutMs: number | undefined;
+  /** Aborted when the deadline passes or the client goes away; its reason a ConnectError saying which. */
+  readonly signal: AbortSignal;
+}
+
+/** A method a service serves: unary (every contract function, health Check) or a server stream (health Watch). */
+export type GrpcMethod =
+  | { readonly kind: 'unary'; readonly method: DescMethod; serve(request: Message, call: GrpcCall): Promise<Message> }
+  | {
+      readonly kind: 'stream';
+      readonly method: DescMethod;
+      /** Sends messages until the call ends (the client cancels, or the server closes). */
+      serve(request: Message, call: GrpcCall, send: (message: Message) => void): Promise<void>;
+    };
+
+/** The path a method is called by: `/<package>.<Service>/<Method>`. */
+export function methodPath(method: DescMethod): string {
+  return `/${method.parent.typeName}/${method.name}`;
+}
+
 /**
- * The service's gRPC face (and, from the same routes, gRPC-Web and the Connect protocol):
- * one unary method per contract function, named as `@carotene/runtime/grpc` names them, plus
- * `grpc.health.v1.Health/Check`. Every call goes through the same path as carotene-rpc/1 and
- * HTTP/1.1 calls (`run`): the caller is the identity of the connection's client certificate,
- * then the caller policy, the contract's validation, the handler, its log line and metrics.
+ * Every method of the service's gRPC face by its path: one unary method per contract function,
+ * named as `@carotene/runtime/grpc` names them, plus `grpc.health.v1.Health`. Every call goes
+ * through the same path as carotene-rpc/1 and HTTP/1.1 calls (`run`): the caller is the identity
+ * of the connection's client certificate, then the caller policy, the contract's validation,
+ * the handler, its log line and metrics.
  */
-export function grpcHandler(hooks: GrpcHooks): NodeHandlerFn {
+export function grpcMethods(hooks: GrpcHooks): ReadonlyMap<string, GrpcMethod> {
+  const methods = [...(hooks.contract ? contractMethods(hooks, hooks.contract) : []), ...healthMethods(hooks)];
+  return new Map(methods.map((m) => [methodPath(m.method), m]));
+}
+
+/**
+ * gRPC-Web and the Connect protocol (JSON or protobuf over HTTP/1.1 or HTTP/2, for browsers and
+ * curl) of the same unary methods, through Connect's handler; gRPC proper is served on the
+ * HTTP/2 streams directly (grpc-streams.ts). Anything else is `fallback`'s.
+ */
+export function connectHandler(hooks: GrpcHooks, methods: ReadonlyMap<string, GrpcMethod>): NodeHandlerFn {
   const fallback = hooks.fallback;
   return connectNodeAdapter({
     readMaxBytes: hooks.bodyLimit,
     contextValues: (req) => createContextValues().set(PEER, peerOf(req)),
     fallback: (req, res) => fallback(req, res as ServerResponse | Http2ServerResponse),
     routes: (router) => {
-      if (hooks.contract) routeContract(router, hooks, hooks.contract);
-      routeHealth(router, hooks);
+      for (const m of methods.values()) {
+        if (m.kind !== 'unary') continue;
+        router.rpc(m.method, ((request: Message, ctx: HandlerContext) => m.serve(request, callOf(ctx))) as never);
+      }
     },
   }) as NodeHandlerFn;
 }
 
-function routeContract(router: ConnectRouter, hooks: GrpcHooks, contract: GrpcContract): void {
-  for (const [fn, { method, input, output }] of Object.entries(contract.functions)) {
+function callOf(ctx: HandlerContext): GrpcCall {
+  const peer = ctx.values.get(PEER);
+  if (!peer) throw new ConnectError('no connection for this call', Code.Internal);
+  return { peer, header: (name) => ctx.requestHeader.get(name) ?? undefined, timeoutMs: ctx.timeoutMs(), signal: ctx.signal };
+}
+
+function contractMethods(hooks: GrpcHooks, contract: GrpcContract): GrpcMethod[] {
+  return Object.entries(contract.functions).map(([fn, { method, input, output }]) => {
     if (method.methodKind !== 'unary') throw new Error(`${contract.service.typeName}/${method.name}: Carotene functions are unary`);
-    router.rpc(method, (async (request: Message, ctx: HandlerContext) => {
-      const peer = ctx.values.get(PEER);
-      if (!peer) throw new ConnectError('no connection for this call', Code.Internal);
+    const serve = async (request: Message, call: GrpcCall): Promise<Message> => {
       let meta: CallMeta;
       let value: unknown;
       try {
-        meta = metaOf(ctx, hooks.caller(peer.socket));
+        meta = metaOf(call, hooks.caller(call.peer.socket));
         value = input.fromMessage(request);
       } catch (err) {
         throw toConnectError(isCaroteneError(err) ? err : platformError('MALFORMED_REQUEST', (err as Error).message), hooks.service);
       }
-      const running = hooks.run(fn, peer.drop, meta, value);
+      const running = hooks.run(fn, call.peer.drop, meta, value);
       try {
-        const result = await untilAborted(running, ctx.signal);
+        const result = await untilAborted(running, call.signal);
         return output.toMessage(result);
       } catch (err) {
         throw toConnectError(asCaroteneError(err, hooks.service, `${hooks.service}.${fn}`), hooks.service);
       }
-    }) as never);
-  }
+    };
+    return { kind: 'unary', method, serve } as const;
+  });
 }
 
-function routeHealth(router: ConnectRouter, hooks: GrpcHooks): void {
+/** How often a Watch of the health service re-reads readiness (a change is sent at most this late). */
+const WATCH_INTERVAL_MS = 1_000;
+
+function healthMethods(hooks: GrpcHooks): GrpcMethod[] {
   const known = new Set(['', ...(hooks.contract ? [hooks.contract.service.typeName] : [])]);
-  router.rpc(HealthService.methods[0]!, (async (request: Message & { service?: string }) => {
-    const name = request.service ?? '';
-    if (!known.has(name)) throw new ConnectError(`no service '${name}' here`, Code.NotFound);
-    const probe = await hooks.ready().catch(() => ({ ok: false }));
-    return { status: probe.ok ? SERVING_STATUS.SERVING : SERVING_STATUS.NOT_SERVING };
-  }) as never);
+  const [check, watch] = HealthService.methods as [DescMethod, DescMethod];
+  const statusOf = async (): Promise<number> => ((await hooks.ready().catch(() => ({ ok: false }))).ok ? SERVING_STATUS.SERVING : SERVING_STATUS.NOT_SERVING);
+  const answer = (status: number) => create(check.output, { status } as never);
+  return [
+    {
+      kind: 'unary',
+      method: check,
+      serve: async (request) => {
+        const name = (request as Message & { service?: string }).service ?? '';
+        if (!known.has(name)) throw new ConnectError(`no service '${name}' here`, Code.NotFound);
+        return answer(await statusOf());
+      },
+    },
+    {
+      kind: 'stream',
+      method: watch,
+      // as the protocol says: an unknown service is SERVICE_UNKNOWN (it may appear later), and each change is sent
+      serve: async (request, call, send) => {
+        const name = (request as Message & { service?: string }).service ?? '';
+        let last = -1;
+        while (!call.signal.aborted) {
+          const status = known.has(name) ? await statusOf() : SERVING_STATUS.SERVICE_UNKNOWN;
+          if (status !== last && !call.signal.aborted) send(answer(status));
+          last = status;
+          await abortableSleep(WATCH_INTERVAL_MS, call.signal);
+        }
+      },
+    },
+  ];
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }
 
 /** The CallMeta of a gRPC request: deadline from `grpc-timeout`, the rest from its metadata. */
-function metaOf(ctx: HandlerContext, caller: string): CallMeta {
-  const header = ctx.requestHeader;
-  const requestId = header.get(HEADER.requestId);
-  const auth = header.get(HEADER.auth);
+function metaOf(call: GrpcCall, caller: string): CallMeta {
+  const requestId = call.header(HEADER.requestId);
+  const auth = call.header(HEADER.auth);
   return {
     caller,
     requestId: requestId && REQUEST_ID.test(requestId) ? requestId : randomUUID(),
-    deadline: Date.now() + callBudget(ctx.timeoutMs()),
+    deadline: Date.now() + callBudget(call.timeoutMs),
     auth: auth ? decodeAuth(auth) : undefined,
-    idempotencyKey: header.get(HEADER.idempotencyKey) ?? undefined,
-    traceparent: header.get(HEADER.traceparent) ?? undefined,
-    tracestate: header.get(HEADER.tracestate) ?? undefined,
+    idempotencyKey: call.header(HEADER.idempotencyKey),
+    ...traceHeadersOf(call.header(HEADER.traceparent), call.header(HEADER.tracestate)),
   };
 }
 

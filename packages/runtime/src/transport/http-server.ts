@@ -1,5 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import {
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { TLSSocket } from 'node:tls';
@@ -11,7 +19,9 @@ import { METRICS_CONTENT_TYPE, renderMetrics } from '../telemetry/metrics.ts';
 import { traceHeadersOf } from '../telemetry/trace-context.ts';
 import type { CallMeta } from './transport.ts';
 import { RPC_ALPN } from './frames.ts';
-import { grpcHandler, peerOf, type GrpcContract } from './grpc-server.ts';
+import { connectHandler, grpcMethods, peerOf, type GrpcContract, type GrpcHooks } from './grpc-server.ts';
+import { GrpcStreams } from './grpc-streams.ts';
+import { isGrpcProto } from './grpc-wire.ts';
 import { RpcSession, type IncomingCall } from './rpc-session.ts';
 import { callBudget, checkAuth, decodeAuth, HEADER, REQUEST_ID, RPC_PREFIX } from './wire.ts';
 
@@ -65,6 +75,7 @@ export class RpcServer {
   readonly #sockets = new Set<TLSSocket>();
   readonly #unsubscribe: () => void;
   readonly #bodyLimit: number;
+  readonly #grpc: GrpcStreams;
   #inFlight = 0;
   #closing = false;
   #drained: (() => void) | undefined;
@@ -73,7 +84,7 @@ export class RpcServer {
     this.#options = options;
     this.#bodyLimit = options.bodyLimit ?? 4 * 1024 * 1024;
     const { ca, cert, key } = options.tls.current();
-    const grpc = grpcHandler({
+    const hooks: GrpcHooks = {
       service: options.service,
       contract: options.grpc,
       bodyLimit: this.#bodyLimit,
@@ -86,7 +97,10 @@ export class RpcServer {
           error: platformError('UNKNOWN_FUNCTION', `no ${req.method} ${req.url} here; internal calls are POST ${RPC_PREFIX}<function>`).toJSON(),
         });
       },
-    });
+    };
+    const methods = grpcMethods(hooks);
+    this.#grpc = new GrpcStreams({ methods, bodyLimit: this.#bodyLimit });
+    const connect = connectHandler(hooks, methods);
     this.server = createSecureServer(
       {
         ca,
@@ -101,7 +115,7 @@ export class RpcServer {
       },
       (req: Request, res: Response) => {
         if (this.#closing && !('stream' in req)) res.setHeader('connection', 'close');
-        this.#route(req, res, grpc).catch((err: unknown) => send(res, 500, { error: platformError('INTERNAL', 'request failed', { cause: err }).toJSON() }));
+        this.#route(req, res, connect).catch((err: unknown) => send(res, 500, { error: platformError('INTERNAL', 'request failed', { cause: err }).toJSON() }));
       },
     );
     // HTTP/1.1 keeps idle connections a while (node:http2 leaves it unset for them)
@@ -115,6 +129,14 @@ export class RpcServer {
       socket.once('close', () => this.#sockets.delete(socket));
       if (socket.alpnProtocol !== RPC_ALPN) return http.call(this.server, socket);
       this.#session(socket);
+    });
+    // gRPC proper goes to its streams directly; every other HTTP/2 request to node:http2's request/response layer
+    const [compat, ...more] = this.server.listeners('stream') as Array<(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => void>;
+    if (!compat || more.length > 0) throw new Error(`node:http2 changed: expected one 'stream' listener, found ${more.length + (compat ? 1 : 0)}`);
+    this.server.removeAllListeners('stream');
+    this.server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
+      if (isGrpcProto(headers['content-type'])) return this.#grpc.serve(stream, headers);
+      compat.call(this.server, stream, headers, ...rest);
     });
     this.server.on('session', (session: ServerHttp2Session) => {
       this.#h2.add(session);
@@ -146,6 +168,7 @@ export class RpcServer {
     // HTTP/1.1 connections between requests (node:http2 tracks them when it serves HTTP/1.1)
     (this.server as unknown as { closeIdleConnections(): void }).closeIdleConnections();
     for (const session of this.#sessions) session.goAway();
+    this.#grpc.close();
     // HTTP/2: GOAWAY, streams in flight finish, then the session closes by itself
     for (const session of this.#h2) session.close();
     if (this.#inFlight > 0) {

@@ -37,7 +37,7 @@ export interface HttpTransportOptions {
  * per instance; each call goes to the one with the fewest calls outstanding, and one that
  * fails is ejected until it answers a ping again (see {@link InstanceSet}). A callee
  * registered with `protocol: 'grpc'` is called over standard gRPC instead ({@link GrpcClient}),
- * its instances in turn.
+ * its instances balanced the same way.
  */
 export class HttpTransport implements Transport {
   readonly #options: HttpTransportOptions;
@@ -45,7 +45,6 @@ export class HttpTransport implements Transport {
   readonly #sweep = new DeadlineSweep();
   readonly #unsubscribe: () => void;
   #grpc: GrpcClient | undefined;
-  #turn = 0;
 
   constructor(options: HttpTransportOptions) {
     this.#options = options;
@@ -99,9 +98,13 @@ export class HttpTransport implements Transport {
   }
 
   #callGrpc(service: string, fn: string, input: unknown, meta: CallMeta): Promise<unknown> {
-    const urls = instanceUrls(this.#options.registry.services[service]!);
-    this.#grpc ??= new GrpcClient({ app: this.#options.registry.app, tls: this.#options.tls, contract: (s) => this.#options.grpcContract?.(s) });
-    return this.#grpc.call(service, urls[this.#turn++ % urls.length]!, fn, input, meta);
+    this.#grpc ??= new GrpcClient({
+      app: this.#options.registry.app,
+      tls: this.#options.tls,
+      contract: (s) => this.#options.grpcContract?.(s),
+      onInstanceChange: this.#options.onInstanceChange,
+    });
+    return this.#grpc.call(service, instanceUrls(this.#options.registry.services[service]!), fn, input, meta);
   }
 
   async close(): Promise<void> {

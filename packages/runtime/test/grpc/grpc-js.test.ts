@@ -1,7 +1,9 @@
-// @grpc/grpc-js as a second standard client of a Carotene service, and as a server that is not
+// @grpc/grpc-js as a second standard client of a Carotene service (health Watch, gzip and the
+// limits too), and as a server that is not
 // Carotene at all, called by Carotene's gRPC client: statuses come back as the typed errors.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -145,6 +147,86 @@ describe('gRPC with @grpc/grpc-js on the other end', () => {
     assert.deepEqual((await unary(health, 'Check', { service: '' })).value, { status: 1 }, 'SERVING');
     catalog.close();
     health.close();
+  });
+
+  it('serves health Watch, gzip messages, and refuses oversized or malformed messages with a status', async () => {
+    const health = stub('grpc.health.v1.Health', services.catalog!.url, 'intruder');
+    const first = (service: string) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const call = (health as unknown as { Watch(req: object): grpc.ClientReadableStream<Record<string, unknown>> }).Watch({ service });
+        call.once('data', (message) => {
+          resolve(message);
+          call.cancel();
+        });
+        call.once('error', (err: grpc.ServiceError) => (err.code === grpc.status.CANCELLED ? undefined : reject(err)));
+      });
+    assert.deepEqual(await first(''), { status: 1 }, 'SERVING, sent at once');
+    assert.deepEqual(await first('carotene.catalog.v1.Catalog'), { status: 1 });
+    assert.deepEqual(await first('nope'), { status: 3 }, 'an unknown service is SERVICE_UNKNOWN, not an error');
+    health.close();
+
+    const Ctor = (definitions as never as { carotene: { catalog: { v1: { Catalog: grpc.ServiceClientConstructor } } } }).carotene.catalog.v1.Catalog;
+    const gzip = new Ctor(`localhost:${new URL(services.catalog!.url).port}`, credentials('shop'), {
+      'grpc.default_compression_algorithm': grpc.compressionAlgorithms.gzip,
+    }) as unknown as Stub;
+    const zipped = await unary(gzip, 'GetProduct', { product_id: 'pz' });
+    assert.equal(zipped.err, null);
+    assert.equal(zipped.value?.product_id, 'pz');
+    const huge = await unary(gzip, 'GetProduct', { product_id: 'x'.repeat(5 * 1024 * 1024) });
+    assert.equal(huge.err?.code, grpc.status.RESOURCE_EXHAUSTED, String(huge.err));
+    gzip.close();
+    const plain = stub('carotene.catalog.v1.Catalog', services.catalog!.url, 'shop');
+    const big = await unary(plain, 'GetProduct', { product_id: 'x'.repeat(5 * 1024 * 1024) });
+    assert.equal(big.err?.code, grpc.status.RESOURCE_EXHAUSTED, String(big.err));
+    assert.equal((await unary(plain, 'GetProduct', { product_id: 'after' })).value?.product_id, 'after', 'the connection still serves');
+    plain.close();
+
+    // a frame whose length says 9 bytes, with 2 after it
+    const files = tlsFiles(pki.dataDir, 'shop');
+    const session = http2.connect(services.catalog!.url, {
+      ca: readFileSync(files.ca),
+      cert: readFileSync(files.cert),
+      key: readFileSync(files.key),
+      checkServerIdentity: () => undefined,
+    });
+    const answer = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/carotene.catalog.v1.Catalog/GetProduct',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+      stream.on('response', resolve);
+      stream.on('error', reject);
+      stream.end(Buffer.from([0, 0, 0, 0, 9, 1, 2]));
+    });
+    session.close();
+    assert.equal(answer['grpc-status'], String(grpc.status.INVALID_ARGUMENT));
+    assert.match(decodeURIComponent(String(answer['grpc-message'])), /cut short: 2 of 9 bytes/);
+  });
+
+  it("Carotene's gRPC client spreads calls over a callee's instances and ejects one that is down", async () => {
+    const changes: Array<{ url: string; ejected: boolean }> = [];
+    const dead = 'https://127.0.0.1:1';
+    const reg: Registry = {
+      ...registry,
+      services: { ...services, catalog: { url: dead, protocol: 'grpc', instances: [{ url: dead }, { url: services.catalog!.url }] } },
+    };
+    const t = new HttpTransport({
+      caller: 'shop',
+      registry: reg,
+      tls: pki.credentials('shop'),
+      grpcContract: (s) => (s === 'catalog' ? catalogProto : undefined),
+      onInstanceChange: (e) => changes.push(e),
+    });
+    transports.push(t);
+    for (let i = 0; i < 20; i++)
+      assert.equal(((await t.call('catalog', 'getProduct', { productId: `p${i}` }, meta())) as { productId: string }).productId, `p${i}`);
+    assert.deepEqual(
+      changes.map((c) => [c.url, c.ejected]),
+      [[dead, true]],
+      'the dead instance left the rotation once; a refused connection never ran the call, so the other instance took it',
+    );
   });
 
   it("Carotene's gRPC client calls a Carotene service registered as gRPC: the same typed errors as carotene-rpc/1", async () => {
