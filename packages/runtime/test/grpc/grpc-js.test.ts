@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http2 from 'node:http2';
+import * as https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -203,6 +204,37 @@ describe('gRPC with @grpc/grpc-js on the other end', () => {
     session.close();
     assert.equal(answer['grpc-status'], String(grpc.status.INVALID_ARGUMENT));
     assert.match(decodeURIComponent(String(answer['grpc-message'])), /cut short: 2 of 9 bytes/);
+  });
+
+  it('serves the Connect protocol (JSON over HTTP/1.1) from the same methods, for curl and browsers', async () => {
+    const files = tlsFiles(pki.dataDir, 'shop');
+    const post = (body: string) =>
+      new Promise<{ status: number; json: Record<string, unknown> }>((resolve, reject) => {
+        const req = https.request(
+          `${services.catalog!.url}/carotene.catalog.v1.Catalog/GetProduct`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'connect-protocol-version': '1' },
+            ca: readFileSync(files.ca),
+            cert: readFileSync(files.cert),
+            key: readFileSync(files.key),
+            checkServerIdentity: () => undefined,
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    const ok = await post('{"productId":"pj"}');
+    assert.equal(ok.status, 200);
+    assert.equal(ok.json.productId, 'pj');
+    const invalid = await post('{"productId":""}');
+    assert.equal(invalid.status, 400);
+    assert.equal(invalid.json.code, 'invalid_argument');
   });
 
   it("Carotene's gRPC client spreads calls over a callee's instances and ejects one that is down", async () => {
