@@ -44,10 +44,4 @@ export const Orders = contract('orders', {
     errors: { NOT_FOUND: 404 },
     idempotent: true,
   }),
-  /** The products most often in the same confirmed order as `productId`, most orders first (what recommendations asks). */
-  boughtWith: rpc({
-    input: z.object({ productId: z.string().min(1).max(64), limit: z.number().int().min(1).max(20).default(4) }),
-    output: z.object({ items: z.array(z.object({ productId: z.string(), orders: z.number().int().min(1) })) }),
-    idempotent: true,
-  }),
 });

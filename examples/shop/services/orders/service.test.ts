@@ -101,27 +101,3 @@ test('a user sees only their own orders', async () => {
   await assert.rejects(t.call.getOrder({ id: order.id }, bob), { code: 'NOT_FOUND', status: 404 });
   await assert.rejects(t.call.getOrder({ id: 'ord_missing' }, ann), { code: 'NOT_FOUND', status: 404 });
 });
-
-test('boughtWith counts the confirmed orders that hold the product with each other product, most first', async () => {
-  t = await start();
-  const now = new Date().toISOString();
-  const order = async (id: string, status: 'PENDING' | 'CONFIRMED' | 'FAILED', products: string[]) => {
-    await t?.store.orders.insert({ id, userId: 'usr_ann', status, total: 1, reason: null, createdAt: now, updatedAt: now });
-    for (const [line, productId] of products.entries()) {
-      await t?.store.order_items.insert({ id: `${id}/${line}`, orderId: id, line, productId, name: productId, unitPrice: 1, qty: 1 });
-    }
-  };
-  await order('o1', 'CONFIRMED', ['p_001', 'p_002', 'p_003']);
-  await order('o2', 'CONFIRMED', ['p_003', 'p_001']);
-  await order('o3', 'FAILED', ['p_001', 'p_004']);
-  await order('o4', 'CONFIRMED', ['p_002', 'p_004']);
-  assert.deepEqual(await t.call.boughtWith({ productId: 'p_001' }), {
-    items: [
-      { productId: 'p_003', orders: 2 },
-      { productId: 'p_002', orders: 1 },
-    ],
-  });
-  assert.deepEqual(await t.call.boughtWith({ productId: 'p_001', limit: 1 }), { items: [{ productId: 'p_003', orders: 2 }] });
-  assert.deepEqual(await t.call.boughtWith({ productId: 'p_999' }), { items: [] });
-  await assert.rejects(t.call.boughtWith({ productId: 'p_001', limit: 50 }), { code: 'INVALID_INPUT' });
-});

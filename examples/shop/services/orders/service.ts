@@ -9,9 +9,6 @@ import { OrderConfirmed, OrderFailed, OrderPlaced } from './events.ts';
 import { migrations } from './migrations/index.ts';
 import { OrderItemTable, OrderTable } from './tables.ts';
 
-/** How many orders of a product `boughtWith` looks at. */
-const BOUGHT_WITH_ORDERS = 500;
-
 export default implement(Orders, {
   stores: [OrderTable, OrderItemTable],
   integrations: [Catalog, Payments],
@@ -60,33 +57,5 @@ export default implement(Orders, {
       ...(order.reason === null ? {} : { reason: order.reason }),
       items: items.map(({ productId, name, unitPrice, qty }) => ({ productId, name, unitPrice, qty })),
     };
-  }),
-
-  boughtWith: handler({ reads: [OrderTable, OrderItemTable] }, async ({ productId, limit }, ctx) => {
-    // bounded: the orders of the product's latest lines, then their other lines
-    const withProduct = await ctx.store.order_items.query().select('orderId').where('productId', '=', productId).limit(BOUGHT_WITH_ORDERS).execute();
-    if (withProduct.length === 0) return { items: [] };
-    const confirmed = await ctx.store.orders
-      .query()
-      .select('id')
-      .where('id', 'in', [...new Set(withProduct.map((l) => l.orderId))])
-      .where('status', '=', 'CONFIRMED')
-      .execute();
-    if (confirmed.length === 0) return { items: [] };
-    const others = await ctx.store.order_items
-      .query()
-      .select(['orderId', 'productId'])
-      .where(
-        'orderId',
-        'in',
-        confirmed.map((o) => o.id),
-      )
-      .where('productId', '!=', productId)
-      .execute();
-    const orders = new Map<string, Set<string>>();
-    for (const { orderId, productId: other } of others) orders.set(other, (orders.get(other) ?? new Set()).add(orderId));
-    const items = [...orders].map(([id, ids]) => ({ productId: id, orders: ids.size }));
-    items.sort((a, b) => b.orders - a.orders || a.productId.localeCompare(b.productId));
-    return { items: items.slice(0, limit) };
   }),
 });

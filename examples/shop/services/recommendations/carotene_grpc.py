@@ -8,6 +8,12 @@ plugin), serves with mutual TLS, admits only the callers the app declared, maps 
 gRPC statuses with the declared code in the status details (google.rpc.ErrorInfo, as every
 Carotene service does), forwards deadlines, trace context and request ids to the services
 it calls, and serves the gRPC health checking protocol.
+
+Events travel as CloudEvents over `carotene.events.v1.Events/Deliver` (docs/grpc.md,
+"Events"): a subscriber's handlers run in the same SQLite transaction that records the
+event's id, so a redelivery is acknowledged and not handled twice; an event published with
+`publish` is kept in an outbox table in the caller's transaction and pushed to every
+subscriber until it answers OK.
 """
 
 from __future__ import annotations
@@ -19,15 +25,17 @@ import re
 import secrets
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from concurrent import futures
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import grpc
 
@@ -98,6 +106,9 @@ class Stubs:
     grpc: Any
 
 
+EVENT_PROTOS = ["carotene/events/v1/cloudevents.proto", "carotene/events/v1/events.proto"]
+
+
 def generate_stubs(proto_dir: Path, files: list[str]) -> Path:
     """Runs protoc once over the app's `.proto` files and this module's own; returns where the modules are."""
     protoc = shutil.which(os.environ.get("PROTOC", "protoc"))
@@ -130,18 +141,30 @@ class Member:
         self.cert = Path(need("CAROTENE_TLS_CERT")).read_bytes()
         self.key = Path(need("CAROTENE_TLS_KEY")).read_bytes()
         self.callers = {c for c in os.environ.get("CAROTENE_ALLOWED_CALLERS", "").split(",") if c}
+        # where to push each event type it publishes, and whose events it may be handed
+        self.subscribers: dict[str, list[str]] = json.loads(os.environ.get("CAROTENE_EVENT_SUBSCRIBERS") or "{}")
+        self.publishers = {p for p in os.environ.get("CAROTENE_EVENT_PUBLISHERS", "").split(",") if p}
+        self._handlers: dict[str, Callable[[sqlite3.Connection, dict], None]] = {}
         proto_dir = Path(need("CAROTENE_PROTO_DIR"))
-        missing = [c for c in contracts if not (proto_dir / f"{c}.proto").exists()]
+        files = [f"{c}.proto" for c in contracts] + (EVENT_PROTOS if self.subscribers or self.publishers else [])
+        missing = [f for f in files if not (proto_dir / f).exists()]
         if missing:
-            fail(f"no {', '.join(m + '.proto' for m in missing)} in {proto_dir}: run 'carrot contracts proto'")
-        out = generate_stubs(proto_dir, [f"{c}.proto" for c in contracts])
+            fail(f"no {', '.join(missing)} in {proto_dir}: run 'carrot contracts proto'")
+        out = generate_stubs(proto_dir, files)
         sys.path.insert(0, str(out))
         self._stubs = {c: Stubs(importlib.import_module(f"{module(c)}_pb2"), importlib.import_module(f"{module(c)}_pb2_grpc")) for c in contracts}
         self.status_pb2 = importlib.import_module("carotene_std.google_rpc_status_pb2")
         self.health_pb2 = importlib.import_module("carotene_std.grpc_health_v1_pb2")
         self.health_grpc = importlib.import_module("carotene_std.grpc_health_v1_pb2_grpc")
+        if self.subscribers or self.publishers:
+            self.events_pb2 = importlib.import_module("carotene.events.v1.events_pb2")
+            self.events_grpc = importlib.import_module("carotene.events.v1.events_pb2_grpc")
+            self.cloudevents_pb2 = importlib.import_module("carotene.events.v1.cloudevents_pb2")
         self._channels: dict[str, grpc.Channel] = {}
         self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._db_lock = threading.RLock()
+        self._wake = threading.Event()
 
     def stubs(self, contract: str) -> Stubs:
         return self._stubs[contract]
@@ -155,7 +178,9 @@ class Member:
                 url = need(f"CAROTENE_PEER_{peer.upper().replace('-', '_')}_URL")
                 target = re.sub(r"^[a-z]+://", "", url).rstrip("/")
                 credentials = grpc.ssl_channel_credentials(root_certificates=self.ca, private_key=self.key, certificate_chain=self.cert)
-                self._channels[peer] = grpc.secure_channel(target, credentials, options=[("grpc.ssl_target_name_override", peer)])
+                # a restarted peer is found again within seconds (the library's default backoff reaches two minutes)
+                options = [("grpc.ssl_target_name_override", peer), ("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 5000)]
+                self._channels[peer] = grpc.secure_channel(target, credentials, options=options)
             return self._channels[peer]
 
     def forward(self, context: grpc.ServicerContext) -> dict[str, Any]:
@@ -183,6 +208,140 @@ class Member:
                     if detail.Unpack(info):
                         return info.reason
         return None
+
+    # --- its own database and events -------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The service's SQLite database (`$CAROTENE_DATA_DIR/<service>.sqlite3`), in one transaction: committed when the block ends, rolled back on an exception."""
+        with self._db_lock:
+            db = self._database()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        self._wake.set()
+
+    def _database(self) -> sqlite3.Connection:
+        if self._db is None:
+            folder = Path(need("CAROTENE_DATA_DIR"))
+            folder.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(folder / f"{self.service}.sqlite3", isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("CREATE TABLE IF NOT EXISTS carotene_inbox (id TEXT PRIMARY KEY, type TEXT NOT NULL, received_at INTEGER NOT NULL)")
+            db.execute("CREATE TABLE IF NOT EXISTS carotene_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, destination TEXT NOT NULL, envelope TEXT NOT NULL)")
+            self._db = db
+        return self._db
+
+    def on(self, event_type: str) -> Callable[[Callable[[sqlite3.Connection, dict], None]], Callable[[sqlite3.Connection, dict], None]]:
+        """Registers the handler of a subscribed event type (`orders.OrderConfirmed`): `handler(db, event)`, run once per event id, in the transaction that records it."""
+        if event_type.split(".")[0] not in self.publishers:
+            fail(f"{self.service} handles '{event_type}' but the app does not declare it among its subscriptions (CAROTENE_EVENT_PUBLISHERS)")
+
+        def register(handler: Callable[[sqlite3.Connection, dict], None]) -> Callable[[sqlite3.Connection, dict], None]:
+            self._handlers[event_type] = handler
+            return handler
+
+        return register
+
+    def publish(self, db: sqlite3.Connection, event_type: str, data: Any, key: str | None = None, version: int = 1) -> str:
+        """Publishes an event inside `transaction()`: kept with the block's writes, pushed to each subscriber after it commits. Returns the event id."""
+        if not event_type.startswith(f"{self.service}."):
+            raise ValueError(f"{self.service} publishes only its own events, not '{event_type}'")
+        event_id = secrets.token_hex(16)
+        envelope = {
+            "id": event_id,
+            "type": event_type,
+            "subject": key or event_id,
+            "time": time.time(),
+            "version": version,
+            "data": data,
+            "traceparent": f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01",
+        }
+        for destination in self.subscribers.get(event_type, []):
+            db.execute("INSERT INTO carotene_outbox (destination, envelope) VALUES (?, ?)", (destination, json.dumps(envelope)))
+        return event_id
+
+    def _to_cloud_event(self, envelope: dict) -> Any:
+        ce = self.cloudevents_pb2.CloudEvent(id=envelope["id"], source=f"/services/{self.service}", spec_version="1.0", type=envelope["type"])
+        ce.attributes["time"].ce_timestamp.FromNanoseconds(int(envelope["time"] * 1e9))
+        ce.attributes["subject"].ce_string = envelope["subject"]
+        ce.attributes["datacontenttype"].ce_string = "application/json"
+        ce.attributes["traceparent"].ce_string = envelope["traceparent"]
+        ce.attributes["schemaversion"].ce_integer = envelope["version"]
+        ce.text_data = json.dumps(envelope["data"])
+        return ce
+
+    def _relay(self, stop: threading.Event) -> None:
+        """Pushes the outbox to each subscriber in order, a batch at a time; a failed push is tried again with backoff, nothing is dropped."""
+        backoff: dict[str, float] = {}
+        not_before: dict[str, float] = {}
+        while not stop.is_set():
+            with self._db_lock:
+                destinations = [r[0] for r in self._database().execute("SELECT DISTINCT destination FROM carotene_outbox")]
+            for destination in destinations:
+                if time.monotonic() < not_before.get(destination, 0):
+                    continue
+                with self._db_lock:
+                    rows = self._database().execute("SELECT seq, envelope FROM carotene_outbox WHERE destination = ? ORDER BY seq LIMIT 100", (destination,)).fetchall()
+                request = self.events_pb2.DeliverRequest(events=[self._to_cloud_event(json.loads(e)) for _, e in rows])
+                try:
+                    self.events_grpc.EventsStub(self.channel(destination)).Deliver(request, timeout=10)
+                except grpc.RpcError as err:
+                    wait = min(backoff.get(destination, 0.1) * 2, 5.0)
+                    backoff[destination] = wait
+                    not_before[destination] = time.monotonic() + wait
+                    log("warn", "delivery failed, retrying", destination=destination, status=err.code().name, retry_in_s=round(wait, 2))
+                    continue
+                backoff.pop(destination, None)
+                not_before.pop(destination, None)
+                with self._db_lock:
+                    self._database().execute("DELETE FROM carotene_outbox WHERE destination = ? AND seq <= ?", (destination, rows[-1][0]))
+            self._wake.wait(0.1 if not_before else 1.0)
+            self._wake.clear()
+
+    def _deliver(self, request: Any, context: grpc.ServicerContext) -> Any:
+        caller = self._caller(context)
+        if caller not in self.publishers:
+            self._abort(context, grpc.StatusCode.PERMISSION_DENIED, f"'{caller}' may not deliver events to {self.service}: it subscribes to none of theirs", "CALLER_NOT_ALLOWED")
+        events = []
+        for i, ce in enumerate(request.events):
+            if ce.source != f"/services/{caller}":
+                self._abort(context, grpc.StatusCode.PERMISSION_DENIED, f"{caller} delivered '{ce.type}' from {ce.source}; a service delivers only its own events", "FORBIDDEN")
+            if ce.type not in self._handlers:
+                continue  # not subscribed: acknowledged, not kept
+            if ce.WhichOneof("data") != "text_data":
+                self._abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"events[{i}].text_data: Carotene events carry JSON as text_data", "INVALID_INPUT")
+            try:
+                data = json.loads(ce.text_data)
+            except ValueError:
+                self._abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"events[{i}].text_data: is not JSON", "INVALID_INPUT")
+            attrs = ce.attributes
+            events.append({
+                "id": ce.id,
+                "type": ce.type,
+                "source": caller,
+                "key": attrs["subject"].ce_string if "subject" in attrs else ce.id,
+                "version": attrs["schemaversion"].ce_integer if "schemaversion" in attrs else 1,
+                "data": data,
+            })
+        try:
+            with self.transaction() as db:
+                for event in events:
+                    if db.execute("INSERT OR IGNORE INTO carotene_inbox (id, type, received_at) VALUES (?, ?, ?)", (event["id"], event["type"], int(time.time() * 1000))).rowcount == 0:
+                        continue  # a redelivery: handled before
+                    self._handlers[event["type"]](db, event)
+        except InvalidInput as err:
+            self._abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(err), "INVALID_INPUT")
+        except Exception as err:  # the batch is not kept: the publisher delivers it again
+            log("error", "event handler failed", caller=caller, error=repr(err))
+            self._abort(context, grpc.StatusCode.INTERNAL, f"a handler failed: {err!r}", "INTERNAL")
+        log("info", "events handled", caller=caller, received=len(request.events), handled=len(events))
+        return self.events_pb2.DeliverResponse(accepted=len(request.events))
 
     # --- serving ----------------------------------------------------------------------------
 
@@ -236,7 +395,11 @@ class Member:
         guarded = _Guarded(servicer, self._guard)
         add = next(getattr(stubs.grpc, n) for n in dir(stubs.grpc) if n.startswith("add_") and n.endswith("Servicer_to_server"))
         add(guarded, server)
-        self.health_grpc.add_HealthServicer_to_server(_Health(self, service_name), server)
+        names = [service_name]
+        if self.publishers:
+            self.events_grpc.add_EventsServicer_to_server(_Events(self), server)
+            names.append("carotene.events.v1.Events")
+        self.health_grpc.add_HealthServicer_to_server(_Health(self, names), server)
         credentials = grpc.ssl_server_credentials([(self.key, self.cert)], root_certificates=self.ca, require_client_auth=True)
         bound = server.add_secure_port(f"{self.host}:{self.port}", credentials)
         if bound == 0:
@@ -244,9 +407,15 @@ class Member:
         server.start()
         log("info", "listening", url=f"https://{self.host}:{bound}", protocol="grpc", service_name=service_name)
         stop = threading.Event()
+        relay = None
+        if self.subscribers:
+            relay = threading.Thread(target=self._relay, args=(stop,), name="carotene-relay", daemon=True)
+            relay.start()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+            signal.signal(sig, lambda *_: (stop.set(), self._wake.set()))
         stop.wait()
+        if relay:
+            relay.join(timeout=5)
         server.stop(grace=5).wait()
         log("info", "stopped")
 
@@ -262,12 +431,22 @@ class _Guarded:
         return self._guard(name, getattr(self._servicer, name))
 
 
-class _Health:
-    """grpc.health.v1: SERVING for "" and this service's full name; any identity of the app may ask."""
+class _Events:
+    """carotene.events.v1.Events: Deliver, admitted for the publishers of the events it subscribes to."""
 
-    def __init__(self, member: Member, service_name: str):
+    def __init__(self, member: Member):
         self._member = member
-        self._names = {"", service_name}
+
+    def Deliver(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self._member._deliver(request, context)
+
+
+class _Health:
+    """grpc.health.v1: SERVING for "" and the full names of what it serves; any identity of the app may ask."""
+
+    def __init__(self, member: Member, service_names: list[str]):
+        self._member = member
+        self._names = {"", *service_names}
 
     def Check(self, request: Any, context: grpc.ServicerContext) -> Any:
         pb2 = self._member.health_pb2

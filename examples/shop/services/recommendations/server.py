@@ -1,8 +1,9 @@
 """The shop's recommendations service, in Python: the products to show beside a product.
 
 It implements the `recommendations` contract (contract.ts) from the `.proto` generated from
-it, and calls the catalog and orders over gRPC with its own certificate. `carrot dev` starts
-it; see docs/grpc.md ("Writing a service in another language").
+it, calls the catalog over gRPC with its own certificate, and keeps its own record of what
+is bought together from the orders' OrderConfirmed events, delivered to it over gRPC.
+`carrot dev` starts it; see docs/grpc.md ("Writing a service in another language", "Events").
 """
 
 from __future__ import annotations
@@ -14,16 +15,28 @@ import carotene_grpc as carotene
 SHOWN = 4
 PAGES = 20  # at most 20 pages of 100 products are looked through for neighbours in price
 
-member = carotene.Member(["recommendations", "catalog", "orders"])
+member = carotene.Member(["recommendations", "catalog"])
 recommendations = member.stubs("recommendations")
 catalog_pb2 = member.stubs("catalog").pb2
-orders_pb2 = member.stubs("orders").pb2
+
+with member.transaction() as db:
+    db.execute("CREATE TABLE IF NOT EXISTS bought (order_id TEXT NOT NULL, product_id TEXT NOT NULL, PRIMARY KEY (order_id, product_id))")
+    db.execute("CREATE INDEX IF NOT EXISTS bought_by_product ON bought (product_id)")
+
+
+@member.on("orders.OrderConfirmed")
+def order_confirmed(db, event) -> None:
+    """Each confirmed order's products, once per product (the same event twice is handled once: carotene_grpc's inbox)."""
+    items = event["data"].get("items")
+    if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("productId"), str) for i in items):
+        raise carotene.InvalidInput("data.items", "must be a list of { productId, qty }")
+    for item in items:
+        db.execute("INSERT OR IGNORE INTO bought (order_id, product_id) VALUES (?, ?)", (event["data"]["orderId"], item["productId"]))
 
 
 class Recommendations(recommendations.grpc.RecommendationsServicer):
     def __init__(self) -> None:
         self.catalog = member.stubs("catalog").grpc.CatalogStub(member.channel("catalog"))
-        self.orders = member.stubs("orders").grpc.OrdersStub(member.channel("orders"))
 
     def Recommend(self, request, context):
         if not 1 <= len(request.id) <= 64:
@@ -43,19 +56,18 @@ class Recommendations(recommendations.grpc.RecommendationsServicer):
         return answer
 
     def bought_with(self, product_id: str, context) -> list:
-        """The products most often in the same confirmed orders, most first; none when orders cannot say."""
-        try:
-            together = self.orders.BoughtWith(orders_pb2.BoughtWithRequest(product_id=product_id, limit=SHOWN), **member.forward(context)).items
-            if not together:
-                return []
-            found = self.catalog.GetProducts(catalog_pb2.GetProductsRequest(ids=[t.product_id for t in together]), **member.forward(context)).items
-        except grpc.RpcError as err:
-            if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
-                raise
-            carotene.log("warn", "bought-with unavailable, recommending by price alone", status=err.code().name)
+        """The products most often in the same confirmed orders, most first (ties by id)."""
+        with member.transaction() as db:
+            together = [r[0] for r in db.execute(
+                "SELECT b.product_id FROM bought a JOIN bought b ON b.order_id = a.order_id AND b.product_id != a.product_id "
+                "WHERE a.product_id = ? GROUP BY b.product_id ORDER BY COUNT(*) DESC, b.product_id LIMIT ?",
+                (product_id, SHOWN),
+            )]
+        if not together:
             return []
+        found = self.catalog.GetProducts(catalog_pb2.GetProductsRequest(ids=together), **member.forward(context)).items
         by_id = {p.id: p for p in found}
-        return [by_id[t.product_id] for t in together if t.product_id in by_id]
+        return [by_id[i] for i in together if i in by_id]
 
     def nearest_in_price(self, product, exclude: set, count: int, context) -> list:
         candidates = []

@@ -40,9 +40,9 @@ export interface ExternalDef<C extends Contract = Contract> {
   /** The contracts it calls (its `calls`): its egress, and the peers it is told about. */
   readonly integrations: readonly Contract[];
   readonly routes: readonly PublicRoute[];
-  /** Events it publishes, declared for the graph and the manifests (not delivered yet, see docs/grpc.md). */
+  /** Events it publishes: it pushes each to every subscriber's `carotene.events.v1.Events/Deliver` (docs/grpc.md, "Events"). */
   readonly publishes: readonly EventDef[];
-  /** Events it subscribes to, declared for the graph and the manifests (not delivered yet). */
+  /** Events it subscribes to: publishers' relays push them to its `Events/Deliver`, whatever the app's event transport. */
   readonly subscribes: readonly EventDef[];
   readonly dev: ExternalDev;
   readonly deploy: ExternalDeploy;

@@ -81,6 +81,54 @@ export function gatewayReaches(app: AppDef, service: AppService): boolean {
   return service.routes.length > 0 || app.gateway.auth?.jwks.service === service.name;
 }
 
+/**
+ * The services whose events are pushed to `subscriber` over the network, sorted: with direct
+ * delivery the publisher of every event it subscribes to; on a broker only those where one
+ * side is a service in another language (it reads no stream: the Carotene side's relay pushes
+ * to it, and it pushes its own events to each subscriber).
+ */
+export function eventPushers(app: AppDef, subscriber: AppService, transport: 'direct' | 'nats'): string[] {
+  const external = (name: string) => app.services.some((s) => s.name === name && s.kind === 'external');
+  const publishers = eventsOf(subscriber)
+    .subscribes.map((e) => e.service)
+    .filter((p) => p !== subscriber.name && (transport === 'direct' || subscriber.kind === 'external' || external(p)));
+  return [...new Set(publishers)].sort();
+}
+
+/** Per event type `publisher` publishes, the services that subscribe to it (sorted); types nobody subscribes to are left out. */
+export function eventSubscribers(app: AppDef, publisher: AppService): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const e of [...eventsOf(publisher).publishes].sort((a, b) => a.type.localeCompare(b.type))) {
+    const subscribers = app.services.filter((s) => eventsOf(s).subscribes.some((x) => x.type === e.type)).map((s) => s.name);
+    if (subscribers.length > 0) out[e.type] = subscribers.sort();
+  }
+  return out;
+}
+
+/**
+ * The services an external service opens connections to, sorted: those it calls and the
+ * subscribers of the events it publishes (it pushes them to their `Events/Deliver`). Each
+ * is a `CAROTENE_PEER_<NAME>_URL` of its environment and an egress edge of its policy.
+ */
+export function externalPeers(app: AppDef, def: AppService): string[] {
+  const subscribers = Object.values(eventSubscribers(app, def)).flat();
+  return [...new Set([...def.integrations.map((c) => c.name), ...subscribers])].sort();
+}
+
+/**
+ * What an external service is told about events (docs/grpc.md, "Events"):
+ * `CAROTENE_EVENT_SUBSCRIBERS`, JSON of {@link eventSubscribers} (where to push each event it
+ * publishes), and `CAROTENE_EVENT_PUBLISHERS`, the services whose events it subscribes to (the
+ * only callers its `Events/Deliver` admits). Empty when it has no events.
+ */
+export function externalEventEnv(app: AppDef, def: AppService): Record<string, string> {
+  const { publishes, subscribes } = eventsOf(def);
+  const env: Record<string, string> = {};
+  if (publishes.length > 0) env.CAROTENE_EVENT_SUBSCRIBERS = JSON.stringify(eventSubscribers(app, def));
+  if (subscribes.length > 0) env.CAROTENE_EVENT_PUBLISHERS = [...new Set(subscribes.map((e) => e.service))].sort().join(',');
+  return env;
+}
+
 /** Every distinct event of the app, by type, sorted. */
 export function appEvents(app: AppDef): DeclaredEvent[] {
   const byType = new Map<string, DeclaredEvent>();

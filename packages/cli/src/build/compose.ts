@@ -1,5 +1,5 @@
 import type { AppDef } from 'carotene/model';
-import { declaredCallers, sortedServices } from './app-graph.ts';
+import { declaredCallers, externalEventEnv, externalPeers, sortedServices } from './app-graph.ts';
 import type { ContainerLayout } from './dockerfile.ts';
 import { toYaml } from './manifests/render-yaml.ts';
 
@@ -44,10 +44,10 @@ export function composeFile(app: AppDef, layout: ContainerLayout, paths: { conte
       // its own image; the same variables as under carrot dev, with the containers' names
       const { build: _build, ...own } = c;
       const peers: Record<string, string> = {};
-      for (const callee of s.integrations) {
-        const key = callee.name.toUpperCase().replace(/-/g, '_');
-        peers[`CAROTENE_PEER_${key}_URL`] = `https://${callee.name}:8443`;
-        peers[`CAROTENE_PEER_${key}_PROTOCOL`] = app.services.find((x) => x.name === callee.name)?.kind === 'external' ? 'grpc' : 'carotene';
+      for (const name of externalPeers(app, s)) {
+        const key = name.toUpperCase().replace(/-/g, '_');
+        peers[`CAROTENE_PEER_${key}_URL`] = `https://${name}:8443`;
+        peers[`CAROTENE_PEER_${key}_PROTOCOL`] = app.services.find((x) => x.name === name)?.kind === 'external' ? 'grpc' : 'carotene';
       }
       services[s.name] = {
         ...own,
@@ -60,6 +60,7 @@ export function composeFile(app: AppDef, layout: ContainerLayout, paths: { conte
           CAROTENE_PORT: '8443',
           CAROTENE_PROTO_DIR: '/app/proto',
           CAROTENE_SERVICE: s.name,
+          ...externalEventEnv(app, s),
           ...peers,
         },
       };

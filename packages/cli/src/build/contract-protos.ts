@@ -1,5 +1,6 @@
 import type { AppDef, Contract } from 'carotene/model';
-import { contractProto, formatProtoLock, type ProtoLock } from '@carotene/runtime/grpc';
+import { externalServices } from 'carotene/model';
+import { contractProto, EVENT_PROTO_FILES, formatProtoLock, type ProtoLock } from '@carotene/runtime/grpc';
 import { jsonSchemaOf } from './contract-snapshot.ts';
 
 /** The folder beside the app module that holds each contract's `.proto`, lock and JSON Schema. */
@@ -17,14 +18,17 @@ export function appContracts(app: AppDef): Contract[] {
 }
 
 /**
- * The files of the proto folder, by file name, in name order: per contract `<name>.proto`,
+ * The files of the proto folder, by path, in path order: per contract `<name>.proto`,
  * `<name>.lock.json` and `<name>.schema.json` (every function's input and output as JSON
- * Schema). `frozen` refuses a field the lock lacks (what `carrot build` does); otherwise new
- * fields get new numbers. Throws ProtoMappingError (INVALID_CONFIG) for what cannot map.
+ * Schema), and when a service in another language publishes or subscribes to events, the
+ * two files of event delivery (`carotene/events/v1/events.proto` and the CloudEvents format
+ * it imports). `frozen` refuses a field the lock lacks (what `carrot build` does); otherwise
+ * new fields get new numbers. Throws ProtoMappingError (INVALID_CONFIG) for what cannot map.
  */
 export function protoFiles(app: AppDef, lockOf: (contract: string) => ProtoLock | undefined, frozen: boolean): Map<string, string> {
   const files = new Map<string, string>();
   for (const contract of appContracts(app)) for (const [name, text] of contractFiles(contract, lockOf(contract.name), frozen)) files.set(name, text);
+  if (externalServices(app).some((s) => s.publishes.length > 0 || s.subscribes.length > 0)) for (const [path, text] of EVENT_PROTO_FILES) files.set(path, text);
   return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 

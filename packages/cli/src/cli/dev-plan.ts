@@ -4,7 +4,7 @@ import { ENV, sqliteFile, toEnv } from '@carotene/runtime/service';
 import type { Registry, ServiceAddress } from '@carotene/runtime/transport';
 import { tlsFiles } from '@carotene/runtime/security';
 import { GATEWAY_IDENTITY, SUPERVISOR_IDENTITY } from '@carotene/runtime/security';
-import { declaredCallers } from '../build/app-graph.ts';
+import { declaredCallers, externalEventEnv, externalPeers } from '../build/app-graph.ts';
 import type { ProcessSpec } from './supervisor.ts';
 import { GATEWAY_MAIN, MIGRATE_MAIN, RUNTIME_MAIN } from './entries.ts';
 
@@ -153,6 +153,8 @@ export function planDev(input: DevPlanInput): DevPlan {
         base,
         appName: app.name,
         callers: declaredCallers(app, service),
+        peers: externalPeers(app, service),
+        events: externalEventEnv(app, service),
         ports: ports.get(service.name)!,
         services,
       });
@@ -234,6 +236,10 @@ function externalSpecs(
     base: Readonly<Record<string, string | undefined>>;
     appName: string;
     callers: readonly string[];
+    /** The services it connects to: what it calls, and the subscribers of its events. */
+    peers: readonly string[];
+    /** `CAROTENE_EVENT_SUBSCRIBERS` and `CAROTENE_EVENT_PUBLISHERS`, when it has events. */
+    events: Readonly<Record<string, string>>;
     ports: readonly number[];
     services: Readonly<Record<string, ServiceAddress>>;
   },
@@ -241,11 +247,11 @@ function externalSpecs(
   const cwd = resolve(o.appDir, def.dev.cwd ?? '.');
   const tls = tlsFiles(o.dataDir, def.name);
   const peers: Record<string, string> = {};
-  for (const c of def.integrations) {
-    const address = o.services[c.name];
+  for (const name of o.peers) {
+    const address = o.services[name];
     if (!address) continue;
-    peers[peerEnvName(c.name)] = address.url;
-    peers[peerEnvName(c.name, 'PROTOCOL')] = address.protocol ?? 'carotene';
+    peers[peerEnvName(name)] = address.url;
+    peers[peerEnvName(name, 'PROTOCOL')] = address.protocol ?? 'carotene';
   }
   const specs = o.ports.map((port, i): ProcessSpec => {
     const name = instanceName(def.name, i + 1);
@@ -270,6 +276,7 @@ function externalSpecs(
         [EXTERNAL_ENV.app]: o.appName,
         [EXTERNAL_ENV.allowedCallers]: o.callers.join(','),
         [EXTERNAL_ENV.protoDir]: join(o.appDir, 'proto'),
+        ...o.events,
         ...peers,
       },
       readyUrl: url,

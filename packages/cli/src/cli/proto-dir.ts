@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppDef } from 'carotene/model';
 import { readProtoLock } from '@carotene/runtime/grpc';
@@ -25,8 +25,10 @@ export async function refreshProtoDir(app: AppDef, dir: string, options: { check
     return !existsSync(file) || readFileSync(file, 'utf8') !== text;
   });
   if (!options.check && outdated.length > 0) {
-    await mkdir(dir, { recursive: true });
-    for (const [name, text] of outdated) await writeFile(join(dir, name), text);
+    for (const [name, text] of outdated) {
+      await mkdir(dirname(join(dir, name)), { recursive: true });
+      await writeFile(join(dir, name), text);
+    }
   }
   return { files: [...files.keys()], outdated: outdated.map(([name]) => name) };
 }

@@ -176,7 +176,7 @@ describe('deploy settings: image tags', () => {
       assert.ok(jobs.length > 0);
       // an external service's image is its own (`deploy.image`), whatever the build's tag
       const external = stream.find((m) => m.kind === 'Deployment' && m.metadata.name === 'recommendations');
-      assert.equal(external?.spec.template.spec.containers[0].image, 'shop/recommendations:0.2.0');
+      assert.equal(external?.spec.template.spec.containers[0].image, 'shop/recommendations:0.3.0');
       const ours = stream.filter((m) => m !== external);
       return [...images(ours), ...jobs.flatMap((j) => j.spec.template.spec.containers.map((c: Json) => c.image as string))];
     };

@@ -37,7 +37,7 @@ describe('what carrot dev --watch restarts (the shop)', async () => {
   it('changed events restart their publisher and subscribers; the app module restarts everything; other files nothing', () => {
     assert.deepEqual(
       plan('services/orders/events.ts').services,
-      ['catalog', 'orders', 'notifications'].sort((a, b) => shopOrder(a) - shopOrder(b)),
+      ['catalog', 'orders', 'notifications', 'recommendations'].sort((a, b) => shopOrder(a) - shopOrder(b)),
     );
     assert.deepEqual(plan('app.ts'), { services: shop.services.map((s) => s.name), everything: true });
     assert.deepEqual(plan('services/orders/checkout.test.ts', 'README.md'), { services: [], everything: false });

@@ -1,19 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { ServiceDef } from 'carotene/model';
+import type { AppService } from 'carotene/model';
+import { DELIVER_FN } from '../transport/grpc-events.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { CloudEvent } from './envelope.ts';
 import type { EventTransport } from './event-transport.ts';
-
-/** The reserved internal function a subscriber's runtime answers with its inbox. */
-export const DELIVER_FN = '$deliver';
 
 /** How long one push of a batch may take before the relay retries it. */
 const DELIVER_TIMEOUT_MS = 10_000;
 
 /**
  * Direct delivery, the default: the publisher's relay pushes each batch to every subscribing
- * service over the internal RPC transport (`$deliver`), and tracks delivery per subscriber
- * (one outbox row each). No broker to run.
+ * service over the internal RPC transport (`$deliver`; to a service in another language, its
+ * gRPC `carotene.events.v1.Events/Deliver`), and tracks delivery per subscriber (one outbox
+ * row each). No broker to run.
  */
 export class DirectEventTransport implements EventTransport {
   readonly kind = 'direct';
@@ -21,7 +20,7 @@ export class DirectEventTransport implements EventTransport {
   readonly #subscribers = new Map<string, string[]>();
   readonly #rpc: Transport;
 
-  constructor(options: { self: string; services: readonly ServiceDef[]; rpc: Transport }) {
+  constructor(options: { self: string; services: readonly Pick<AppService, 'name' | 'subscribes'>[]; rpc: Transport }) {
     this.#self = options.self;
     this.#rpc = options.rpc;
     for (const s of options.services) {

@@ -5,3 +5,4 @@ export { defaultJsonName, pascalCase, protoPackage, snakeCase } from './naming.t
 export { formatProtoLock, parseProtoLock, protoLockFile, readProtoLock } from './proto-lock.ts';
 export { ProtoMappingError } from './proto-mapping-error.ts';
 export type { ContractProto, ContractProtoOptions, MessageCodec, ProtoFunction, ProtoLock, ProtoLockEntry } from './types.ts';
+export { CLOUDEVENTS_PROTO, CLOUDEVENTS_PROTO_PATH, EVENT_PROTO_FILES, EVENTS_PROTO, EVENTS_PROTO_PATH } from './events-proto.ts';

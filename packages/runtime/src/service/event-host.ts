@@ -1,8 +1,11 @@
 import type { AppDef } from 'carotene/model';
 import type { ServiceDef } from 'carotene/model';
-import { implementedServices, loadEngine, platformError } from 'carotene/model';
-import { DirectEventTransport, DELIVER_FN } from '../events/direct-transport.ts';
-import { EventBatch } from '../events/envelope.ts';
+import { externalServices, loadEngine, platformError } from 'carotene/model';
+import { DirectEventTransport } from '../events/direct-transport.ts';
+import { WithExternalSubscribers } from '../events/external-subscribers.ts';
+import { DELIVER_FN } from '../transport/grpc-events.ts';
+import type { z } from 'zod';
+import { EventBatch, type CloudEvent } from '../events/envelope.ts';
 import type { EventTransport, JetStreamEngine } from '../events/event-transport.ts';
 import { Inbox } from '../events/inbox.ts';
 import { InboxWorker, type RetryPolicy } from '../events/inbox-worker.ts';
@@ -36,6 +39,18 @@ export function eventSettings(app: AppDef, env: NodeJS.ProcessEnv = process.env)
   }
   const environments = (app as { environments?: Record<string, { events?: EventSettings } | undefined> }).environments;
   return environments?.[env[ENVIRONMENT_ENV] || 'development']?.events ?? { transport: 'direct' };
+}
+
+/** Refuses the batch (INVALID_INPUT, with the path in the event) when an event's data does not match the subscribed schema. */
+function checkData(events: readonly CloudEvent[], schemas: ReadonlyMap<string, z.ZodType>): void {
+  events.forEach((event, i) => {
+    const schema = schemas.get(event.type);
+    const checked = schema?.safeParse(event.data);
+    if (!checked || checked.success) return;
+    const { issues, text } = zodIssues(checked.error);
+    const at = issues.map((issue) => ({ ...issue, path: `events[${i}].data${issue.path === '(root)' ? '' : `.${issue.path}`}` }));
+    throw platformError('INVALID_INPUT', `'${event.type}' ${event.id} does not match its schema: ${text}`, { details: at });
+  });
 }
 
 function retryFromEnv(env: NodeJS.ProcessEnv): Partial<RetryPolicy> {
@@ -97,18 +112,25 @@ export class EventHost {
         maxAgeHours: o.settings.maxAgeHours,
       });
       await js.connect();
-      return new EventHost(o, js);
+      return new EventHost(o, new WithExternalSubscribers(js, { self: o.def.name, app: o.app, rpc: o.rpc }));
     }
-    // external services are not delivered to: they answer no `$deliver` (docs/grpc.md)
-    return new EventHost(o, new DirectEventTransport({ self: o.def.name, services: implementedServices(o.app), rpc: o.rpc }));
+    return new EventHost(o, new DirectEventTransport({ self: o.def.name, services: o.app.services, rpc: o.rpc }));
   }
 
   /** Starts receiving and relaying; `runtime` runs the subscribers. */
   async start(runtime: ServiceRuntime): Promise<void> {
     const { def, store, log } = this.#o;
+    const externals = new Set(externalServices(this.#o.app).map((s) => s.name));
+    const schemas = new Map(def.subscribes.map((e) => [e.type, e.schema]));
     runtime.reserve(DELIVER_FN, async (input, meta) => {
       const batch = EventBatch.safeParse(input);
-      if (!batch.success) throw platformError('INVALID_INPUT', `${DELIVER_FN}: not a batch of CloudEvents: ${zodIssues(batch.error).text}`);
+      if (!batch.success) {
+        const { issues, text } = zodIssues(batch.error);
+        throw platformError('INVALID_INPUT', `${DELIVER_FN}: not a batch of CloudEvents: ${text}`, { details: issues });
+      }
+      // a Carotene publisher validated its events before they entered its outbox; a service in
+      // another language is checked here, so a wrong event is refused to its sender, not dead-lettered
+      if (externals.has(meta.caller)) checkData(batch.data.events, schemas);
       await this.inbox.accept(batch.data.events, { caller: meta.caller });
       return { accepted: batch.data.events.length };
     });

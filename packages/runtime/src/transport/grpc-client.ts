@@ -6,6 +6,7 @@ import type { CredentialSource } from '../security/credentials.ts';
 import { identityFromSan, spiffeId } from '../security/identity.ts';
 import { GrpcChannel, GrpcConnectionError } from './grpc-channel.ts';
 import { HealthService, SERVING_STATUS } from './grpc-descriptors.ts';
+import { DELIVER_FN, DELIVER_METHOD } from './grpc-events.ts';
 import { methodPath, type GrpcContract } from './grpc-server.ts';
 import { InstanceSet, type Instance } from './instance-set.ts';
 import { fromConnectError } from './grpc-status.ts';
@@ -49,11 +50,7 @@ export class GrpcClient {
   }
 
   async call(service: string, urls: readonly string[], fn: string, input: unknown, meta: CallMeta): Promise<unknown> {
-    const contract = this.#options.contract(service);
-    if (!contract)
-      throw platformError('INVALID_CONFIG', `${service} is registered as gRPC, but no protobuf descriptors of its contract are known here`, { service });
-    const f = contract.functions[fn];
-    if (!f) throw platformError('UNKNOWN_FUNCTION', `the contract of ${service} has no function '${fn}'`, { service });
+    const f = fn === DELIVER_FN ? DELIVER_METHOD : this.#function(service, fn);
     const remaining = meta.deadline - Date.now();
     if (remaining <= 0) throw platformError('DEADLINE_EXCEEDED', `no time left to call ${service}.${fn}`, { service });
     const header: Record<string, string> = { [HEADER.requestId]: meta.requestId };
@@ -99,6 +96,16 @@ export class GrpcClient {
     this.#unsubscribe();
     for (const set of this.#sets.values()) for (const channel of set.close()) channel.destroy();
     this.#sets.clear();
+  }
+
+  /** A function of the callee's contract, with its protobuf method and codecs. */
+  #function(service: string, fn: string): GrpcContract['functions'][string] {
+    const contract = this.#options.contract(service);
+    if (!contract)
+      throw platformError('INVALID_CONFIG', `${service} is registered as gRPC, but no protobuf descriptors of its contract are known here`, { service });
+    const f = contract.functions[fn];
+    if (!f) throw platformError('UNKNOWN_FUNCTION', `the contract of ${service} has no function '${fn}'`, { service });
+    return f;
   }
 
   #instances(service: string, urls: readonly string[]): InstanceSet<GrpcChannel> {

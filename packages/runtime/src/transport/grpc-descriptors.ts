@@ -1,5 +1,7 @@
 import { create, createFileRegistry, type DescFile, type DescMessage, type DescService, type MessageInitShape } from '@bufbuild/protobuf';
 import {
+  file_google_protobuf_any,
+  file_google_protobuf_timestamp,
   FieldDescriptorProto_Label,
   FieldDescriptorProto_Type,
   FileDescriptorProtoSchema,
@@ -17,23 +19,39 @@ import {
 type FieldInit = MessageInitShape<typeof FieldDescriptorProtoSchema>;
 type MessageInit = MessageInitShape<typeof DescriptorProtoSchema>;
 
-const { STRING: TYPE_STRING, ENUM: TYPE_ENUM, MESSAGE: TYPE_MESSAGE } = FieldDescriptorProto_Type;
+const {
+  STRING: TYPE_STRING,
+  ENUM: TYPE_ENUM,
+  MESSAGE: TYPE_MESSAGE,
+  BOOL: TYPE_BOOL,
+  INT32: TYPE_INT32,
+  UINT32: TYPE_UINT32,
+  BYTES: TYPE_BYTES,
+} = FieldDescriptorProto_Type;
 const { OPTIONAL, REPEATED } = FieldDescriptorProto_Label;
 
 function field(
   name: string,
   number: number,
   type: FieldDescriptorProto_Type,
-  extra: { typeName?: string; label?: FieldDescriptorProto_Label } = {},
+  extra: { typeName?: string; label?: FieldDescriptorProto_Label; oneofIndex?: number } = {},
 ): FieldInit {
   return { name, number, type, label: OPTIONAL, jsonName: name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), ...extra };
 }
 
+/** Files a descriptor built here may import: the well-known types used, and every file built before it. */
+const IMPORTABLE = new Map<string, DescFile>([
+  [file_google_protobuf_any.proto.name, file_google_protobuf_any],
+  [file_google_protobuf_timestamp.proto.name, file_google_protobuf_timestamp],
+]);
+
 function file(name: string, pkg: string, messages: MessageInit[], extra: Record<string, unknown> = {}): DescFile {
   const proto = create(FileDescriptorProtoSchema, { name, package: pkg, syntax: 'proto3', messageType: messages, ...extra });
-  const registry = createFileRegistry(proto, () => undefined);
+  const registry = createFileRegistry(proto, (dependency) => IMPORTABLE.get(dependency));
   const desc = registry.getFile(name);
   if (!desc) throw new Error(`descriptor ${name} did not build`);
+  // a later file may import this one
+  IMPORTABLE.set(name, desc);
   return desc;
 }
 
@@ -98,3 +116,67 @@ export interface ErrorInfo {
   readonly domain: string;
   readonly metadata: Readonly<Record<string, string>>;
 }
+
+/** carotene/events/v1/cloudevents.proto, the CloudEvents Protobuf Format (its text: `@carotene/runtime/grpc`'s CLOUDEVENTS_PROTO). */
+export const cloudEventsFile: DescFile = file(
+  'carotene/events/v1/cloudevents.proto',
+  'io.cloudevents.v1',
+  [
+    {
+      name: 'CloudEvent',
+      field: [
+        field('id', 1, TYPE_STRING),
+        field('source', 2, TYPE_STRING),
+        field('spec_version', 3, TYPE_STRING),
+        field('type', 4, TYPE_STRING),
+        field('attributes', 5, TYPE_MESSAGE, { label: REPEATED, typeName: '.io.cloudevents.v1.CloudEvent.AttributesEntry' }),
+        field('binary_data', 6, TYPE_BYTES, { oneofIndex: 0 }),
+        field('text_data', 7, TYPE_STRING, { oneofIndex: 0 }),
+        field('proto_data', 8, TYPE_MESSAGE, { typeName: '.google.protobuf.Any', oneofIndex: 0 }),
+      ],
+      oneofDecl: [{ name: 'data' }],
+      nestedType: [
+        {
+          name: 'AttributesEntry',
+          field: [field('key', 1, TYPE_STRING), field('value', 2, TYPE_MESSAGE, { typeName: '.io.cloudevents.v1.CloudEvent.CloudEventAttributeValue' })],
+          options: { mapEntry: true },
+        },
+        {
+          name: 'CloudEventAttributeValue',
+          field: [
+            field('ce_boolean', 1, TYPE_BOOL, { oneofIndex: 0 }),
+            field('ce_integer', 2, TYPE_INT32, { oneofIndex: 0 }),
+            field('ce_string', 3, TYPE_STRING, { oneofIndex: 0 }),
+            field('ce_bytes', 4, TYPE_BYTES, { oneofIndex: 0 }),
+            field('ce_uri', 5, TYPE_STRING, { oneofIndex: 0 }),
+            field('ce_uri_ref', 6, TYPE_STRING, { oneofIndex: 0 }),
+            field('ce_timestamp', 7, TYPE_MESSAGE, { typeName: '.google.protobuf.Timestamp', oneofIndex: 0 }),
+          ],
+          oneofDecl: [{ name: 'attr' }],
+        },
+      ],
+    },
+    { name: 'CloudEventBatch', field: [field('events', 1, TYPE_MESSAGE, { label: REPEATED, typeName: '.io.cloudevents.v1.CloudEvent' })] },
+  ],
+  { dependency: ['google/protobuf/any.proto', 'google/protobuf/timestamp.proto'] },
+);
+
+export const CloudEventSchema: DescMessage = cloudEventsFile.messages[0]!;
+
+/** carotene/events/v1/events.proto: `Events.Deliver`, how events reach a subscriber over gRPC. */
+export const eventsFile: DescFile = file(
+  'carotene/events/v1/events.proto',
+  'carotene.events.v1',
+  [
+    { name: 'DeliverRequest', field: [field('events', 1, TYPE_MESSAGE, { label: REPEATED, typeName: '.io.cloudevents.v1.CloudEvent' })] },
+    { name: 'DeliverResponse', field: [field('accepted', 1, TYPE_UINT32)] },
+  ],
+  {
+    dependency: ['carotene/events/v1/cloudevents.proto'],
+    service: [
+      { name: 'Events', method: [{ name: 'Deliver', inputType: '.carotene.events.v1.DeliverRequest', outputType: '.carotene.events.v1.DeliverResponse' }] },
+    ],
+  },
+);
+
+export const EventsService: DescService = eventsFile.services[0]!;

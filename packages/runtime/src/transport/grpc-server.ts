@@ -6,7 +6,8 @@ import { create, type DescMethod, type DescService, type Message } from '@bufbui
 import { Code, ConnectError, createContextKey, createContextValues, type HandlerContext } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { type CaroteneError, isCaroteneError, platformError } from 'carotene/model';
-import { HealthService, SERVING_STATUS } from './grpc-descriptors.ts';
+import { EventsService, HealthService, SERVING_STATUS } from './grpc-descriptors.ts';
+import { DELIVER_FN, DELIVER_METHOD } from './grpc-events.ts';
 import { toConnectError } from './grpc-status.ts';
 import { traceHeadersOf } from '../telemetry/trace-context.ts';
 import type { CallMeta } from './transport.ts';
@@ -91,13 +92,15 @@ export function methodPath(method: DescMethod): string {
 
 /**
  * Every method of the service's gRPC face by its path: one unary method per contract function,
- * named as `@carotene/runtime/grpc` names them, plus `grpc.health.v1.Health`. Every call goes
- * through the same path as carotene-rpc/1 and HTTP/1.1 calls (`run`): the caller is the identity
- * of the connection's client certificate, then the caller policy, the contract's validation,
- * the handler, its log line and metrics.
+ * named as `@carotene/runtime/grpc` names them, `carotene.events.v1.Events/Deliver` (the
+ * runtime's `$deliver`: events from publishers in other languages) and `grpc.health.v1.Health`.
+ * Every call goes through the same path as carotene-rpc/1 and HTTP/1.1 calls (`run`): the
+ * caller is the identity of the connection's client certificate, then the caller policy, the
+ * contract's validation, the handler, its log line and metrics.
  */
 export function grpcMethods(hooks: GrpcHooks): ReadonlyMap<string, GrpcMethod> {
-  const methods = [...(hooks.contract ? contractMethods(hooks, hooks.contract) : []), ...healthMethods(hooks)];
+  const functions = { ...hooks.contract?.functions, [DELIVER_FN]: DELIVER_METHOD };
+  const methods = [...unaryMethods(hooks, functions), ...healthMethods(hooks)];
   return new Map(methods.map((m) => [methodPath(m.method), m]));
 }
 
@@ -127,9 +130,9 @@ function callOf(ctx: HandlerContext): GrpcCall {
   return { peer, header: (name) => ctx.requestHeader.get(name) ?? undefined, timeoutMs: ctx.timeoutMs(), signal: ctx.signal };
 }
 
-function contractMethods(hooks: GrpcHooks, contract: GrpcContract): GrpcMethod[] {
-  return Object.entries(contract.functions).map(([fn, { method, input, output }]) => {
-    if (method.methodKind !== 'unary') throw new Error(`${contract.service.typeName}/${method.name}: Carotene functions are unary`);
+function unaryMethods(hooks: GrpcHooks, functions: GrpcContract['functions']): GrpcMethod[] {
+  return Object.entries(functions).map(([fn, { method, input, output }]) => {
+    if (method.methodKind !== 'unary') throw new Error(`${methodPath(method)}: Carotene functions are unary`);
     const serve = async (request: Message, call: GrpcCall): Promise<Message> => {
       let meta: CallMeta;
       let value: unknown;
@@ -155,7 +158,7 @@ function contractMethods(hooks: GrpcHooks, contract: GrpcContract): GrpcMethod[]
 const WATCH_INTERVAL_MS = 1_000;
 
 function healthMethods(hooks: GrpcHooks): GrpcMethod[] {
-  const known = new Set(['', ...(hooks.contract ? [hooks.contract.service.typeName] : [])]);
+  const known = new Set(['', EventsService.typeName, ...(hooks.contract ? [hooks.contract.service.typeName] : [])]);
   const [check, watch] = HealthService.methods as [DescMethod, DescMethod];
   const statusOf = async (): Promise<number> => ((await hooks.ready().catch(() => ({ ok: false }))).ok ? SERVING_STATUS.SERVING : SERVING_STATUS.NOT_SERVING);
   const answer = (status: number) => create(check.output, { status } as never);

@@ -32,10 +32,13 @@ message ErrorInfo { string reason = 1; string domain = 2; map<string, string> me
 export const PYTHON = '/usr/bin/python3';
 export const PROTOC = '/usr/bin/protoc';
 export const GRPC_PYTHON_PLUGIN = '/usr/bin/grpc_python_plugin';
+/** What the events' cloudevents.proto imports (google/protobuf/timestamp.proto, any.proto). */
+export const WELL_KNOWN_TYPES = '/usr/include/google/protobuf/timestamp.proto';
 
 /** Why a Python gRPC client cannot run here, or undefined when it can. */
 export function pythonGrpcMissing(): string | undefined {
   for (const tool of [PYTHON, PROTOC, GRPC_PYTHON_PLUGIN]) if (!existsSync(tool)) return `${tool} is missing`;
+  if (!existsSync(WELL_KNOWN_TYPES)) return `${WELL_KNOWN_TYPES} is missing (Debian: libprotobuf-dev)`;
   try {
     execFileSync(PYTHON, ['-c', 'import grpc, google.protobuf'], { stdio: 'pipe' });
   } catch {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { isCaroteneError } from '../../../carotene/src/errors.ts';
-import { DELIVER_FN } from '../../src/events/direct-transport.ts';
+import { DELIVER_FN } from '../../src/transport/grpc-events.ts';
 import { closeOrder, startGroupHost, type GroupHost } from '../../src/service/group-host.ts';
 import { createLogger } from '../../src/service/logger.ts';
 import { HttpTransport } from '../../src/transport/http-transport.ts';

@@ -1,7 +1,7 @@
 import type { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { AppDef, ExternalDef } from 'carotene/model';
-import { declaredCallers } from '../app-graph.ts';
+import { declaredCallers, externalEventEnv, externalPeers } from '../app-graph.ts';
 import type { Environment, ServiceSettings } from '../environment.ts';
 import { configMapName, SERVICE_PORT, TLS_DIR } from './labels.ts';
 import { SECURITY_CONTEXT, VOLUME_MOUNTS } from './pod-spec.ts';
@@ -32,10 +32,11 @@ export function externalEnv(app: AppDef, def: ExternalDef, env: Environment): No
     { name: 'CAROTENE_TLS_CERT', value: `${TLS_DIR}/tls.crt` },
     { name: 'CAROTENE_TLS_KEY', value: `${TLS_DIR}/tls.key` },
   ];
-  for (const c of def.integrations) {
-    const peer = app.services.find((s) => s.name === c.name);
-    const key = c.name.toUpperCase().replace(/-/g, '_');
-    vars.push({ name: `CAROTENE_PEER_${key}_URL`, value: `https://${c.name}.${env.namespace}.svc:${SERVICE_PORT}` });
+  for (const [name, value] of Object.entries(externalEventEnv(app, def))) vars.push({ name, value });
+  for (const name of externalPeers(app, def)) {
+    const peer = app.services.find((s) => s.name === name);
+    const key = name.toUpperCase().replace(/-/g, '_');
+    vars.push({ name: `CAROTENE_PEER_${key}_URL`, value: `https://${name}.${env.namespace}.svc:${SERVICE_PORT}` });
     vars.push({ name: `CAROTENE_PEER_${key}_PROTOCOL`, value: peer?.kind === 'external' ? 'grpc' : 'carotene' });
   }
   return vars.sort((a, b) => a.name.localeCompare(b.name));

@@ -73,9 +73,10 @@ export function jetStreamDefinitions(app: AppDef, env: Environment): { streams: 
     },
   ];
   const consumers: ConsumerDefinition[] = [];
-  // no consumer for an external service: it takes no deliveries yet (docs/grpc.md)
+  // a service in another language reads no stream, and pushes its own events (docs/grpc.md, "Events")
+  const external = new Set(app.services.filter((x) => x.kind === 'external').map((x) => x.name));
   for (const s of sortedServices(app).filter((x) => x.kind === 'service')) {
-    const publishers = [...new Set(eventsOf(s).subscribes.map((e) => e.service))].sort();
+    const publishers = [...new Set(eventsOf(s).subscribes.map((e) => e.service))].filter((p) => !external.has(p)).sort();
     for (const publisher of publishers) {
       consumers.push({
         stream,

@@ -1,6 +1,6 @@
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { AppDef } from 'carotene/model';
-import { callersOf, eventsOf, gatewayReaches, sortedServices } from '../app-graph.ts';
+import { callersOf, eventPushers, externalPeers, gatewayReaches, sortedServices } from '../app-graph.ts';
 import type { Environment } from '../environment.ts';
 import { egressPolicies } from './egress-policies.ts';
 import { GATEWAY, GATEWAY_PORT, labels, NAME_LABEL, PART_OF_LABEL, selector, SERVICE_PORT } from './labels.ts';
@@ -16,13 +16,12 @@ export interface AllowList {
 
 /**
  * The allow-list of every service: its declared callers, the gateway when it has public
- * routes, and, when events travel directly (pushed over the internal transport), the
- * publishers of the events it subscribes to.
+ * routes, and the publishers whose events are pushed to it ({@link eventPushers}: all of
+ * them with direct delivery; on a broker, those to or from a service in another language).
  */
 export function allowLists(app: AppDef, env: Environment): AllowList[] {
   return sortedServices(app).map((s) => {
-    // events are pushed to Carotene subscribers only: an external service takes no deliveries
-    const publishers = env.events.transport === 'direct' && s.kind === 'service' ? eventsOf(s).subscribes.map((e) => e.service) : [];
+    const publishers = eventPushers(app, s, env.events.transport);
     const from = new Set([...callersOf(app, s.name), ...publishers, ...(gatewayReaches(app, s) ? [GATEWAY] : [])]);
     from.delete(s.name);
     return { service: s.name, from: [...from].sort(), metricsNamespace: env.metricsNamespace };
@@ -78,8 +77,8 @@ export function networkPolicies(app: AppDef, env: Environment): NetworkPolicy[] 
 }
 
 /**
- * An external service may open connections only to what it calls (their mutual-TLS port)
- * and to the cluster's DNS. (Carotene services' egress is not restricted here, so callers
+ * An external service may open connections only to what it calls and the subscribers of the
+ * events it publishes (their mutual-TLS port; {@link externalPeers}), and to the cluster's DNS. (Carotene services' egress is not restricted here, so callers
  * reach an external service through its ingress policy alone.)
  */
 export function externalEgress(app: AppDef, env: Environment): NetworkPolicy[] {
@@ -93,12 +92,10 @@ export function externalEgress(app: AppDef, env: Environment): NetworkPolicy[] {
             podSelector: { matchLabels: selector(app.name, s.name) },
             policyTypes: ['Egress'],
             egress: [
-              ...(s.integrations.length > 0
+              ...(externalPeers(app, s).length > 0
                 ? [
                     {
-                      to: [...new Set(s.integrations.map((c) => c.name))]
-                        .sort()
-                        .map((callee) => ({ podSelector: { matchLabels: { [NAME_LABEL]: callee, [PART_OF_LABEL]: app.name } } })),
+                      to: externalPeers(app, s).map((peer) => ({ podSelector: { matchLabels: { [NAME_LABEL]: peer, [PART_OF_LABEL]: app.name } } })),
                       ports: [{ port: SERVICE_PORT, protocol: 'TCP' as const }],
                     },
                   ]
