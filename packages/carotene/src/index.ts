@@ -15,6 +15,7 @@ export {
   rpc,
   type CallOptions,
   type Client,
+  type Compatibility,
   type Contract,
   type ErrorStatus,
   type ErrorsOf,

@@ -12,7 +12,7 @@ export {
   type RateLimitOptions,
   type RateLimitRule,
 } from './declare/app.ts';
-export type { CallOptions, Contract, ErrorsOf, InputOf, OutputOf, ParsedInputOf, RpcDef } from './declare/contract.ts';
+export type { CallOptions, Compatibility, Contract, ErrorsOf, InputOf, OutputOf, ParsedInputOf, RpcDef } from './declare/contract.ts';
 export {
   type CertificateSource,
   type DatabaseSource,

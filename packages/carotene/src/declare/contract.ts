@@ -39,24 +39,54 @@ export function rpc<I extends z.ZodType, O extends z.ZodType, const E extends st
 
 export type Functions = Record<string, RpcDef>;
 
+/**
+ * How a contract or an event may change between released versions, checked by `carrot build`
+ * against the saved contract snapshot (docs/contract-testing.md):
+ * - `backward` (the default): what the new schemas allow includes all the old ones did, so
+ *   the new version reads everything written against the old (no field made or added as
+ *   required, no type narrowed);
+ * - `forward`: the old schemas read everything the new ones allow (no required field removed
+ *   or made optional, no type widened);
+ * - `full`: both; `none`: not checked.
+ */
+export type Compatibility = 'backward' | 'forward' | 'full' | 'none';
+
+export const COMPATIBILITY_MODES: readonly Compatibility[] = ['backward', 'forward', 'full', 'none'];
+
+/** Checks an option `compatibility` of `where`; the default is backward. */
+export function compatibilityOf(value: unknown, where: string): Compatibility {
+  if (value === undefined) return 'backward';
+  if (!COMPATIBILITY_MODES.includes(value as Compatibility)) {
+    throw new TypeError(`${where}: compatibility must be one of ${COMPATIBILITY_MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as Compatibility;
+}
+
 /** What a service offers: the only module other services import from it. */
 export interface Contract<N extends string = string, F extends Functions = Functions> {
   readonly kind: 'contract';
   readonly name: N;
   readonly functions: F;
+  /** How it may change between releases (default `backward`). */
+  readonly compatibility: Compatibility;
 }
 
 const SERVICE_NAME = /^[a-z][a-z0-9-]{0,40}$/;
 const FUNCTION_NAME = /^[A-Za-z][A-Za-z0-9_]{0,80}$/;
 
 /**
- * Declares a service's contract.
+ * Declares a service's contract; `options.compatibility` says how it may change between
+ * releases (default `backward`, see {@link Compatibility}).
  *
  * ```ts
- * export const Catalog = contract('catalog', { getProduct: rpc({ ... }) });
+ * export const Catalog = contract('catalog', { getProduct: rpc({ ... }) }, { compatibility: 'full' });
  * ```
  */
-export function contract<const N extends string, const F extends Functions>(name: N, functions: F): Contract<N, F> {
+export function contract<const N extends string, const F extends Functions>(
+  name: N,
+  functions: F,
+  options: { compatibility?: Compatibility } = {},
+): Contract<N, F> {
   if (!SERVICE_NAME.test(name)) {
     throw new TypeError(`contract name '${name}' must be lower-case letters, digits and dashes, starting with a letter`);
   }
@@ -64,7 +94,7 @@ export function contract<const N extends string, const F extends Functions>(name
     if (!FUNCTION_NAME.test(fn)) throw new TypeError(`contract '${name}': function name '${fn}' is not a valid identifier`);
     if (functions[fn]?.kind !== 'rpc') throw new TypeError(`contract '${name}': '${fn}' must be declared with rpc({...})`);
   }
-  return { kind: 'contract', name, functions };
+  return { kind: 'contract', name, functions, compatibility: compatibilityOf(options.compatibility, `contract '${name}'`) };
 }
 
 /** What a caller passes: the schema's input side (before defaults and coercion). */

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { type Compatibility, compatibilityOf } from './contract.ts';
 
 /** An event type, owned by the service that publishes it. Build it with {@link event}. */
 export interface EventDef<S extends string = string, N extends string = string, Z extends z.ZodType = z.ZodType> {
@@ -9,6 +10,8 @@ export interface EventDef<S extends string = string, N extends string = string, 
   /** Schema version, carried in every envelope; bump it with a breaking change of `schema`. */
   readonly version: number;
   readonly schema: Z;
+  /** How `schema` may change within one version (default `backward`, see {@link Compatibility}). */
+  readonly compatibility: Compatibility;
   /** CloudEvents `type`: `<service>.<name>`, e.g. `orders.OrderPlaced`. */
   readonly type: `${S}.${N}`;
 }
@@ -28,12 +31,20 @@ const SERVICE_NAME = /^[a-z][a-z0-9-]{0,40}$/;
 export function event<const S extends string, const N extends string, Z extends z.ZodType>(
   service: S,
   name: N,
-  def: { version: number; schema: Z },
+  def: { version: number; schema: Z; compatibility?: Compatibility },
 ): EventDef<S, N, Z> {
   if (!SERVICE_NAME.test(service)) throw new TypeError(`event '${name}': '${service}' is not a valid service name`);
   if (!EVENT_NAME.test(name)) throw new TypeError(`event name '${name}' must be an identifier`);
   if (!Number.isInteger(def.version) || def.version < 1) throw new TypeError(`event '${service}.${name}': version must be a positive integer`);
-  return { kind: 'event', service, name, version: def.version, schema: def.schema, type: `${service}.${name}` };
+  return {
+    kind: 'event',
+    service,
+    name,
+    version: def.version,
+    schema: def.schema,
+    compatibility: compatibilityOf(def.compatibility, `event '${service}.${name}'`),
+    type: `${service}.${name}`,
+  };
 }
 
 /** What a publisher passes: the schema's input side. */

@@ -12,8 +12,13 @@ export interface JsonSchema {
   readonly [keyword: string]: unknown;
 }
 
-/** Which side of a function a schema describes: callers send inputs and read outputs. */
-export type Direction = 'input' | 'output';
+/**
+ * Which way a change must stay compatible: `backward`, the new schema accepts every value
+ * the old one did (readers on the new version read what was written against the old);
+ * `forward`, the old schema accepts every value the new one allows (readers still on the
+ * old version read what the new one writes).
+ */
+export type Direction = 'backward' | 'forward';
 
 export interface SchemaChange {
   /** Dotted path inside the schema, e.g. `items[].qty`. */
@@ -26,25 +31,25 @@ const UPPER_BOUNDS = ['maximum', 'exclusiveMaximum', 'maxLength', 'maxItems', 'm
 const EXACT = ['pattern', 'format', 'multipleOf'] as const;
 
 /**
- * The breaking changes from `before` to `after`. Inputs may not narrow (a caller's old
- * request must still be accepted), outputs may not widen (a caller must still understand
- * the answer); in both, a field may not disappear. Additions are fine: a new optional input
- * field, a new output field.
+ * The changes from `before` to `after` that break `direction` compatibility. Backward: no
+ * type narrowed, no field made or added as required. Forward: no type widened, no required
+ * field removed or made optional. Objects are read as zod reads them: a field a reader does
+ * not know is dropped, so adding an optional field and dropping one are fine both ways.
  */
 export function breakingChanges(before: JsonSchema, after: JsonSchema, direction: Direction, path = ''): SchemaChange[] {
   const options = (s: JsonSchema): readonly JsonSchema[] => s.anyOf ?? s.oneOf ?? [s];
   if (before.anyOf || before.oneOf || after.anyOf || after.oneOf) {
     // every value the wider side must keep accepting has to fit some option of the other side
-    const [must, may] = direction === 'input' ? [options(before), options(after)] : [options(after), options(before)];
+    const [must, may] = direction === 'backward' ? [options(before), options(after)] : [options(after), options(before)];
     const changes: SchemaChange[] = [];
     for (const option of must) {
       const fits = may.some(
-        (m) => (direction === 'input' ? breakingChanges(option, m, direction, path) : breakingChanges(m, option, direction, path)).length === 0,
+        (m) => (direction === 'backward' ? breakingChanges(option, m, direction, path) : breakingChanges(m, option, direction, path)).length === 0,
       );
       if (!fits)
         changes.push({
           path: show(path),
-          message: `${verb(direction)}: ${summary(option)} is no longer ${direction === 'input' ? 'accepted' : 'the only possibility'}`,
+          message: `${verb(direction)}: ${summary(option)} is no longer ${direction === 'backward' ? 'accepted' : 'the only possibility'}`,
         });
     }
     return changes;
@@ -61,21 +66,20 @@ function objectChanges(before: JsonSchema, after: JsonSchema, direction: Directi
   const was = new Set(before.required ?? []);
   const is = new Set(after.required ?? []);
   const props = after.properties ?? {};
+  const at = (name: string) => (path ? `${path}.${name}` : name);
   for (const [name, schema] of Object.entries(before.properties ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
-    const at = path ? `${path}.${name}` : name;
     const next = props[name];
     if (!next) {
-      changes.push({ path: at, message: `${direction} field removed` });
+      // backward: old values that carry it are still read (objects strip what they do not know); forward: old readers need it if it was required
+      if (direction === 'forward' && was.has(name)) changes.push({ path: at(name), message: 'field removed' });
       continue;
     }
-    if (direction === 'input' && is.has(name) && !was.has(name)) changes.push({ path: at, message: 'input field made required' });
-    if (direction === 'output' && was.has(name) && !is.has(name)) changes.push({ path: at, message: 'output field made optional' });
-    changes.push(...breakingChanges(schema, next, direction, at));
+    if (direction === 'backward' && is.has(name) && !was.has(name)) changes.push({ path: at(name), message: 'field made required' });
+    if (direction === 'forward' && was.has(name) && !is.has(name)) changes.push({ path: at(name), message: 'field made optional' });
+    changes.push(...breakingChanges(schema, next, direction, at(name)));
   }
-  if (direction === 'input') {
-    for (const name of [...is].sort()) {
-      if (!(name in (before.properties ?? {}))) changes.push({ path: path ? `${path}.${name}` : name, message: 'input field added as required' });
-    }
+  if (direction === 'backward') {
+    for (const name of [...is].sort()) if (!(name in (before.properties ?? {}))) changes.push({ path: at(name), message: 'field added as required' });
   }
   const extraBefore = before.additionalProperties;
   const extraAfter = after.additionalProperties;
@@ -88,11 +92,11 @@ const bound = (v: unknown): number | undefined => (typeof v === 'number' && Math
 
 /**
  * Why `narrow` would reject something `wide` accepts (types, enums, bounds, formats),
- * told from `before` to `after`: for an input `wide` is before, for an output it is after.
+ * told from `before` to `after`: checking backward `wide` is before, forward it is after.
  */
 function lost(wide: JsonSchema, narrow: JsonSchema, direction: Direction): string[] {
   const reasons: string[] = [];
-  const change = (was: string, is: string): string => (direction === 'input' ? `${was} -> ${is}` : `${is} -> ${was}`);
+  const change = (was: string, is: string): string => (direction === 'backward' ? `${was} -> ${is}` : `${is} -> ${was}`);
   const wideTypes = types(wide);
   const narrowTypes = types(narrow);
   if (narrowTypes.length > 0) {
@@ -107,10 +111,10 @@ function lost(wide: JsonSchema, narrow: JsonSchema, direction: Direction): strin
   if (narrowValues) {
     const wideValues = values(wide);
     if (!wideValues)
-      reasons.push(direction === 'input' ? `limited to ${JSON.stringify(narrowValues)}` : `no longer limited to ${JSON.stringify(narrowValues)}`);
+      reasons.push(direction === 'backward' ? `limited to ${JSON.stringify(narrowValues)}` : `no longer limited to ${JSON.stringify(narrowValues)}`);
     else {
       const gone = wideValues.filter((v) => !narrowValues.some((n) => JSON.stringify(n) === JSON.stringify(v)));
-      if (gone.length > 0) reasons.push(direction === 'input' ? `no longer allows ${JSON.stringify(gone)}` : `may now be ${JSON.stringify(gone)}`);
+      if (gone.length > 0) reasons.push(direction === 'backward' ? `no longer allows ${JSON.stringify(gone)}` : `may now be ${JSON.stringify(gone)}`);
     }
   }
   for (const k of LOWER_BOUNDS) {
@@ -133,12 +137,12 @@ function lost(wide: JsonSchema, narrow: JsonSchema, direction: Direction): strin
 }
 
 function scalarChanges(before: JsonSchema, after: JsonSchema, direction: Direction, path: string): SchemaChange[] {
-  const reasons = direction === 'input' ? lost(before, after, direction) : lost(after, before, direction);
+  const reasons = direction === 'backward' ? lost(before, after, direction) : lost(after, before, direction);
   return reasons.map((r) => ({ path: show(path), message: `${verb(direction)}: ${r}` }));
 }
 
 function verb(direction: Direction): string {
-  return direction === 'input' ? 'input type narrowed' : 'output type widened';
+  return direction === 'backward' ? 'type narrowed' : 'type widened';
 }
 
 function types(s: JsonSchema): readonly string[] {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseSnapshot, SNAPSHOT_FILE, type ContractSnapshot } from '../../build/contract-snapshot.ts';
+import { latestRelease, parseSnapshot, SNAPSHOT_FILE, type SnapshotHistory } from '../../build/contract-snapshot.ts';
 import { PROTO_DIR, protoFiles } from '../../build/contract-protos.ts';
 import { readProtoLock } from '@carotene/runtime/grpc';
 import { checkDeployable } from '../../build/deploy-checks.ts';
@@ -102,13 +102,15 @@ async function runBuild(argv: readonly string[], io: CliIo): Promise<number> {
   const snapshotFile = resolve(values.snapshot ?? join(appDir, SNAPSHOT_FILE));
   if (values.snapshot !== undefined && !existsSync(snapshotFile))
     throw new CliError(`no contract snapshot at ${snapshotFile}; write one with 'carrot contracts snapshot'`);
-  const snapshot = existsSync(snapshotFile) ? await readSnapshot(snapshotFile) : undefined;
+  const history = existsSync(snapshotFile) ? await readSnapshot(snapshotFile) : undefined;
+  const snapshot = history && latestRelease(history);
   const problems = validateApp(app, snapshot);
   if (problems.length > 0) {
     for (const p of problems) io.err(formatProblem(shownPath(appFile), p, shownPath));
     throw new CliError(`${problems.length} problem${problems.length === 1 ? '' : 's'} in '${app.name}'; nothing was written`);
   }
-  io.out(`carrot build: '${app.name}' is valid (${app.services.length} services${snapshot ? `, contracts compatible with ${shownPath(snapshotFile)}` : ''})`);
+  const against = history ? `, contracts compatible with release ${history.releases.at(-1)!.release} of ${shownPath(snapshotFile)}` : '';
+  io.out(`carrot build: '${app.name}' is valid (${app.services.length} services${against})`);
 
   // from the checked-in locks, frozen: a field without a number is refused, never numbered here.
   // An app without a proto folder has not adopted protobuf yet: its numbers are fresh, and it is told so.
@@ -167,7 +169,7 @@ function configured<T>(fn: () => T): T {
   }
 }
 
-async function readSnapshot(file: string): Promise<ContractSnapshot> {
+async function readSnapshot(file: string): Promise<SnapshotHistory> {
   try {
     return parseSnapshot(await readFile(file, 'utf8'), file);
   } catch (err) {

@@ -1,8 +1,9 @@
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isCaroteneError } from 'carotene/model';
-import { SNAPSHOT_FILE, snapshotContracts } from '../../build/contract-snapshot.ts';
+import { parseSnapshot, SNAPSHOT_FILE, type SnapshotHistory, withRelease } from '../../build/contract-snapshot.ts';
 import { PROTO_DIR } from '../../build/contract-protos.ts';
 import { findAppFile, loadApp } from '../app-module.ts';
 import { CliError, parseOrUsage, UsageError, type CliIo, type Command } from '../command.ts';
@@ -12,11 +13,13 @@ import { shownPath } from '../shown-path.ts';
 const USAGE = `Usage: carrot contracts snapshot [appDir] [options]
        carrot contracts proto [appDir] [--check]
 
-snapshot  Saves every function's input and output schema, error codes and every event's
-          data schema (as JSON Schema) to ${SNAPSHOT_FILE} beside the app module. Commit it:
-          from then on 'carrot build' refuses a change that breaks a caller (a removed
-          function or field, a field made required, a narrowed input or a widened output).
-          Take a new snapshot when you release a change on purpose.
+snapshot  Adds the app's current contracts as the next release to ${SNAPSHOT_FILE} beside the
+          app module (every function's input and output schema, error codes, every event's
+          data schema as JSON Schema, and each one's compatibility mode); every earlier
+          release stays in the file. Commit it: from then on 'carrot build' refuses a change
+          since the last release that the contract's or event's declared compatibility
+          (backward by default, forward, full or none) does not allow. Take a snapshot when
+          you release.
 
 proto     Writes <appDir>/${PROTO_DIR}/<contract>.proto, .lock.json and .schema.json for every
           contract of the app (its services' and those they integrate with): the protobuf
@@ -76,9 +79,24 @@ async function runContracts(argv: readonly string[], io: CliIo): Promise<number>
     return 0;
   }
   const file = resolve(values.out ?? join(dirname(appFile), SNAPSHOT_FILE));
-  const snapshot = snapshotContracts(app);
-  await writeFile(file, `${JSON.stringify(snapshot, null, 2)}\n`);
-  const functions = Object.values(snapshot.services).reduce((n, s) => n + Object.keys(s.functions).length, 0);
-  io.out(`carrot contracts: saved ${Object.keys(snapshot.services).length} services, ${functions} functions of '${app.name}' to ${shownPath(file)}`);
+  let saved: SnapshotHistory | undefined;
+  if (existsSync(file)) {
+    try {
+      saved = parseSnapshot(await readFile(file, 'utf8'), shownPath(file));
+    } catch (err) {
+      throw new CliError(`${(err as Error).message}; move it away to start a new history`);
+    }
+  }
+  const { history, added } = withRelease(saved, app);
+  const last = history.releases.at(-1)!;
+  if (!added) {
+    io.out(`carrot contracts: ${shownPath(file)} already holds this state as release ${last.release}`);
+    return 0;
+  }
+  await writeFile(file, `${JSON.stringify(history, null, 2)}\n`);
+  const functions = Object.values(last.services).reduce((n, s) => n + Object.keys(s.functions).length, 0);
+  io.out(
+    `carrot contracts: saved ${Object.keys(last.services).length} services, ${functions} functions of '${app.name}' as release ${last.release} to ${shownPath(file)}`,
+  );
   return 0;
 }
